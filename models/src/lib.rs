@@ -1,0 +1,8 @@
+//! bora-models: GGUF language models on candle, tokenizers built from the GGUF itself,
+//! streaming generation with chunked prefill, a prefix KV cache and constrained output.
+//!
+//! No ROS and no threads of its own: the caller (bora-runtime's language stage) owns the
+//! thread and checks its token budget between the steps this crate exposes.
+
+mod error;
+pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! The `bora` subcommands, one module each.
+
+pub mod tracing_setup;

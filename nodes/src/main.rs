@@ -1,0 +1,37 @@
+//! `bora`: the on-device agent runtime's command-line entry point.
+//!
+//! Each subcommand lives in its own module under `cli/`; this file only parses the
+//! command line, installs the tracing subscriber (the only place that does) and
+//! dispatches.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+/// bora: an on-device agent runtime for robots. A small quantized language model turns
+/// spoken commands into validated robot actions under a per-token latency budget.
+#[derive(Parser, Debug)]
+#[command(name = "bora", version, about, long_about = None)]
+struct Cli {
+    /// Write a Chrome/Perfetto trace of this run to FILE (open it in ui.perfetto.dev).
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
+    /// Log filter, as in RUST_LOG (e.g. `info`, `bora_runtime=debug`).
+    #[arg(long, global = true, default_value = "warn", value_name = "FILTER")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    // Subcommands: one variant each, implemented in cli/<name>.rs.
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _trace_guard = cli::tracing_setup::install(&cli.log, cli.trace.as_deref())?;
+    match cli.command {
+        // Dispatch: one arm per subcommand.
+    }
+}
