@@ -1,0 +1,720 @@
+//! The deterministic fallback parser: common English phrasings -> a validated [`Plan`].
+//! Used when the model misses its budget or produces an invalid plan.
+//!
+//! What it understands:
+//! - moves: move/go/drive/walk/head/roll/step/advance + forward/forwards/ahead/straight
+//!   or back/backward/backwards/reverse/"back up"; a bare number is meters;
+//! - turns: turn/rotate/spin/face/pivot + left/right/around/clockwise/counterclockwise/
+//!   anticlockwise ("counter clockwise", "anti-clockwise"); no angle = 90 deg, "around"
+//!   = 180 deg; clockwise and right are negative (REP 103); a bare number is degrees;
+//!   "a quarter turn" / "half a turn" / "a full turn" count in revolutions;
+//! - "go left 2 meters" = turn left, then move 2 m;
+//! - stop/halt/freeze/"stand still"; wait/pause/sleep/hold/stay (a bare number is s);
+//! - say/speak/announce TEXT (the rest of the clause, original case);
+//! - numbers as digits ("2", "1.5", ".5", "-0.5") or words ("one".."twenty", "thirty"..
+//!   "ninety", "forty five", "a hundred and eighty", "a"/"an" before a unit, "half",
+//!   "a quarter", "one and a half", "a meter and a half", "two point five");
+//! - units m/meter(s)/metre(s)/cm/centimeter(s)/mm/ft/feet/inch(es), degree(s)/deg/°/
+//!   rad/radian(s)/turn(s)/revolution(s), s/sec(s)/second(s)/ms/min/minute(s);
+//! - sequences joined by "then", "and", "and then", "next", "after that", commas.
+//!
+//! A clause it cannot read is an error naming the clause and why; the whole command is
+//! then rejected (no partial plans). The result is validated against [`Limits`]:
+//! out-of-range values are an error, never clamped.
+
+use super::error::{AgentError, NotUnderstood, Result};
+use super::intent::{Limits, Plan, Step, ValidPlan};
+
+/// Parses `command` into a plan validated against `limits`.
+pub fn parse_command(command: &str, limits: &Limits) -> Result<ValidPlan> {
+    let lower = command.to_ascii_lowercase();
+    let toks = merge_number_words(&lower, lex(&lower));
+    if toks.is_empty() {
+        return Err(AgentError::EmptyCommand {
+            command: command.to_string(),
+        });
+    }
+    let ctx = Ctx {
+        lower: &lower,
+        original: command,
+        toks: &toks,
+    };
+    let mut steps = Vec::new();
+    for clause in ctx.clauses() {
+        match ctx.parse_clause(clause) {
+            Ok(Some(parsed)) => steps.extend(parsed),
+            Ok(None) => {}
+            Err(reason) => {
+                return Err(AgentError::NotUnderstood {
+                    command: command.to_string(),
+                    clause: ctx.clause_text(clause).to_string(),
+                    reason,
+                })
+            }
+        }
+    }
+    if steps.is_empty() {
+        return Err(AgentError::NotUnderstood {
+            command: command.to_string(),
+            clause: command.trim().to_string(),
+            reason: NotUnderstood::NoAction,
+        });
+    }
+    limits.validate(Plan { steps })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Word,
+    Num(f64),
+    /// Punctuation that ends a clause: `,` `;` `:` `.` `!` `?`.
+    Sep(char),
+}
+
+/// A token: its kind and its byte span in the command (the same in the original and the
+/// ASCII-lowercased copy).
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+fn lex(lower: &str) -> Vec<Tok> {
+    let chars: Vec<(usize, char)> = lower.char_indices().collect();
+    let at = |k: usize| chars.get(k).map(|&(_, c)| c);
+    let byte = |k: usize| chars.get(k).map_or(lower.len(), |&(i, _)| i);
+    let digit = |k: usize| at(k).is_some_and(|c| c.is_ascii_digit());
+    let mut toks = Vec::new();
+    let mut k = 0;
+    while k < chars.len() {
+        let c = chars[k].1;
+        let prev_alnum = k > 0 && chars[k - 1].1.is_alphanumeric();
+        let signed = (c == '-' || c == '+')
+            && !prev_alnum
+            && (digit(k + 1) || (at(k + 1) == Some('.') && digit(k + 2)));
+        if c.is_ascii_digit() || (c == '.' && digit(k + 1)) || signed {
+            let start = k;
+            let mut j = if signed { k + 1 } else { k };
+            while digit(j) {
+                j += 1;
+            }
+            if at(j) == Some('.') && digit(j + 1) {
+                j += 1;
+                while digit(j) {
+                    j += 1;
+                }
+            }
+            let text = &lower[byte(start)..byte(j)];
+            if let Ok(value) = text.parse::<f64>() {
+                toks.push(Tok {
+                    kind: Kind::Num(value),
+                    start: byte(start),
+                    end: byte(j),
+                });
+            }
+            k = j;
+        } else if c.is_alphabetic() {
+            let start = k;
+            let mut j = k + 1;
+            while at(j).is_some_and(|c| c.is_alphabetic())
+                || (at(j) == Some('\'') && at(j + 1).is_some_and(|c| c.is_alphabetic()))
+            {
+                j += 1;
+            }
+            toks.push(Tok {
+                kind: Kind::Word,
+                start: byte(start),
+                end: byte(j),
+            });
+            k = j;
+        } else {
+            if c == '°' {
+                toks.push(Tok {
+                    kind: Kind::Word,
+                    start: byte(k),
+                    end: byte(k + 1),
+                });
+            } else if matches!(c, ',' | ';' | ':' | '.' | '!' | '?') {
+                toks.push(Tok {
+                    kind: Kind::Sep(c),
+                    start: byte(k),
+                    end: byte(k + 1),
+                });
+            }
+            k += 1;
+        }
+    }
+    toks
+}
+
+/// The quantity a unit measures, and its factor to the schema's unit (m, deg, s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Unit {
+    Length(f64),
+    Angle(f64),
+    Time(f64),
+}
+
+fn unit(word: &str) -> Option<Unit> {
+    Some(match word {
+        "m" | "meter" | "meters" | "metre" | "metres" => Unit::Length(1.0),
+        "cm" | "centimeter" | "centimeters" | "centimetre" | "centimetres" => Unit::Length(0.01),
+        "mm" | "millimeter" | "millimeters" | "millimetre" | "millimetres" => Unit::Length(0.001),
+        "ft" | "foot" | "feet" => Unit::Length(0.3048),
+        "inch" | "inches" => Unit::Length(0.0254),
+        "deg" | "degs" | "degree" | "degrees" | "°" => Unit::Angle(1.0),
+        "rad" | "rads" | "radian" | "radians" => Unit::Angle(180.0 / std::f64::consts::PI),
+        "turn" | "turns" | "revolution" | "revolutions" | "rotation" | "rotations" | "circle" => {
+            Unit::Angle(360.0)
+        }
+        "s" | "sec" | "secs" | "second" | "seconds" => Unit::Time(1.0),
+        "ms" | "millisecond" | "milliseconds" => Unit::Time(0.001),
+        "min" | "mins" | "minute" | "minutes" => Unit::Time(60.0),
+        _ => return None,
+    })
+}
+
+/// Units that "a"/"an" may count ("a meter", "a second"); not revolutions, so that "make
+/// a turn" stays a verb.
+fn counts_with_article(word: &str) -> bool {
+    matches!(unit(word), Some(Unit::Length(_) | Unit::Time(_)))
+        || matches!(word, "deg" | "degree" | "radian")
+}
+
+fn small_number(word: &str) -> Option<f64> {
+    const SMALL: [&str; 20] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen",
+    ];
+    SMALL.iter().position(|&w| w == word).map(|n| n as f64)
+}
+
+fn tens(word: &str) -> Option<f64> {
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    TENS.iter()
+        .position(|&w| w == word)
+        .map(|n| (n as f64 + 2.0) * 10.0)
+}
+
+fn fraction(word: &str) -> Option<f64> {
+    match word {
+        "half" => Some(0.5),
+        "quarter" => Some(0.25),
+        _ => None,
+    }
+}
+
+fn is_article(word: &str) -> bool {
+    matches!(word, "a" | "an")
+}
+
+struct NumberReader<'a> {
+    lower: &'a str,
+    toks: &'a [Tok],
+}
+
+impl NumberReader<'_> {
+    fn word(&self, i: usize) -> &str {
+        match self.toks.get(i) {
+            Some(t) if t.kind == Kind::Word => &self.lower[t.start..t.end],
+            _ => "",
+        }
+    }
+
+    /// "and a half" / "and a quarter" at `i`: its value and the index after it.
+    fn and_fraction(&self, i: usize) -> Option<(f64, usize)> {
+        if self.word(i) == "and" && is_article(self.word(i + 1)) {
+            fraction(self.word(i + 2)).map(|f| (f, i + 3))
+        } else {
+            None
+        }
+    }
+
+    /// 0 to 99 in words at `i`.
+    fn below_hundred(&self, i: usize) -> Option<(f64, usize)> {
+        if let Some(n) = small_number(self.word(i)) {
+            return Some((n, i + 1));
+        }
+        let t = tens(self.word(i))?;
+        match small_number(self.word(i + 1)) {
+            Some(u) if (1.0..=9.0).contains(&u) => Some((t + u, i + 2)),
+            _ => Some((t, i + 1)),
+        }
+    }
+
+    /// "point five two" at `i`: the decimal fraction and the index after it.
+    fn decimals(&self, i: usize) -> Option<(f64, usize)> {
+        if self.word(i) != "point" {
+            return None;
+        }
+        let mut j = i + 1;
+        let mut value = 0.0;
+        let mut scale = 0.1;
+        while let Some(d) = small_number(self.word(j)).filter(|d| *d <= 9.0) {
+            value += d * scale;
+            scale /= 10.0;
+            j += 1;
+        }
+        (j > i + 1).then_some((value, j))
+    }
+
+    /// A number starting at token `i`: its value and the index of the token after it.
+    fn read(&self, i: usize) -> Option<(f64, usize)> {
+        let tok = self.toks.get(i)?;
+        if let Kind::Num(v) = tok.kind {
+            return Some(match self.and_fraction(i + 1) {
+                Some((f, j)) => (v + f, j),
+                None => (v, i + 1),
+            });
+        }
+        if tok.kind != Kind::Word {
+            return None;
+        }
+        let w = self.word(i);
+        if is_article(w) {
+            let next = self.word(i + 1);
+            if let Some(f) = fraction(next) {
+                return Some((f, i + 2));
+            }
+            if next == "hundred" {
+                return Some(self.after_hundred(100.0, i + 2));
+            }
+            return counts_with_article(next).then_some((1.0, i + 1));
+        }
+        if let Some(f) = fraction(w) {
+            // "half a meter", "a quarter of a turn"
+            let mut j = i + 1;
+            if self.word(j) == "of" {
+                j += 1;
+            }
+            if is_article(self.word(j)) {
+                j += 1;
+            }
+            return Some((f, j));
+        }
+        if w == "point" {
+            return self.decimals(i);
+        }
+        let (mut value, mut j) = self.below_hundred(i)?;
+        if self.word(j) == "hundred" && (1.0..=9.0).contains(&value) {
+            (value, j) = self.after_hundred(value * 100.0, j + 1);
+        }
+        if let Some((d, k)) = self.decimals(j) {
+            value += d;
+            j = k;
+        }
+        if let Some((f, k)) = self.and_fraction(j) {
+            value += f;
+            j = k;
+        }
+        Some((value, j))
+    }
+
+    /// The rest of "... hundred [and] eighty" after "hundred" (at `i`).
+    fn after_hundred(&self, hundreds: f64, i: usize) -> (f64, usize) {
+        let skip_and = usize::from(self.word(i) == "and");
+        match self.below_hundred(i + skip_and) {
+            Some((n, j)) => (hundreds + n, j),
+            None => (hundreds, i),
+        }
+    }
+}
+
+/// Replaces number words (and "N unit and a half") with number tokens.
+fn merge_number_words(lower: &str, toks: Vec<Tok>) -> Vec<Tok> {
+    let reader = NumberReader { lower, toks: &toks };
+    let mut out = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let Some((mut value, next)) = reader.read(i) else {
+            out.push(toks[i]);
+            i += 1;
+            continue;
+        };
+        let mut merged = Tok {
+            kind: Kind::Num(value),
+            start: toks[i].start,
+            end: toks[next - 1].end,
+        };
+        // "a meter and a half": the fraction belongs to the number before the unit.
+        if unit(reader.word(next)).is_some() {
+            if let Some((f, after)) = reader.and_fraction(next + 1) {
+                value += f;
+                merged.kind = Kind::Num(value);
+                out.push(merged);
+                out.push(toks[next]);
+                i = after;
+                continue;
+            }
+        }
+        out.push(merged);
+        i = next;
+    }
+    out
+}
+
+/// A clause: tokens `first..last` and the byte where its text ends (for say).
+#[derive(Debug, Clone, Copy)]
+struct Clause {
+    first: usize,
+    last: usize,
+    text_end: usize,
+}
+
+struct Ctx<'a> {
+    lower: &'a str,
+    original: &'a str,
+    toks: &'a [Tok],
+}
+
+fn is_say_verb(w: &str) -> bool {
+    matches!(w, "say" | "speak" | "announce" | "tell")
+}
+
+fn is_stop_word(w: &str) -> bool {
+    matches!(w, "stop" | "halt" | "freeze")
+}
+
+fn is_wait_verb(w: &str) -> bool {
+    matches!(w, "wait" | "pause" | "sleep" | "hold" | "stay" | "rest")
+}
+
+fn is_turn_verb(w: &str) -> bool {
+    matches!(w, "turn" | "rotate" | "spin" | "face" | "pivot")
+}
+
+fn is_move_verb(w: &str) -> bool {
+    matches!(
+        w,
+        "move" | "go" | "drive" | "walk" | "head" | "roll" | "step" | "advance" | "travel"
+            | "proceed" | "come"
+    )
+}
+
+fn is_filler(w: &str) -> bool {
+    matches!(
+        w,
+        "please" | "robot" | "now" | "ok" | "okay" | "hey" | "the" | "a" | "an" | "to" | "by"
+            | "for" | "of" | "can" | "could" | "would" | "you" | "me" | "i" | "want" | "need"
+            | "just" | "first" | "slowly" | "quickly" | "carefully" | "then" | "up" | "on"
+            | "still" | "your" | "yourself" | "about" | "exactly" | "it" | "that" | "this"
+            | "do" | "make" | "full" | "and" | "next" | "in" | "place" | "direction"
+    )
+}
+
+/// Words that change a clause's meaning in ways the parser does not model.
+fn is_unsupported(w: &str) -> bool {
+    matches!(
+        w,
+        "not" | "don't" | "dont" | "never" | "no" | "twice" | "thrice" | "times" | "again"
+            | "until" | "unless" | "if" | "when" | "while" | "except"
+    )
+}
+
+fn is_clause_break(w: &str) -> bool {
+    matches!(w, "then" | "and" | "next" | "afterwards" | "finally" | "also")
+}
+
+/// Which way a clause points.
+#[derive(Debug, Default)]
+struct Directions {
+    forward: bool,
+    back: bool,
+    left: bool,
+    right: bool,
+    around: bool,
+}
+
+impl Directions {
+    fn any_turn(&self) -> bool {
+        self.left || self.right || self.around
+    }
+}
+
+impl<'a> Ctx<'a> {
+    fn word(&self, i: usize) -> &'a str {
+        match self.toks.get(i) {
+            Some(t) if t.kind == Kind::Word => &self.lower[t.start..t.end],
+            _ => "",
+        }
+    }
+
+    fn clause_text(&self, c: Clause) -> &'a str {
+        let start = self.toks[c.first].start;
+        let end = self.toks[c.last - 1].end;
+        self.original[start..end].trim()
+    }
+
+    /// Splits the tokens at separators. Once a clause starts with a say verb, only
+    /// punctuation and "then" end it, so "say hello and welcome" keeps its "and".
+    fn clauses(&self) -> Vec<Clause> {
+        let mut out = Vec::new();
+        let mut first = 0;
+        let mut say_mode = false;
+        let mut i = 0;
+        while i < self.toks.len() {
+            let tok = self.toks[i];
+            let w = self.word(i);
+            let (breaks, width, text_end) = match tok.kind {
+                Kind::Sep('.' | '!' | '?') => (true, 1, tok.end),
+                Kind::Sep(_) => (true, 1, tok.start),
+                Kind::Word if w == "then" => (true, 1, tok.start),
+                Kind::Word if w == "after" && self.word(i + 1) == "that" => (!say_mode, 2, tok.start),
+                Kind::Word if is_clause_break(w) => (!say_mode, 1, tok.start),
+                _ => (false, 1, tok.end),
+            };
+            if breaks {
+                if i > first {
+                    out.push(Clause {
+                        first,
+                        last: i,
+                        text_end,
+                    });
+                }
+                i += width;
+                first = i;
+                say_mode = false;
+                continue;
+            }
+            if tok.kind == Kind::Word
+                && is_say_verb(w)
+                && (first..i).all(|k| self.toks[k].kind == Kind::Word && is_filler(self.word(k)))
+            {
+                say_mode = true;
+            }
+            i += 1;
+        }
+        if first < self.toks.len() {
+            out.push(Clause {
+                first,
+                last: self.toks.len(),
+                text_end: self.original.len(),
+            });
+        }
+        out
+    }
+
+    /// One clause -> its steps (None for a clause of filler words only).
+    fn parse_clause(&self, c: Clause) -> std::result::Result<Option<Vec<Step>>, NotUnderstood> {
+        let mut dirs = Directions::default();
+        let (mut stop, mut wait, mut turn_verb, mut move_verb, mut other) =
+            (false, false, false, false, false);
+        let mut quantities: Vec<(f64, Option<Unit>)> = Vec::new();
+        let mut k = c.first;
+        while k < c.last {
+            let tok = self.toks[k];
+            let w = self.word(k);
+            k += 1;
+            match tok.kind {
+                Kind::Num(v) => {
+                    let u = if k < c.last { unit(self.word(k)) } else { None };
+                    if u.is_some() {
+                        k += 1;
+                    }
+                    quantities.push((v, u));
+                    continue;
+                }
+                Kind::Sep(_) => continue,
+                Kind::Word => {}
+            }
+            if is_say_verb(w) && !(stop || wait || turn_verb || move_verb) {
+                return self.say(tok.end, c.text_end).map(Some);
+            }
+            match w {
+                "forward" | "forwards" | "ahead" | "straight" | "onward" | "onwards" => {
+                    dirs.forward = true
+                }
+                "back" | "backward" | "backwards" | "reverse" | "backup" => {
+                    dirs.back = true;
+                    move_verb = true;
+                }
+                "left" | "anticlockwise" | "counterclockwise" => dirs.left = true,
+                "right" | "clockwise" => dirs.right = true,
+                "counter" | "anti" if self.word(k) == "clockwise" => {
+                    dirs.left = true;
+                    k += 1;
+                }
+                "around" | "round" => dirs.around = true,
+                "stand" if self.word(k) == "still" => stop = true,
+                _ if is_stop_word(w) => stop = true,
+                _ if is_wait_verb(w) => wait = true,
+                _ if is_turn_verb(w) => turn_verb = true,
+                _ if is_move_verb(w) => move_verb = true,
+                _ if is_unsupported(w) => return Err(NotUnderstood::Unsupported),
+                _ if is_filler(w) || unit(w).is_some() => {}
+                _ => other = true,
+            }
+        }
+        if stop {
+            return Ok(Some(vec![Step::Stop {}]));
+        }
+        if wait {
+            return Self::wait(&quantities).map(|s| Some(vec![s]));
+        }
+        let has_angle = quantities
+            .iter()
+            .any(|(_, u)| matches!(u, Some(Unit::Angle(_))));
+        let has_length = quantities
+            .iter()
+            .any(|(_, u)| matches!(u, Some(Unit::Length(_))));
+        let turnish = turn_verb
+            || has_angle
+            || (dirs.any_turn() && !move_verb && !dirs.forward && !has_length);
+        if turnish {
+            return Self::turn(&quantities, &dirs).map(|s| Some(vec![s]));
+        }
+        if move_verb || dirs.forward || has_length || dirs.any_turn() {
+            return Self::movement(&quantities, &dirs).map(Some);
+        }
+        if other || !quantities.is_empty() {
+            return Err(NotUnderstood::NoAction);
+        }
+        Ok(None)
+    }
+
+    fn say(&self, verb_end: usize, text_end: usize) -> std::result::Result<Vec<Step>, NotUnderstood> {
+        let raw = self.original.get(verb_end..text_end).unwrap_or("");
+        let text = raw
+            .trim()
+            .trim_start_matches(':')
+            .trim()
+            .trim_matches(|c| matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’'))
+            .trim();
+        if text.is_empty() {
+            return Err(NotUnderstood::MissingText);
+        }
+        Ok(vec![Step::Say {
+            text: text.to_string(),
+        }])
+    }
+
+    fn wait(quantities: &[(f64, Option<Unit>)]) -> std::result::Result<Step, NotUnderstood> {
+        match quantities {
+            [] => Err(NotUnderstood::MissingDuration),
+            [(v, None)] => Ok(Step::Wait { seconds: *v }),
+            [(v, Some(Unit::Time(f)))] => Ok(Step::Wait { seconds: v * f }),
+            [_] => Err(NotUnderstood::WrongUnit),
+            _ => Err(NotUnderstood::Ambiguous),
+        }
+    }
+
+    fn turn(
+        quantities: &[(f64, Option<Unit>)],
+        dirs: &Directions,
+    ) -> std::result::Result<Step, NotUnderstood> {
+        if dirs.left && dirs.right || dirs.forward || dirs.back {
+            return Err(NotUnderstood::Ambiguous);
+        }
+        let angle = match quantities {
+            [] if dirs.around => 180.0,
+            [] if dirs.left || dirs.right => 90.0,
+            [] => return Err(NotUnderstood::MissingAngle),
+            [(v, None)] => *v,
+            [(v, Some(Unit::Angle(f)))] => v * f,
+            [_] => return Err(NotUnderstood::WrongUnit),
+            _ => return Err(NotUnderstood::Ambiguous),
+        };
+        let angle_deg = if dirs.right {
+            -angle.abs()
+        } else if dirs.left {
+            angle.abs()
+        } else {
+            angle
+        };
+        Ok(Step::Turn { angle_deg })
+    }
+
+    fn movement(
+        quantities: &[(f64, Option<Unit>)],
+        dirs: &Directions,
+    ) -> std::result::Result<Vec<Step>, NotUnderstood> {
+        if dirs.forward && dirs.back || dirs.left && dirs.right || dirs.around {
+            return Err(NotUnderstood::Ambiguous);
+        }
+        let side = if dirs.left {
+            Some(90.0)
+        } else if dirs.right {
+            Some(-90.0)
+        } else {
+            None
+        };
+        let distance = match quantities {
+            [] => match side {
+                // "go left": face that way.
+                Some(angle_deg) => return Ok(vec![Step::Turn { angle_deg }]),
+                None => return Err(NotUnderstood::MissingDistance),
+            },
+            [(v, None)] => *v,
+            [(v, Some(Unit::Length(f)))] => v * f,
+            [_] => return Err(NotUnderstood::WrongUnit),
+            _ => return Err(NotUnderstood::Ambiguous),
+        };
+        let distance_m = if dirs.back {
+            -distance.abs()
+        } else if dirs.forward {
+            distance.abs()
+        } else {
+            distance
+        };
+        let mv = Step::Move { distance_m };
+        Ok(match side {
+            Some(angle_deg) => vec![Step::Turn { angle_deg }, mv],
+            None => vec![mv],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(text: &str) -> Vec<f64> {
+        let lower = text.to_ascii_lowercase();
+        merge_number_words(&lower, lex(&lower))
+            .into_iter()
+            .filter_map(|t| match t.kind {
+                Kind::Num(v) => Some(v),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn number_words() {
+        assert_eq!(num("one"), [1.0]);
+        assert_eq!(num("twenty"), [20.0]);
+        assert_eq!(num("forty five"), [45.0]);
+        assert_eq!(num("forty-five"), [45.0]);
+        assert_eq!(num("a hundred and eighty degrees"), [180.0]);
+        assert_eq!(num("one hundred eighty"), [180.0]);
+        assert_eq!(num("two point five"), [2.5]);
+        assert_eq!(num("point five"), [0.5]);
+        assert_eq!(num("one and a half"), [1.5]);
+        assert_eq!(num("a meter and a half"), [1.5]);
+        assert_eq!(num("half a meter"), [0.5]);
+        assert_eq!(num("a second"), [1.0]);
+        assert_eq!(num("make a turn"), Vec::<f64>::new());
+        assert_eq!(num("a quarter turn"), [0.25]);
+        assert_eq!(num("-0.5m"), [-0.5]);
+        assert_eq!(num("x-2"), [2.0]);
+        assert_eq!(num("1.5m and 2cm"), [1.5, 2.0]);
+    }
+
+    #[test]
+    fn lexer_keeps_byte_spans_of_non_ascii_text() {
+        let plan = parse_command("say \"Grüße!\" then turn left", &Limits::default()).unwrap();
+        assert_eq!(
+            plan.steps(),
+            [
+                Step::Say {
+                    text: "Grüße!".into()
+                },
+                Step::Turn { angle_deg: 90.0 }
+            ]
+        );
+    }
+}

@@ -1,0 +1,515 @@
+//! The intent schema: one definition of the actions a plan may contain, their fields,
+//! units and ranges. From it come the JSON parser (serde), the validation against the
+//! configured [`Limits`], the JSON Schema handed to the constrained decoder (with the
+//! limits embedded, so the model cannot produce an out-of-range number), and the docs.
+//!
+//! JSON form: `{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0}]}`.
+//! Signs follow ROS REP 103: a negative distance drives backwards, a positive angle turns
+//! left (counter-clockwise).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::error::{AgentError, Result};
+
+/// The most steps any plan may have; [`Limits::max_steps`] may lower it.
+pub const MAX_PLAN_STEPS: usize = 8;
+
+/// One step of a plan. Serialised internally tagged by `"action"`; unknown fields are
+/// rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Step {
+    /// Drive straight along the current heading.
+    Move {
+        /// Distance in m; negative = backwards.
+        distance_m: f64,
+    },
+    /// Turn in place.
+    Turn {
+        /// Angle in degrees; positive = left (counter-clockwise), negative = right.
+        angle_deg: f64,
+    },
+    /// Stand still for a while.
+    Wait {
+        /// Duration in s.
+        seconds: f64,
+    },
+    /// Stop moving now. (An empty struct variant, so that extra fields are rejected
+    /// like everywhere else.)
+    Stop {},
+    /// Say a sentence (sent to the text output).
+    Say {
+        /// What to say, at most `Limits::max_say_chars` characters.
+        text: String,
+    },
+}
+
+/// A plan: 1 to [`MAX_PLAN_STEPS`] steps executed in order. Not yet validated; see
+/// [`Limits::validate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// The steps, in execution order. JSON key `"plan"`.
+    #[serde(rename = "plan")]
+    pub steps: Vec<Step>,
+}
+
+/// The name of a step's action, and what the schema says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `move {distance_m}`.
+    Move,
+    /// `turn {angle_deg}`.
+    Turn,
+    /// `wait {seconds}`.
+    Wait,
+    /// `stop`.
+    Stop,
+    /// `say {text}`.
+    Say,
+}
+
+/// A field of a step, and what the schema says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// `distance_m` of `move`.
+    DistanceM,
+    /// `angle_deg` of `turn`.
+    AngleDeg,
+    /// `seconds` of `wait`.
+    Seconds,
+    /// `text` of `say`.
+    Text,
+}
+
+/// The value of one field of one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    /// A number in the field's unit.
+    Number(f64),
+    /// A text.
+    Text(&'a str),
+}
+
+impl Action {
+    /// Every action, in the order the docs and the schema list them.
+    pub const ALL: [Action; 5] = [
+        Action::Move,
+        Action::Turn,
+        Action::Wait,
+        Action::Stop,
+        Action::Say,
+    ];
+
+    /// The JSON value of `"action"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Move => "move",
+            Action::Turn => "turn",
+            Action::Wait => "wait",
+            Action::Stop => "stop",
+            Action::Say => "say",
+        }
+    }
+
+    /// The fields the action requires (and the only ones it accepts).
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Action::Move => &[Field::DistanceM],
+            Action::Turn => &[Field::AngleDeg],
+            Action::Wait => &[Field::Seconds],
+            Action::Stop => &[],
+            Action::Say => &[Field::Text],
+        }
+    }
+
+    /// One line on what the action does.
+    pub fn doc(self) -> &'static str {
+        match self {
+            Action::Move => "drive straight; negative = backwards",
+            Action::Turn => "turn in place; positive = left (counter-clockwise)",
+            Action::Wait => "stand still",
+            Action::Stop => "stop moving",
+            Action::Say => "say a sentence",
+        }
+    }
+}
+
+impl Field {
+    /// The JSON key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::DistanceM => "distance_m",
+            Field::AngleDeg => "angle_deg",
+            Field::Seconds => "seconds",
+            Field::Text => "text",
+        }
+    }
+
+    /// The unit of the value (for text: its length unit).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Field::DistanceM => "m",
+            Field::AngleDeg => "deg",
+            Field::Seconds => "s",
+            Field::Text => "characters",
+        }
+    }
+
+    /// The allowed range under `limits`: numbers as `min..=max` in [`Field::unit`], text
+    /// as its length in characters.
+    pub fn range(self, limits: &Limits) -> (f64, f64) {
+        match self {
+            Field::DistanceM => (-limits.max_distance_m, limits.max_distance_m),
+            Field::AngleDeg => (-limits.max_angle_deg, limits.max_angle_deg),
+            Field::Seconds => (0.0, limits.max_wait_s),
+            Field::Text => (1.0, limits.max_say_chars as f64),
+        }
+    }
+
+    /// True for text fields, false for numbers.
+    pub fn is_text(self) -> bool {
+        matches!(self, Field::Text)
+    }
+}
+
+impl Step {
+    /// The step's action.
+    pub fn action(&self) -> Action {
+        match self {
+            Step::Move { .. } => Action::Move,
+            Step::Turn { .. } => Action::Turn,
+            Step::Wait { .. } => Action::Wait,
+            Step::Stop {} => Action::Stop,
+            Step::Say { .. } => Action::Say,
+        }
+    }
+
+    /// The value of `field`, or None when the step has no such field.
+    pub fn value(&self, field: Field) -> Option<FieldValue<'_>> {
+        match (self, field) {
+            (Step::Move { distance_m }, Field::DistanceM) => Some(FieldValue::Number(*distance_m)),
+            (Step::Turn { angle_deg }, Field::AngleDeg) => Some(FieldValue::Number(*angle_deg)),
+            (Step::Wait { seconds }, Field::Seconds) => Some(FieldValue::Number(*seconds)),
+            (Step::Say { text }, Field::Text) => Some(FieldValue::Text(text)),
+            _ => None,
+        }
+    }
+}
+
+impl Plan {
+    /// Parses the JSON form (syntax and shape only; see [`Limits::validate`] for ranges).
+    pub fn from_json(json: &str) -> Result<Plan> {
+        serde_json::from_str(json).map_err(|e| AgentError::IntentJson {
+            reason: e.to_string(),
+        })
+    }
+
+    /// The compact JSON form, e.g. `{"plan":[{"action":"stop"}]}`.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| AgentError::IntentJson {
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// A plan that passed [`Limits::validate`]; the only kind the planner accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidPlan(Plan);
+
+impl ValidPlan {
+    /// The steps, in execution order.
+    pub fn steps(&self) -> &[Step] {
+        &self.0.steps
+    }
+
+    /// The validated plan.
+    pub fn plan(&self) -> &Plan {
+        &self.0
+    }
+
+    /// The validated plan, by value.
+    pub fn into_plan(self) -> Plan {
+        self.0
+    }
+}
+
+/// The configured ranges of the schema. Defaults: |distance| <= 5 m, |angle| <= 360 deg,
+/// wait <= 30 s, say <= 200 characters, 8 steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest |distance_m| of a move, in m.
+    pub max_distance_m: f64,
+    /// Largest |angle_deg| of a turn, in degrees.
+    pub max_angle_deg: f64,
+    /// Longest wait, in s.
+    pub max_wait_s: f64,
+    /// Longest say text, in Unicode characters.
+    pub max_say_chars: usize,
+    /// Most steps in a plan (1 to [`MAX_PLAN_STEPS`]).
+    pub max_steps: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_distance_m: 5.0,
+            max_angle_deg: 360.0,
+            max_wait_s: 30.0,
+            max_say_chars: 200,
+            max_steps: MAX_PLAN_STEPS,
+        }
+    }
+}
+
+fn positive_finite(field: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(AgentError::InvalidConfig {
+            config: "Limits",
+            field,
+            value: value.to_string(),
+            reason: "must be a finite number greater than 0",
+        })
+    }
+}
+
+impl Limits {
+    /// Checks the limits themselves (finite, positive, max_steps in 1..=8); call once
+    /// when the configuration is loaded.
+    pub fn check(self) -> Result<Limits> {
+        positive_finite("max_distance_m", self.max_distance_m)?;
+        positive_finite("max_angle_deg", self.max_angle_deg)?;
+        positive_finite("max_wait_s", self.max_wait_s)?;
+        if self.max_say_chars == 0 {
+            return Err(AgentError::InvalidConfig {
+                config: "Limits",
+                field: "max_say_chars",
+                value: "0".into(),
+                reason: "must be at least 1",
+            });
+        }
+        if !(1..=MAX_PLAN_STEPS).contains(&self.max_steps) {
+            return Err(AgentError::InvalidConfig {
+                config: "Limits",
+                field: "max_steps",
+                value: self.max_steps.to_string(),
+                reason: "must be 1 to 8",
+            });
+        }
+        Ok(self)
+    }
+
+    /// Checks every step of `plan` against these limits: step count, finite numbers,
+    /// ranges, text length. The first violation is returned, naming the step index,
+    /// field, value and limit.
+    pub fn validate(&self, plan: Plan) -> Result<ValidPlan> {
+        let count = plan.steps.len();
+        if count == 0 || count > self.max_steps {
+            return Err(AgentError::StepCount {
+                count,
+                max: self.max_steps,
+            });
+        }
+        for (index, step) in plan.steps.iter().enumerate() {
+            let action = step.action();
+            for &field in action.fields() {
+                let (min, max) = field.range(self);
+                match step.value(field) {
+                    Some(FieldValue::Number(value)) => {
+                        if !value.is_finite() {
+                            return Err(AgentError::NotFinite {
+                                step: index,
+                                action: action.name(),
+                                field: field.name(),
+                                value,
+                            });
+                        }
+                        if value < min || value > max {
+                            return Err(AgentError::OutOfRange {
+                                step: index,
+                                action: action.name(),
+                                field: field.name(),
+                                value,
+                                min,
+                                max,
+                                unit: field.unit(),
+                            });
+                        }
+                    }
+                    Some(FieldValue::Text(text)) => {
+                        let chars = text.chars().count();
+                        if chars == 0 || chars > self.max_say_chars {
+                            return Err(AgentError::TextLength {
+                                step: index,
+                                action: action.name(),
+                                field: field.name(),
+                                chars,
+                                max: self.max_say_chars,
+                            });
+                        }
+                    }
+                    // `Action::fields` and `Step::value` describe the same variants; a
+                    // mismatch is a bug caught by the schema tests, never user input.
+                    None => {}
+                }
+            }
+        }
+        Ok(ValidPlan(plan))
+    }
+
+    /// Parses the JSON form and validates it: the parser the language stage uses.
+    pub fn parse(&self, json: &str) -> Result<ValidPlan> {
+        self.validate(Plan::from_json(json)?)
+    }
+
+    /// The JSON Schema of a plan under these limits, for the constrained decoder
+    /// (llguidance): `anyOf` over the actions, `const` action names, `minimum`/`maximum`
+    /// and `maxLength` from the limits, every field required, no other properties.
+    /// `x-guidance` asks for compact JSON (no optional whitespace), which also means
+    /// fewer tokens to generate.
+    pub fn json_schema(&self) -> Value {
+        let variants: Vec<Value> = Action::ALL
+            .iter()
+            .map(|&action| self.action_schema(action))
+            .collect();
+        json!({
+            "x-guidance": {"whitespace_flexible": false},
+            "type": "object",
+            "properties": {
+                "plan": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": self.max_steps,
+                    "items": {"anyOf": variants}
+                }
+            },
+            "required": ["plan"],
+            "additionalProperties": false
+        })
+    }
+
+    fn action_schema(&self, action: Action) -> Value {
+        let mut properties = Map::new();
+        properties.insert("action".into(), json!({"const": action.name()}));
+        let mut required = vec![Value::from("action")];
+        for &field in action.fields() {
+            let (min, max) = field.range(self);
+            let schema = if field.is_text() {
+                json!({"type": "string", "minLength": 1, "maxLength": self.max_say_chars})
+            } else {
+                json!({"type": "number", "minimum": min, "maximum": max})
+            };
+            properties.insert(field.name().into(), schema);
+            required.push(Value::from(field.name()));
+        }
+        json!({
+            "type": "object",
+            "description": action.doc(),
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false
+        })
+    }
+
+    /// A short Markdown table of the actions, their fields, units and allowed ranges under
+    /// these limits, for the docs and the prompt.
+    pub fn markdown_table(&self) -> String {
+        let mut out = String::from("| action | field | unit | range | meaning |\n|---|---|---|---|---|\n");
+        for action in Action::ALL {
+            if action.fields().is_empty() {
+                out.push_str(&format!("| `{}` | - | - | - | {} |\n", action.name(), action.doc()));
+            }
+            for &field in action.fields() {
+                let (min, max) = field.range(self);
+                let range = if field.is_text() {
+                    format!("1 to {max} characters")
+                } else {
+                    format!("{min} to {max}")
+                };
+                out.push_str(&format!(
+                    "| `{}` | `{}` | {} | {} | {} |\n",
+                    action.name(),
+                    field.name(),
+                    field.unit(),
+                    range,
+                    action.doc()
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "\nA plan is 1 to {} steps: `{{\"plan\":[{{\"action\":\"move\",\"distance_m\":1.0}},{{\"action\":\"turn\",\"angle_deg\":90.0}}]}}`.\n",
+            self.max_steps
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_value(field: Field) -> Value {
+        match field {
+            Field::DistanceM => json!(-1.5),
+            Field::AngleDeg => json!(90.0),
+            Field::Seconds => json!(2.0),
+            Field::Text => json!("hello"),
+        }
+    }
+
+    /// The serde derive and the schema table describe the same JSON: a step built from
+    /// the table parses, and serialises back to exactly the same object.
+    #[test]
+    fn serde_form_matches_schema_table_for_every_action() {
+        for action in Action::ALL {
+            let mut obj = Map::new();
+            obj.insert("action".into(), action.name().into());
+            for &field in action.fields() {
+                obj.insert(field.name().into(), example_value(field));
+            }
+            let value = Value::Object(obj);
+            let step: Step = serde_json::from_value(value.clone()).unwrap();
+            assert_eq!(step.action(), action);
+            for &field in action.fields() {
+                assert!(step.value(field).is_some(), "{action:?} lacks {field:?}");
+            }
+            assert_eq!(serde_json::to_value(&step).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn json_form_is_exactly_the_documented_one() {
+        let plan = Plan {
+            steps: vec![Step::Move { distance_m: 2.0 }, Step::Turn { angle_deg: 90.0 }],
+        };
+        assert_eq!(
+            plan.to_json().unwrap(),
+            r#"{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0}]}"#
+        );
+    }
+
+    #[test]
+    fn limits_check_names_the_bad_field() {
+        let bad = Limits {
+            max_wait_s: f64::NAN,
+            ..Limits::default()
+        };
+        match bad.check() {
+            Err(AgentError::InvalidConfig { field, .. }) => assert_eq!(field, "max_wait_s"),
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+        let bad = Limits {
+            max_steps: 9,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            bad.check(),
+            Err(AgentError::InvalidConfig { field: "max_steps", .. })
+        ));
+        assert!(Limits::default().check().is_ok());
+    }
+}

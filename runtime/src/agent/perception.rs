@@ -1,0 +1,205 @@
+//! Perception: laser scan + odometry -> [`WorldState`], the planner's view of the world.
+//!
+//! The nearest obstacle ahead is the nearest valid return inside a cone around the
+//! robot's heading (default ±20 deg); behind, the same cone around the rear, for moves
+//! backwards. NaN, inf, and ranges below `range_min` or above `range_max` are no return.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{AgentError, Result};
+use super::msg::{LaserScan, Odometry, Pose2D, Stamp, Twist};
+
+/// Perception settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerceptionConfig {
+    /// Half-width of the cone ahead (and behind) searched for obstacles, in degrees
+    /// (0 < x <= 90).
+    pub cone_half_angle_deg: f32,
+}
+
+impl Default for PerceptionConfig {
+    fn default() -> Self {
+        PerceptionConfig {
+            cone_half_angle_deg: 20.0,
+        }
+    }
+}
+
+impl PerceptionConfig {
+    /// Checks the values once, when the configuration is loaded.
+    pub fn check(self) -> Result<Self> {
+        let a = self.cone_half_angle_deg;
+        if a.is_finite() && a > 0.0 && a <= 90.0 {
+            Ok(self)
+        } else {
+            Err(AgentError::InvalidConfig {
+                config: "PerceptionConfig",
+                field: "cone_half_angle_deg",
+                value: a.to_string(),
+                reason: "must be greater than 0 and at most 90 degrees",
+            })
+        }
+    }
+}
+
+/// What the planner knows about the world at one instant. Copy, so a latest-value slot
+/// can carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct WorldState {
+    /// Pose in the odometry frame.
+    pub pose: Pose2D,
+    /// Measured velocity (m/s forward, rad/s yaw rate).
+    pub velocity: Twist,
+    /// Distance in m to the nearest return inside the cone ahead; None when there is none
+    /// (or no scan yet).
+    pub nearest_obstacle_ahead: Option<f32>,
+    /// Distance in m to the nearest return inside the cone behind; None when there is none.
+    pub nearest_obstacle_behind: Option<f32>,
+    /// When the odometry was measured; None before the first odometry.
+    pub odom_stamp: Option<Stamp>,
+    /// When the scan was taken; None before the first scan.
+    pub scan_stamp: Option<Stamp>,
+}
+
+/// The nearest valid range, in m, among beams whose angle is within `half_angle_rad` of
+/// `center_rad` (angles wrapped, so a cone around pi works on a scan from -pi to pi).
+pub fn nearest_in_cone(scan: &LaserScan, center_rad: f32, half_angle_rad: f32) -> Option<f32> {
+    use std::f32::consts::{PI, TAU};
+    let mut nearest: Option<f32> = None;
+    for (i, &r) in scan.ranges.iter().enumerate() {
+        if !(r.is_finite() && r >= scan.range_min && r <= scan.range_max) {
+            continue;
+        }
+        let angle = scan.angle_min + i as f32 * scan.angle_increment;
+        let mut off = (angle - center_rad).rem_euclid(TAU);
+        if off > PI {
+            off -= TAU;
+        }
+        if off.abs() <= half_angle_rad && nearest.is_none_or(|n| r < n) {
+            nearest = Some(r);
+        }
+    }
+    nearest
+}
+
+/// Fuses the latest odometry and scan into the planner's world state.
+#[derive(Debug, Clone)]
+pub struct Perception {
+    half_angle_rad: f32,
+    state: WorldState,
+}
+
+impl Perception {
+    /// A perception with no data yet.
+    pub fn new(config: PerceptionConfig) -> Result<Self> {
+        let config = config.check()?;
+        Ok(Perception {
+            half_angle_rad: config.cone_half_angle_deg.to_radians(),
+            state: WorldState::default(),
+        })
+    }
+
+    /// Takes in new odometry; returns the updated world state.
+    pub fn update_odom(&mut self, odom: &Odometry) -> WorldState {
+        self.state.pose = odom.pose();
+        self.state.velocity = odom.velocity();
+        self.state.odom_stamp = Some(odom.stamp);
+        self.state
+    }
+
+    /// Takes in a new scan; returns the updated world state.
+    pub fn update_scan(&mut self, scan: &LaserScan) -> WorldState {
+        self.state.nearest_obstacle_ahead = nearest_in_cone(scan, 0.0, self.half_angle_rad);
+        self.state.nearest_obstacle_behind =
+            nearest_in_cone(scan, std::f32::consts::PI, self.half_angle_rad);
+        self.state.scan_stamp = Some(scan.stamp);
+        self.state
+    }
+
+    /// The current world state.
+    pub fn world(&self) -> WorldState {
+        self.state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A 360-beam scan from -pi, 1 degree apart, all at `far`.
+    fn scan(far: f32) -> LaserScan {
+        LaserScan {
+            angle_min: -std::f32::consts::PI,
+            angle_increment: 1.0f32.to_radians(),
+            range_min: 0.1,
+            range_max: 10.0,
+            ranges: vec![far; 360],
+            stamp: Duration::from_millis(5),
+        }
+    }
+
+    fn beam(deg: i32) -> usize {
+        (deg + 180) as usize
+    }
+
+    #[test]
+    fn nearest_return_inside_the_cone_wins() {
+        let mut s = scan(f32::INFINITY);
+        s.ranges[beam(0)] = 2.0;
+        s.ranges[beam(15)] = 1.5;
+        s.ranges[beam(-19)] = 1.2;
+        s.ranges[beam(25)] = 0.5; // outside ±20
+        s.ranges[beam(-90)] = 0.3; // to the side
+        let mut p = Perception::new(PerceptionConfig::default()).unwrap();
+        let w = p.update_scan(&s);
+        assert_eq!(w.nearest_obstacle_ahead, Some(1.2));
+        assert_eq!(w.nearest_obstacle_behind, None);
+        assert_eq!(w.scan_stamp, Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn invalid_returns_are_no_return() {
+        let mut s = scan(f32::NAN);
+        s.ranges[beam(0)] = 0.05; // below range_min
+        s.ranges[beam(1)] = 12.0; // above range_max
+        s.ranges[beam(2)] = f32::INFINITY;
+        s.ranges[beam(3)] = f32::NEG_INFINITY;
+        assert_eq!(nearest_in_cone(&s, 0.0, 20f32.to_radians()), None);
+        s.ranges[beam(4)] = 0.1; // exactly range_min counts
+        assert_eq!(nearest_in_cone(&s, 0.0, 20f32.to_radians()), Some(0.1));
+    }
+
+    #[test]
+    fn cone_behind_wraps_around_pi() {
+        let mut s = scan(f32::INFINITY);
+        s.ranges[beam(179)] = 0.8;
+        s.ranges[beam(-175)] = 0.7;
+        assert_eq!(nearest_in_cone(&s, std::f32::consts::PI, 20f32.to_radians()), Some(0.7));
+    }
+
+    #[test]
+    fn odometry_fills_pose_velocity_and_stamp() {
+        let mut p = Perception::new(PerceptionConfig::default()).unwrap();
+        let w = p.update_odom(&Odometry {
+            x: 1.0,
+            y: 2.0,
+            yaw: 0.5,
+            linear_x: 0.2,
+            angular_z: -0.1,
+            stamp: Duration::from_millis(40),
+        });
+        assert_eq!(w.pose, Pose2D { x: 1.0, y: 2.0, yaw: 0.5 });
+        assert_eq!(w.velocity.angular_z, -0.1);
+        assert_eq!(w.odom_stamp, Some(Duration::from_millis(40)));
+        assert_eq!(p.world(), w);
+    }
+
+    #[test]
+    fn config_rejects_bad_cone() {
+        for bad in [0.0, -5.0, 91.0, f32::NAN] {
+            assert!(PerceptionConfig { cone_half_angle_deg: bad }.check().is_err());
+        }
+    }
+}
