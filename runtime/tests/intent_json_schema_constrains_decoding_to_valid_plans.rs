@@ -82,7 +82,7 @@ fn decoder_rejects_what_validation_rejects() {
     }
     let nine = format!(
         r#"{{"plan":[{}]}}"#,
-        vec![r#"{"action":"stop"}"#; 9].join(",")
+        [r#"{"action":"stop"}"#; 9].join(",")
     );
     assert!(!accepts(&limits, &nine));
     let long = format!(r#"{{"plan":[{{"action":"say","text":"{}"}}]}}"#, "a".repeat(201));

@@ -2,7 +2,9 @@
 //!
 //! The nearest obstacle ahead is the nearest valid return inside a cone around the
 //! robot's heading (default ±20 deg); behind, the same cone around the rear, for moves
-//! backwards. NaN, inf, and ranges below `range_min` or above `range_max` are no return.
+//! backwards. NaN, +inf, and ranges below `range_min` or above `range_max` are no return.
+//! -inf is, per REP 117, "something closer than the scanner can measure": it counts as
+//! an obstacle at `range_min`, so a robot nose-to-wall does not drive on.
 
 use serde::{Deserialize, Serialize};
 
@@ -62,12 +64,13 @@ pub struct WorldState {
     pub scan_stamp: Option<Stamp>,
 }
 
-/// The nearest valid range, in m, among beams whose angle is within `half_angle_rad` of
+/// The nearest valid range, in m (-inf counted as `range_min`), among beams whose angle is within `half_angle_rad` of
 /// `center_rad` (angles wrapped, so a cone around pi works on a scan from -pi to pi).
 pub fn nearest_in_cone(scan: &LaserScan, center_rad: f32, half_angle_rad: f32) -> Option<f32> {
     use std::f32::consts::{PI, TAU};
     let mut nearest: Option<f32> = None;
     for (i, &r) in scan.ranges.iter().enumerate() {
+        let r = if r == f32::NEG_INFINITY { scan.range_min } else { r };
         if !(r.is_finite() && r >= scan.range_min && r <= scan.range_max) {
             continue;
         }
@@ -165,8 +168,11 @@ mod tests {
         s.ranges[beam(0)] = 0.05; // below range_min
         s.ranges[beam(1)] = 12.0; // above range_max
         s.ranges[beam(2)] = f32::INFINITY;
-        s.ranges[beam(3)] = f32::NEG_INFINITY;
         assert_eq!(nearest_in_cone(&s, 0.0, 20f32.to_radians()), None);
+        // REP 117: -inf = too close to measure, an obstacle at range_min.
+        s.ranges[beam(3)] = f32::NEG_INFINITY;
+        assert_eq!(nearest_in_cone(&s, 0.0, 20f32.to_radians()), Some(0.1));
+        s.ranges[beam(3)] = f32::NAN;
         s.ranges[beam(4)] = 0.1; // exactly range_min counts
         assert_eq!(nearest_in_cone(&s, 0.0, 20f32.to_radians()), Some(0.1));
     }
