@@ -205,7 +205,7 @@ fn out_of_range_results_are_errors_never_clamped() {
         parse_command("wait one minute", &limits),
         Err(AgentError::OutOfRange { field: "seconds", value, .. }) if value == 60.0
     ));
-    let nine = vec!["turn left"; 9].join(" then ");
+    let nine = ["turn left"; 9].join(" then ");
     assert!(matches!(
         parse_command(&nine, &limits),
         Err(AgentError::StepCount { count: 9, .. })
