@@ -83,11 +83,23 @@ fn table_of_phrasings() {
         ("stand still", vec![stop()]),
         ("say hello there", vec![say("hello there")]),
         ("Say \"Hello, World\"", vec![say("Hello, World")]),
-        ("say “hi, you” then turn left", vec![say("hi, you"), turn(90.0)]),
+        (
+            "say “hi, you” then turn left",
+            vec![say("hi, you"), turn(90.0)],
+        ),
         // Sequences.
-        ("move forward one meter then turn left", vec![mv(1.0), turn(90.0)]),
-        ("move forward 1 m and turn right", vec![mv(1.0), turn(-90.0)]),
-        ("turn left and then go forward 2 meters", vec![turn(90.0), mv(2.0)]),
+        (
+            "move forward one meter then turn left",
+            vec![mv(1.0), turn(90.0)],
+        ),
+        (
+            "move forward 1 m and turn right",
+            vec![mv(1.0), turn(-90.0)],
+        ),
+        (
+            "turn left and then go forward 2 meters",
+            vec![turn(90.0), mv(2.0)],
+        ),
         (
             "go forward 1 meter, turn around, then come back 1 meter",
             vec![mv(1.0), turn(180.0), mv(-1.0)],
@@ -146,15 +158,27 @@ fn unreadable_commands_are_refused_with_a_reason() {
     assert_eq!(reason("wait"), NotUnderstood::MissingDuration);
     assert_eq!(reason("turn"), NotUnderstood::MissingAngle);
     assert_eq!(reason("turn 2 meters"), NotUnderstood::WrongUnit);
-    assert_eq!(reason("move forward for 3 seconds"), NotUnderstood::WrongUnit);
+    assert_eq!(
+        reason("move forward for 3 seconds"),
+        NotUnderstood::WrongUnit
+    );
     assert_eq!(reason("wait 2 meters"), NotUnderstood::WrongUnit);
-    assert_eq!(reason("move forward 2 meters 3 meters"), NotUnderstood::Ambiguous);
+    assert_eq!(
+        reason("move forward 2 meters 3 meters"),
+        NotUnderstood::Ambiguous
+    );
     assert_eq!(reason("turn left right"), NotUnderstood::Ambiguous);
     assert_eq!(reason("go forward backwards 1 m"), NotUnderstood::Ambiguous);
     assert_eq!(reason("say"), NotUnderstood::MissingText);
-    assert_eq!(reason("do not move forward 1 meter"), NotUnderstood::Unsupported);
+    assert_eq!(
+        reason("do not move forward 1 meter"),
+        NotUnderstood::Unsupported
+    );
     assert_eq!(reason("turn left twice"), NotUnderstood::Unsupported);
-    assert_eq!(reason("move forward until the wall"), NotUnderstood::Unsupported);
+    assert_eq!(
+        reason("move forward until the wall"),
+        NotUnderstood::Unsupported
+    );
 }
 
 #[test]
@@ -199,7 +223,10 @@ fn out_of_range_results_are_errors_never_clamped() {
     ));
     assert!(matches!(
         parse_command("turn left 400 degrees", &limits),
-        Err(AgentError::OutOfRange { field: "angle_deg", .. })
+        Err(AgentError::OutOfRange {
+            field: "angle_deg",
+            ..
+        })
     ));
     assert!(matches!(
         parse_command("wait one minute", &limits),

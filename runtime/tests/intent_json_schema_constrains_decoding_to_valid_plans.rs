@@ -13,7 +13,11 @@ fn matcher(limits: &Limits) -> Matcher {
     let factory = ParserFactory::new_simple(&env).unwrap();
     let grammar = TopLevelGrammar::from_json_schema(limits.json_schema());
     let m = Matcher::new(factory.create_parser(grammar));
-    assert!(!m.is_error(), "schema does not compile: {:?}", m.get_error());
+    assert!(
+        !m.is_error(),
+        "schema does not compile: {:?}",
+        m.get_error()
+    );
     m
 }
 
@@ -38,7 +42,10 @@ fn schema_lists_every_action_with_its_limits() {
     for (variant, action) in variants.iter().zip(Action::ALL) {
         assert_eq!(variant["properties"]["action"]["const"], action.name());
         assert_eq!(variant["additionalProperties"], false);
-        assert_eq!(variant["required"].as_array().unwrap().len(), 1 + action.fields().len());
+        assert_eq!(
+            variant["required"].as_array().unwrap().len(),
+            1 + action.fields().len()
+        );
     }
     assert_eq!(schema["properties"]["plan"]["maxItems"], 8);
     assert_eq!(variants[0]["properties"]["distance_m"]["maximum"], 5.0);
@@ -80,12 +87,12 @@ fn decoder_rejects_what_validation_rejects() {
         assert!(!accepts(&limits, text), "should reject {text}");
         assert!(limits.parse(text).is_err(), "should not validate {text}");
     }
-    let nine = format!(
-        r#"{{"plan":[{}]}}"#,
-        [r#"{"action":"stop"}"#; 9].join(",")
-    );
+    let nine = format!(r#"{{"plan":[{}]}}"#, [r#"{"action":"stop"}"#; 9].join(","));
     assert!(!accepts(&limits, &nine));
-    let long = format!(r#"{{"plan":[{{"action":"say","text":"{}"}}]}}"#, "a".repeat(201));
+    let long = format!(
+        r#"{{"plan":[{{"action":"say","text":"{}"}}]}}"#,
+        "a".repeat(201)
+    );
     assert!(!accepts(&limits, &long));
 }
 
@@ -98,8 +105,14 @@ fn configured_limits_reach_the_decoder() {
     }
     .check()
     .unwrap();
-    assert!(accepts(&tight, r#"{"plan":[{"action":"move","distance_m":0.75}]}"#));
-    assert!(!accepts(&tight, r#"{"plan":[{"action":"move","distance_m":1.5}]}"#));
+    assert!(accepts(
+        &tight,
+        r#"{"plan":[{"action":"move","distance_m":0.75}]}"#
+    ));
+    assert!(!accepts(
+        &tight,
+        r#"{"plan":[{"action":"move","distance_m":1.5}]}"#
+    ));
     assert!(!accepts(
         &tight,
         r#"{"plan":[{"action":"stop"},{"action":"stop"},{"action":"stop"}]}"#

@@ -35,7 +35,10 @@ fn documented_example_parses() {
     let plan = Limits::default().parse(json).unwrap();
     assert_eq!(
         plan.steps(),
-        [Step::Move { distance_m: 2.0 }, Step::Turn { angle_deg: 90.0 }]
+        [
+            Step::Move { distance_m: 2.0 },
+            Step::Turn { angle_deg: 90.0 }
+        ]
     );
     assert_eq!(
         plan.plan().to_json().unwrap(),
@@ -147,7 +150,14 @@ fn non_finite_numbers_are_rejected() {
             })
             .unwrap_err();
         assert!(
-            matches!(err, AgentError::NotFinite { step: 0, field: "angle_deg", .. }),
+            matches!(
+                err,
+                AgentError::NotFinite {
+                    step: 0,
+                    field: "angle_deg",
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }
@@ -184,7 +194,9 @@ fn step_count_and_text_length_are_limited() {
         }
     );
     let empty = Plan {
-        steps: vec![Step::Say { text: String::new() }],
+        steps: vec![Step::Say {
+            text: String::new(),
+        }],
     };
     assert!(matches!(
         limits.validate(empty),
@@ -218,7 +230,10 @@ fn markdown_docs_cover_every_action_and_field_with_its_range() {
             assert!(md.contains(&format!("`{}`", field.name())), "{md}");
         }
     }
-    assert!(md.contains("-3 to 3"), "configured distance limit missing:\n{md}");
+    assert!(
+        md.contains("-3 to 3"),
+        "configured distance limit missing:\n{md}"
+    );
     assert!(md.contains("-360 to 360"), "{md}");
     assert!(md.contains("0 to 30"), "{md}");
     assert!(md.contains("1 to 200 characters"), "{md}");

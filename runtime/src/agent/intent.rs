@@ -418,10 +418,15 @@ impl Limits {
     /// A short Markdown table of the actions, their fields, units and allowed ranges under
     /// these limits, for the docs and the prompt.
     pub fn markdown_table(&self) -> String {
-        let mut out = String::from("| action | field | unit | range | meaning |\n|---|---|---|---|---|\n");
+        let mut out =
+            String::from("| action | field | unit | range | meaning |\n|---|---|---|---|---|\n");
         for action in Action::ALL {
             if action.fields().is_empty() {
-                out.push_str(&format!("| `{}` | - | - | - | {} |\n", action.name(), action.doc()));
+                out.push_str(&format!(
+                    "| `{}` | - | - | - | {} |\n",
+                    action.name(),
+                    action.doc()
+                ));
             }
             for &field in action.fields() {
                 let (min, max) = field.range(self);
@@ -484,7 +489,10 @@ mod tests {
     #[test]
     fn json_form_is_exactly_the_documented_one() {
         let plan = Plan {
-            steps: vec![Step::Move { distance_m: 2.0 }, Step::Turn { angle_deg: 90.0 }],
+            steps: vec![
+                Step::Move { distance_m: 2.0 },
+                Step::Turn { angle_deg: 90.0 },
+            ],
         };
         assert_eq!(
             plan.to_json().unwrap(),
@@ -508,7 +516,10 @@ mod tests {
         };
         assert!(matches!(
             bad.check(),
-            Err(AgentError::InvalidConfig { field: "max_steps", .. })
+            Err(AgentError::InvalidConfig {
+                field: "max_steps",
+                ..
+            })
         ));
         assert!(Limits::default().check().is_ok());
     }

@@ -70,7 +70,11 @@ pub fn nearest_in_cone(scan: &LaserScan, center_rad: f32, half_angle_rad: f32) -
     use std::f32::consts::{PI, TAU};
     let mut nearest: Option<f32> = None;
     for (i, &r) in scan.ranges.iter().enumerate() {
-        let r = if r == f32::NEG_INFINITY { scan.range_min } else { r };
+        let r = if r == f32::NEG_INFINITY {
+            scan.range_min
+        } else {
+            r
+        };
         if !(r.is_finite() && r >= scan.range_min && r <= scan.range_max) {
             continue;
         }
@@ -182,7 +186,10 @@ mod tests {
         let mut s = scan(f32::INFINITY);
         s.ranges[beam(179)] = 0.8;
         s.ranges[beam(-175)] = 0.7;
-        assert_eq!(nearest_in_cone(&s, std::f32::consts::PI, 20f32.to_radians()), Some(0.7));
+        assert_eq!(
+            nearest_in_cone(&s, std::f32::consts::PI, 20f32.to_radians()),
+            Some(0.7)
+        );
     }
 
     #[test]
@@ -196,7 +203,14 @@ mod tests {
             angular_z: -0.1,
             stamp: Duration::from_millis(40),
         });
-        assert_eq!(w.pose, Pose2D { x: 1.0, y: 2.0, yaw: 0.5 });
+        assert_eq!(
+            w.pose,
+            Pose2D {
+                x: 1.0,
+                y: 2.0,
+                yaw: 0.5
+            }
+        );
         assert_eq!(w.velocity.angular_z, -0.1);
         assert_eq!(w.odom_stamp, Some(Duration::from_millis(40)));
         assert_eq!(p.world(), w);
@@ -205,7 +219,11 @@ mod tests {
     #[test]
     fn config_rejects_bad_cone() {
         for bad in [0.0, -5.0, 91.0, f32::NAN] {
-            assert!(PerceptionConfig { cone_half_angle_deg: bad }.check().is_err());
+            assert!(PerceptionConfig {
+                cone_half_angle_deg: bad
+            }
+            .check()
+            .is_err());
         }
     }
 }

@@ -77,8 +77,8 @@ pub(super) fn lex(lower: &str) -> Vec<Tok> {
                 end: byte(j),
             });
             k = j;
-        } else if let Some(close) = closing_quote(c)
-            .and_then(|q| (k + 1..chars.len()).find(|&j| chars[j].1 == q))
+        } else if let Some(close) =
+            closing_quote(c).and_then(|q| (k + 1..chars.len()).find(|&j| chars[j].1 == q))
         {
             toks.push(Tok {
                 kind: Kind::Quoted,
@@ -142,9 +142,26 @@ fn counts_with_article(word: &str) -> bool {
 
 fn small_number(word: &str) -> Option<f64> {
     const SMALL: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-        "eighteen", "nineteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
     ];
     SMALL.iter().position(|&w| w == word).map(|n| n as f64)
 }

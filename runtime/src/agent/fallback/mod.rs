@@ -99,19 +99,68 @@ fn is_turn_verb(w: &str) -> bool {
 fn is_move_verb(w: &str) -> bool {
     matches!(
         w,
-        "move" | "go" | "drive" | "walk" | "head" | "roll" | "step" | "advance" | "travel"
-            | "proceed" | "come"
+        "move"
+            | "go"
+            | "drive"
+            | "walk"
+            | "head"
+            | "roll"
+            | "step"
+            | "advance"
+            | "travel"
+            | "proceed"
+            | "come"
     )
 }
 
 fn is_filler(w: &str) -> bool {
     matches!(
         w,
-        "please" | "robot" | "now" | "ok" | "okay" | "hey" | "the" | "a" | "an" | "to" | "by"
-            | "for" | "of" | "can" | "could" | "would" | "you" | "me" | "i" | "want" | "need"
-            | "just" | "first" | "slowly" | "quickly" | "carefully" | "then" | "up" | "on"
-            | "still" | "your" | "yourself" | "about" | "exactly" | "it" | "that" | "this"
-            | "do" | "make" | "full" | "and" | "next" | "in" | "place" | "direction"
+        "please"
+            | "robot"
+            | "now"
+            | "ok"
+            | "okay"
+            | "hey"
+            | "the"
+            | "a"
+            | "an"
+            | "to"
+            | "by"
+            | "for"
+            | "of"
+            | "can"
+            | "could"
+            | "would"
+            | "you"
+            | "me"
+            | "i"
+            | "want"
+            | "need"
+            | "just"
+            | "first"
+            | "slowly"
+            | "quickly"
+            | "carefully"
+            | "then"
+            | "up"
+            | "on"
+            | "still"
+            | "your"
+            | "yourself"
+            | "about"
+            | "exactly"
+            | "it"
+            | "that"
+            | "this"
+            | "do"
+            | "make"
+            | "full"
+            | "and"
+            | "next"
+            | "in"
+            | "place"
+            | "direction"
     )
 }
 
@@ -119,13 +168,29 @@ fn is_filler(w: &str) -> bool {
 fn is_unsupported(w: &str) -> bool {
     matches!(
         w,
-        "not" | "don't" | "dont" | "never" | "no" | "twice" | "thrice" | "times" | "again"
-            | "until" | "unless" | "if" | "when" | "while" | "except"
+        "not"
+            | "don't"
+            | "dont"
+            | "never"
+            | "no"
+            | "twice"
+            | "thrice"
+            | "times"
+            | "again"
+            | "until"
+            | "unless"
+            | "if"
+            | "when"
+            | "while"
+            | "except"
     )
 }
 
 fn is_clause_break(w: &str) -> bool {
-    matches!(w, "then" | "and" | "next" | "afterwards" | "finally" | "also")
+    matches!(
+        w,
+        "then" | "and" | "next" | "afterwards" | "finally" | "also"
+    )
 }
 
 /// Which way a clause points.
@@ -172,7 +237,9 @@ impl<'a> Ctx<'a> {
                 Kind::Sep('.' | '!' | '?') => (true, 1, tok.end),
                 Kind::Sep(_) => (true, 1, tok.start),
                 Kind::Word if w == "then" => (true, 1, tok.start),
-                Kind::Word if w == "after" && self.word(i + 1) == "that" => (!say_mode, 2, tok.start),
+                Kind::Word if w == "after" && self.word(i + 1) == "that" => {
+                    (!say_mode, 2, tok.start)
+                }
                 Kind::Word if is_clause_break(w) => (!say_mode, 1, tok.start),
                 _ => (false, 1, tok.end),
             };
@@ -289,7 +356,11 @@ impl<'a> Ctx<'a> {
         Ok(None)
     }
 
-    fn say(&self, verb_end: usize, text_end: usize) -> std::result::Result<Vec<Step>, NotUnderstood> {
+    fn say(
+        &self,
+        verb_end: usize,
+        text_end: usize,
+    ) -> std::result::Result<Vec<Step>, NotUnderstood> {
         let raw = self.original.get(verb_end..text_end).unwrap_or("");
         let text = raw
             .trim()

@@ -22,9 +22,10 @@ pub struct PlannerConfig {
     pub min_linear_speed_mps: f64,
     /// Creep yaw rate in rad/s used in the last degrees before a target (below the max).
     pub min_angular_speed_radps: f64,
-    /// A move is done when the remaining distance is at most this, in m.
+    /// Band around a move's target, in m: an overshoot within it is accepted (beyond it
+    /// the planner drives back), and a robot stalled inside it counts as arrived.
     pub distance_tolerance_m: f64,
-    /// A turn is done when the remaining angle is at most this, in degrees.
+    /// Band around a turn's target, in degrees, with the same meaning.
     pub angle_tolerance_deg: f64,
     /// Moving towards an obstacle closer than this, in m, stops the plan.
     pub stop_distance_m: f64,
@@ -88,7 +89,11 @@ impl PlannerConfig {
         ];
         for (field, value) in positive {
             if !(value.is_finite() && value > 0.0) {
-                return Err(invalid(field, value, "must be a finite number greater than 0"));
+                return Err(invalid(
+                    field,
+                    value,
+                    "must be a finite number greater than 0",
+                ));
             }
         }
         for (field, value) in [

@@ -13,7 +13,6 @@
 //! Every non-zero twist is within the speed limits and within the acceleration limits
 //! relative to the previous twist; stopping (a zero twist) is always allowed.
 
-
 mod config;
 mod events;
 
@@ -34,6 +33,7 @@ enum Phase {
         target_m: f64,
         started: Stamp,
         timeout_s: f64,
+        band_since: Option<Stamp>,
     },
     Turn {
         prev_yaw: f64,
@@ -41,6 +41,7 @@ enum Phase {
         target_rad: f64,
         started: Stamp,
         timeout_s: f64,
+        band_since: Option<Stamp>,
     },
     Wait {
         until: Stamp,
@@ -236,6 +237,7 @@ impl Planner {
                             target_m,
                             started: now,
                             timeout_s: self.move_timeout(target_m),
+                            band_since: None,
                         }
                     }
                     Step::Turn { angle_deg } => {
@@ -246,6 +248,7 @@ impl Planner {
                             target_rad,
                             started: now,
                             timeout_s: self.turn_timeout(target_rad),
+                            band_since: None,
                         }
                     }
                     Step::Wait { seconds } => Phase::Wait {
@@ -286,6 +289,7 @@ impl Planner {
                 target_m,
                 started: t0,
                 timeout_s,
+                mut band_since,
             } => {
                 if let Some(reason) = self.scan_problem(world, now) {
                     return self.halt(PlanEvent::Watchdog { reason });
@@ -294,8 +298,17 @@ impl Planner {
                 if elapsed.as_secs_f64() > timeout_s {
                     return self.halt(PlanEvent::StepTimeout { index, elapsed });
                 }
-                let control = self.move_control(origin, target_m, world);
-                self.state = State::Run { index, phase };
+                let control = self.move_control(origin, target_m, world, &mut band_since, now);
+                self.state = State::Run {
+                    index,
+                    phase: Phase::Move {
+                        origin,
+                        target_m,
+                        started: t0,
+                        timeout_s,
+                        band_since,
+                    },
+                };
                 self.apply(control, index, started, dt)
             }
             Phase::Turn {
@@ -304,13 +317,14 @@ impl Planner {
                 target_rad,
                 started: t0,
                 timeout_s,
+                mut band_since,
             } => {
                 let elapsed = now.saturating_sub(t0);
                 if elapsed.as_secs_f64() > timeout_s {
                     return self.halt(PlanEvent::StepTimeout { index, elapsed });
                 }
                 let turned_rad = turned_rad + wrap_angle(world.pose.yaw - prev_yaw);
-                let control = self.turn_control(target_rad - turned_rad);
+                let control = self.turn_control(target_rad, turned_rad, &mut band_since, now);
                 self.state = State::Run {
                     index,
                     phase: Phase::Turn {
@@ -319,6 +333,7 @@ impl Planner {
                         target_rad,
                         started: t0,
                         timeout_s,
+                        band_since,
                     },
                 };
                 self.apply(control, index, started, dt)
@@ -354,26 +369,69 @@ impl Planner {
         }
     }
 
-    /// Speed along the slow-down profile for `remaining` (m or rad) to go.
-    fn profile(remaining: f64, tolerance: f64, accel: f64, min: f64, max: f64) -> f64 {
-        (2.0 * PROFILE_ACCEL_SHARE * accel * (remaining - tolerance).max(0.0))
+    /// Speed along the slow-down profile for `remaining` (m or rad) to go: the speed from
+    /// which braking at (a share of) `accel` stops exactly at the target, kept between the
+    /// creep speed `min` and `max`.
+    fn profile(remaining: f64, accel: f64, min: f64, max: f64) -> f64 {
+        (2.0 * PROFILE_ACCEL_SHARE * accel * remaining)
             .sqrt()
             .clamp(min, max)
     }
 
-    fn move_control(&self, origin: Pose2D, target_m: f64, world: &WorldState) -> Control {
+    /// Whether a move or turn has arrived. It aims at the target itself: done when less
+    /// than one creep tick remains. The tolerance band around the target accepts an
+    /// overshoot, and a robot that stalls inside the band (too slow to creep) is done once
+    /// it has had twice the time creeping across the band would take.
+    fn arrived(
+        &self,
+        remaining: f64,
+        target: f64,
+        tolerance: f64,
+        creep: f64,
+        band_since: &mut Option<Stamp>,
+        now: Stamp,
+    ) -> bool {
+        if remaining.abs() <= creep / self.cfg.rate_hz {
+            return true;
+        }
+        if remaining.abs() > tolerance {
+            *band_since = None;
+            return false;
+        }
+        if remaining * target < 0.0 {
+            return true;
+        }
+        let since = *band_since.get_or_insert(now);
+        now.saturating_sub(since).as_secs_f64() > 2.0 * tolerance / creep
+    }
+
+    fn move_control(
+        &self,
+        origin: Pose2D,
+        target_m: f64,
+        world: &WorldState,
+        band_since: &mut Option<Stamp>,
+        now: Stamp,
+    ) -> Control {
         let c = &self.cfg;
         let (dx, dy) = (world.pose.x - origin.x, world.pose.y - origin.y);
         let covered = dx * origin.yaw.cos() + dy * origin.yaw.sin();
         let remaining = target_m - covered;
-        if remaining.abs() <= c.distance_tolerance_m {
+        let creep = c.min_linear_speed_mps;
+        if self.arrived(
+            remaining,
+            target_m,
+            c.distance_tolerance_m,
+            creep,
+            band_since,
+            now,
+        ) {
             return Control::Reached;
         }
         let mut speed = Self::profile(
             remaining.abs(),
-            c.distance_tolerance_m,
             c.max_linear_accel_mps2,
-            c.min_linear_speed_mps,
+            creep,
             c.max_linear_speed_mps,
         );
         let obstacle = if remaining > 0.0 {
@@ -386,8 +444,12 @@ impl Planner {
             if free <= 0.0 {
                 return Control::Blocked(distance);
             }
-            let braking = (2.0 * PROFILE_ACCEL_SHARE * c.max_linear_accel_mps2 * free).sqrt();
-            speed = speed.min(braking.max(c.min_linear_speed_mps));
+            speed = speed.min(Self::profile(
+                free,
+                c.max_linear_accel_mps2,
+                creep,
+                c.max_linear_speed_mps,
+            ));
         }
         Control::Drive(Twist {
             linear_x: speed.copysign(remaining),
@@ -395,22 +457,29 @@ impl Planner {
         })
     }
 
-    fn turn_control(&self, remaining_rad: f64) -> Control {
+    fn turn_control(
+        &self,
+        target_rad: f64,
+        turned_rad: f64,
+        band_since: &mut Option<Stamp>,
+        now: Stamp,
+    ) -> Control {
         let c = &self.cfg;
+        let remaining = target_rad - turned_rad;
         let tolerance = c.angle_tolerance_deg.to_radians();
-        if remaining_rad.abs() <= tolerance {
+        let creep = c.min_angular_speed_radps;
+        if self.arrived(remaining, target_rad, tolerance, creep, band_since, now) {
             return Control::Reached;
         }
         let rate = Self::profile(
-            remaining_rad.abs(),
-            tolerance,
+            remaining.abs(),
             c.max_angular_accel_radps2,
-            c.min_angular_speed_radps,
+            creep,
             c.max_angular_speed_radps,
         );
         Control::Drive(Twist {
             linear_x: 0.0,
-            angular_z: rate.copysign(remaining_rad),
+            angular_z: rate.copysign(remaining),
         })
     }
 
@@ -466,7 +535,10 @@ mod tests {
     fn idle_planner_sends_nothing_and_stop_sends_one_zero() {
         let mut p = Planner::new(PlannerConfig::default()).unwrap();
         let world = WorldState::default();
-        assert_eq!(p.step(&world, Duration::ZERO, None), PlannerOutput::default());
+        assert_eq!(
+            p.step(&world, Duration::ZERO, None),
+            PlannerOutput::default()
+        );
         p.stop(Duration::from_millis(10));
         let out = p.step(&world, Duration::from_millis(20), None);
         assert_eq!(out.twist, Some(Twist::ZERO));
