@@ -6,3 +6,8 @@
 
 mod error;
 pub use error::{Error, Result};
+
+pub mod gguf;
+pub mod model;
+pub use model::{DeviceSpec, Model, ModelOptions, ModelState};
+pub mod sampling;

@@ -1,0 +1,265 @@
+//! The pieces every supported architecture shares: quantized linear maps, RMS norm,
+//! rotary tables, grouped-query attention over a preallocated KV cache, gated MLP.
+
+use std::sync::Arc;
+
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{Device, Module, Tensor};
+
+use super::config::{Activation, RopeStyle};
+use super::state::LayerCache;
+use crate::Result;
+
+/// The one matmul type of the model: `y = x W^T` with a quantized `W` (rows = outputs).
+///
+/// Every weight product goes through here, so faster kernels can replace candle's
+/// without touching the model code.
+#[derive(Debug, Clone)]
+pub struct QLinear {
+    inner: QMatMul,
+    bytes: usize,
+    out_dim: usize,
+}
+
+impl QLinear {
+    /// Wrap a quantized weight of shape (out, in); shared with other users through the Arc.
+    pub fn new(weight: Arc<QTensor>) -> Result<Self> {
+        let bytes = weight.storage_size_in_bytes();
+        let out_dim = weight.shape().dims().first().copied().unwrap_or(0);
+        Ok(Self { inner: QMatMul::from_arc(weight)?, bytes, out_dim })
+    }
+
+    /// Apply to `x` of shape (..., in); returns (..., out).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.inner.forward(x)?)
+    }
+
+    /// Bytes of weight data read by one product (one token in decode).
+    pub fn weight_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Output width.
+    pub fn out_dim(&self) -> usize {
+        self.out_dim
+    }
+}
+
+/// RMS normalisation over the last dimension with a learned scale.
+#[derive(Debug, Clone)]
+pub struct RmsNorm {
+    weight: Tensor,
+    eps: f32,
+}
+
+impl RmsNorm {
+    /// Build from a (dequantized) weight vector and epsilon.
+    pub fn new(weight: &QTensor, eps: f32, device: &Device) -> Result<Self> {
+        Ok(Self { weight: weight.dequantize(device)?, eps })
+    }
+
+    /// Normalise `x` over its last dimension.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(candle_nn::ops::rms_norm(&x.contiguous()?, &self.weight, self.eps)?)
+    }
+}
+
+/// Rotary sin/cos tables for one frequency base, sized to the configured context and
+/// shared by every layer using that base.
+#[derive(Debug, Clone)]
+pub struct RopeTable {
+    cos: Tensor,
+    sin: Tensor,
+    base: f32,
+}
+
+impl RopeTable {
+    /// Tables of shape (context, head_dim / 2) for frequency `base`.
+    pub fn new(head_dim: usize, base: f32, context: usize, device: &Device) -> Result<Self> {
+        let half = head_dim / 2;
+        let inv_freq: Vec<f32> =
+            (0..half).map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32)).collect();
+        let mut angles = Vec::with_capacity(context * half);
+        for p in 0..context {
+            angles.extend(inv_freq.iter().map(|f| p as f32 * f));
+        }
+        let angles = Tensor::from_vec(angles, (context, half), device)?;
+        Ok(Self { cos: angles.cos()?, sin: angles.sin()?, base })
+    }
+
+    /// The frequency base these tables were built for.
+    pub fn base(&self) -> f32 {
+        self.base
+    }
+
+    /// Rotate `x` of shape (1, heads, seq, head_dim) for positions `pos..pos + seq`.
+    fn apply(&self, x: &Tensor, pos: usize, style: RopeStyle) -> Result<Tensor> {
+        let seq = x.dim(2)?;
+        let cos = self.cos.narrow(0, pos, seq)?;
+        let sin = self.sin.narrow(0, pos, seq)?;
+        let x = x.contiguous()?;
+        Ok(match style {
+            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(&x, &cos, &sin)?,
+            RopeStyle::Neox => candle_nn::rotary_emb::rope(&x, &cos, &sin)?,
+        })
+    }
+}
+
+/// Grouped-query self-attention with optional q/k norms (gemma3).
+#[derive(Debug, Clone)]
+pub struct Attention {
+    /// Query projection (n_head * head_dim, hidden).
+    pub wq: QLinear,
+    /// Key projection (n_kv_head * head_dim, hidden).
+    pub wk: QLinear,
+    /// Value projection (n_kv_head * head_dim, hidden).
+    pub wv: QLinear,
+    /// Output projection (hidden, n_head * head_dim).
+    pub wo: QLinear,
+    /// Per-head RMS norms of queries and keys (gemma3).
+    pub qk_norm: Option<(RmsNorm, RmsNorm)>,
+    /// Number of query heads.
+    pub n_head: usize,
+    /// Number of key/value heads.
+    pub n_kv_head: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+    /// Multiplier of q·k (usually 1/sqrt(head_dim)).
+    pub scale: f64,
+    /// Sliding-window length in tokens, for local layers.
+    pub window: Option<usize>,
+    /// Index into the model's shared rope tables.
+    pub rope: usize,
+    /// Rope pairing convention.
+    pub rope_style: RopeStyle,
+}
+
+impl Attention {
+    /// Attend `x` (1, seq, hidden) at positions `pos..pos+seq`, appending to `cache`.
+    pub fn forward(&self, x: &Tensor, pos: usize, cache: &mut LayerCache, ropes: &[RopeTable]) -> Result<Tensor> {
+        let (b, seq, _) = x.dims3()?;
+        let hd = self.head_dim;
+        let q = self.wq.forward(x)?.reshape((b, seq, self.n_head, hd))?;
+        let k = self.wk.forward(x)?.reshape((b, seq, self.n_kv_head, hd))?;
+        let v = self.wv.forward(x)?.reshape((b, seq, self.n_kv_head, hd))?;
+        let (q, k) = match &self.qk_norm {
+            Some((qn, kn)) => (qn.forward(&q)?, kn.forward(&k)?),
+            None => (q, k),
+        };
+        let rope = &ropes[self.rope];
+        let q = rope.apply(&q.transpose(1, 2)?, pos, self.rope_style)?;
+        let k = rope.apply(&k.transpose(1, 2)?, pos, self.rope_style)?;
+        let v = v.transpose(1, 2)?.contiguous()?;
+        let (k, v) = cache.append(&k, &v, pos)?;
+        let kv_len = pos + seq;
+
+        // Group the query heads that share a kv head: (1, n_kv, n_rep * seq, hd).
+        let n_rep = self.n_head / self.n_kv_head;
+        let q = q.reshape((b, self.n_kv_head, n_rep * seq, hd))?;
+        let att = (q.matmul(&k.t()?)? * self.scale)?;
+        let att = match causal_mask(seq, pos, self.window, x.device())? {
+            Some(mask) => att
+                .reshape((b, self.n_kv_head, n_rep, seq, kv_len))?
+                .broadcast_add(&mask)?
+                .reshape((b, self.n_kv_head, n_rep * seq, kv_len))?,
+            None => att,
+        };
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        let y = att.matmul(&v)?; // (1, n_kv, n_rep * seq, hd)
+        let y = y.reshape((b, self.n_head, seq, hd))?.transpose(1, 2)?.reshape((b, seq, self.n_head * hd))?;
+        self.wo.forward(&y)
+    }
+
+    /// Bytes of weights one token reads.
+    pub fn weight_bytes(&self) -> usize {
+        self.wq.weight_bytes() + self.wk.weight_bytes() + self.wv.weight_bytes() + self.wo.weight_bytes()
+    }
+}
+
+/// Additive mask (seq, pos + seq) for queries at `pos..pos+seq`: 0 where a key is
+/// visible, -inf where it is in the future or (with a window) `window` or more tokens back,
+/// as llama.cpp masks. `None` when nothing is masked (one query, no window cut).
+fn causal_mask(seq: usize, pos: usize, window: Option<usize>, device: &Device) -> Result<Option<Tensor>> {
+    let kv_len = pos + seq;
+    let window_cuts = window.is_some_and(|w| kv_len > w);
+    if seq == 1 && !window_cuts {
+        return Ok(None);
+    }
+    let mut m = vec![0f32; seq * kv_len];
+    for i in 0..seq {
+        let p = pos + i;
+        for (j, cell) in m[i * kv_len..(i + 1) * kv_len].iter_mut().enumerate() {
+            let future = j > p;
+            let too_old = window.is_some_and(|w| p - j.min(p) >= w);
+            if future || too_old {
+                *cell = f32::NEG_INFINITY;
+            }
+        }
+    }
+    Ok(Some(Tensor::from_vec(m, (seq, kv_len), device)?))
+}
+
+/// Gated MLP: `down(act(gate(x)) * up(x))`.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    /// Gate projection (ffn, hidden).
+    pub gate: QLinear,
+    /// Up projection (ffn, hidden).
+    pub up: QLinear,
+    /// Down projection (hidden, ffn).
+    pub down: QLinear,
+    /// Activation applied to the gate.
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// Apply to `x` (..., hidden).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let g = self.gate.forward(x)?;
+        let g = match self.activation {
+            Activation::Silu => candle_nn::ops::silu(&g)?,
+            Activation::GeluTanh => g.gelu()?,
+        };
+        let u = self.up.forward(x)?;
+        self.down.forward(&(g * u)?)
+    }
+
+    /// Bytes of weights one token reads.
+    pub fn weight_bytes(&self) -> usize {
+        self.gate.weight_bytes() + self.up.weight_bytes() + self.down.weight_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_hides_future_and_old_keys() -> Result<()> {
+        let m = causal_mask(3, 2, Some(3), &Device::Cpu)?.map(|t| t.to_vec2::<f32>()).transpose()?;
+        let m = m.unwrap_or_default();
+        // Query at position 2 sees keys 0..=2; at 3 sees 1..=3; at 4 sees 2..=4.
+        let vis: Vec<Vec<bool>> = m.iter().map(|r| r.iter().map(|v| v.is_finite()).collect()).collect();
+        assert_eq!(vis[0], [true, true, true, false, false]);
+        assert_eq!(vis[1], [false, true, true, true, false]);
+        assert_eq!(vis[2], [false, false, true, true, true]);
+        Ok(())
+    }
+
+    #[test]
+    fn single_query_without_window_needs_no_mask() -> Result<()> {
+        assert!(causal_mask(1, 10, None, &Device::Cpu)?.is_none());
+        assert!(causal_mask(1, 10, Some(64), &Device::Cpu)?.is_none());
+        assert!(causal_mask(1, 100, Some(64), &Device::Cpu)?.is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn rope_table_starts_at_identity() -> Result<()> {
+        let t = RopeTable::new(8, 10_000.0, 16, &Device::Cpu)?;
+        let c = t.cos.to_vec2::<f32>()?;
+        assert_eq!(c.len(), 16);
+        assert!(c[0].iter().all(|v| (*v - 1.0).abs() < 1e-6));
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! One transformer for every supported GGUF architecture (llama family, gemma3), built
+//! from shared layers with per-architecture options.
+//!
+//! Weights ([`Model`]) are immutable and separate from the KV caches and position
+//! ([`ModelState`]), so a prefix state can be snapshotted and restored per request.
+
+pub mod config;
+pub mod device;
+pub mod layers;
+pub mod state;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::QTensor;
+use candle_core::{Device, IndexOp, Tensor};
+
+pub use config::{Architecture, ModelConfig, SUPPORTED_ARCHITECTURES};
+pub use device::DeviceSpec;
+pub use layers::QLinear;
+pub use state::{ModelState, StateSnapshot};
+
+use crate::gguf::GgufFile;
+use crate::{Error, Result};
+use layers::{Attention, Mlp, RmsNorm, RopeTable};
+
+/// Default context (tokens) the KV cache and rope tables are sized for.
+pub const DEFAULT_CONTEXT: usize = 2048;
+
+/// How to load a model.
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    /// Context length in tokens: sizes the KV cache and the rotary tables.
+    pub context: usize,
+    /// Compute device.
+    pub device: DeviceSpec,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        Self { context: DEFAULT_CONTEXT, device: DeviceSpec::Cpu }
+    }
+}
+
+/// One transformer block.
+#[derive(Debug, Clone)]
+struct Block {
+    attn_norm: RmsNorm,
+    attn: Attention,
+    /// Norm of the attention output before the residual add (gemma3).
+    post_attn_norm: Option<RmsNorm>,
+    ffn_norm: RmsNorm,
+    mlp: Mlp,
+    /// Norm of the MLP output before the residual add (gemma3).
+    post_ffn_norm: Option<RmsNorm>,
+}
+
+/// The weights of a loaded model (immutable; share it behind an `Arc`).
+#[derive(Debug)]
+pub struct Model {
+    config: ModelConfig,
+    context: usize,
+    device: Device,
+    /// Token embedding, kept quantized; only looked-up rows are dequantized.
+    embed: Arc<QTensor>,
+    /// Multiplier applied to embeddings (sqrt(hidden) for gemma3).
+    embed_scale: Option<f64>,
+    blocks: Vec<Block>,
+    norm: RmsNorm,
+    output: QLinear,
+    ropes: Vec<RopeTable>,
+    file_size: u64,
+}
+
+impl Model {
+    /// Open, validate and load the GGUF at `path`.
+    pub fn load(path: impl AsRef<Path>, options: &ModelOptions) -> Result<Self> {
+        let file = GgufFile::open(path)?;
+        Self::from_gguf(&file, options)
+    }
+
+    /// Load the weights of an already opened GGUF.
+    pub fn from_gguf(file: &GgufFile, options: &ModelOptions) -> Result<Self> {
+        if options.context == 0 {
+            return Err(Error::InvalidArgument {
+                name: "context",
+                value: "0".into(),
+                reason: "must be at least 1 token".into(),
+            });
+        }
+        let cfg = ModelConfig::from_gguf(file)?;
+        let device = options.device.open()?;
+        let mut reader = file.reopen()?;
+        let mut load = |name: &str, shape: &[usize]| file.load_tensor(&mut reader, name, shape, &device);
+
+        let (h, hd) = (cfg.hidden, cfg.head_dim);
+        let embed = Arc::new(load("token_embd.weight", &[cfg.vocab, h])?);
+        let norm = RmsNorm::new(&load("output_norm.weight", &[h])?, cfg.rms_eps, &device)?;
+        let output = if file.tensor_info("output.weight").is_some() {
+            QLinear::new(Arc::new(load("output.weight", &[cfg.vocab, h])?))?
+        } else {
+            // Tied head: the same quantized matrix as the embedding, no copy.
+            QLinear::new(embed.clone())?
+        };
+
+        let mut ropes: Vec<RopeTable> = Vec::new();
+        let mut blocks = Vec::with_capacity(cfg.n_layer);
+        let gemma = cfg.arch == Architecture::Gemma3;
+        for i in 0..cfg.n_layer {
+            let mut t = |n: &str, shape: &[usize]| load(&format!("blk.{i}.{n}.weight"), shape);
+            let base = cfg.rope_base_of(i);
+            let rope = match ropes.iter().position(|r| r.base() == base) {
+                Some(r) => r,
+                None => {
+                    ropes.push(RopeTable::new(hd, base, options.context, &device)?);
+                    ropes.len() - 1
+                }
+            };
+            let lin = |q: QTensor| QLinear::new(Arc::new(q));
+            let rms = |q: QTensor| RmsNorm::new(&q, cfg.rms_eps, &device);
+            let qk_norm = if gemma {
+                Some((rms(t("attn_q_norm", &[hd])?)?, rms(t("attn_k_norm", &[hd])?)?))
+            } else {
+                None
+            };
+            let attn = Attention {
+                wq: lin(t("attn_q", &[cfg.n_head * hd, h])?)?,
+                wk: lin(t("attn_k", &[cfg.n_kv_head * hd, h])?)?,
+                wv: lin(t("attn_v", &[cfg.n_kv_head * hd, h])?)?,
+                wo: lin(t("attn_output", &[h, cfg.n_head * hd])?)?,
+                qk_norm,
+                n_head: cfg.n_head,
+                n_kv_head: cfg.n_kv_head,
+                head_dim: hd,
+                scale: 1.0 / (hd as f64).sqrt(),
+                window: if cfg.is_sliding(i) { cfg.sliding_window } else { None },
+                rope,
+                rope_style: cfg.rope_style,
+            };
+            let mlp = Mlp {
+                gate: lin(t("ffn_gate", &[cfg.ffn, h])?)?,
+                up: lin(t("ffn_up", &[cfg.ffn, h])?)?,
+                down: lin(t("ffn_down", &[h, cfg.ffn])?)?,
+                activation: cfg.activation,
+            };
+            blocks.push(Block {
+                attn_norm: rms(t("attn_norm", &[h])?)?,
+                attn,
+                post_attn_norm: if gemma { Some(rms(t("post_attention_norm", &[h])?)?) } else { None },
+                ffn_norm: rms(t("ffn_norm", &[h])?)?,
+                mlp,
+                post_ffn_norm: if gemma { Some(rms(t("post_ffw_norm", &[h])?)?) } else { None },
+            });
+        }
+        let embed_scale = gemma.then(|| (h as f64).sqrt());
+        Ok(Self {
+            config: cfg,
+            context: options.context,
+            device,
+            embed,
+            embed_scale,
+            blocks,
+            norm,
+            output,
+            ropes,
+            file_size: file.file_size(),
+        })
+    }
+
+    /// The checked hyper-parameters.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Configured context length in tokens.
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// The candle device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Size of the GGUF file the weights came from, in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// Bytes of weight data one decoded token reads (all matrices plus one embedding row).
+    pub fn weight_bytes_per_token(&self) -> usize {
+        let blocks: usize = self.blocks.iter().map(|b| b.attn.weight_bytes() + b.mlp.weight_bytes()).sum();
+        blocks + self.output.weight_bytes() + self.embed.storage_size_in_bytes() / self.config.vocab.max(1)
+    }
+
+    /// Bytes of KV cache a full context takes (f32 keys and values, all layers).
+    pub fn kv_cache_bytes(&self) -> usize {
+        2 * 4 * self.config.n_layer * self.config.n_kv_head * self.config.head_dim * self.context
+    }
+
+    /// A fresh, empty state with room for the configured context.
+    pub fn new_state(&self) -> Result<ModelState> {
+        let c = &self.config;
+        ModelState::new(c.n_layer, c.n_kv_head, c.head_dim, self.context, &self.device)
+    }
+
+    /// Run `tokens` at the state's position, append their keys/values, and return the
+    /// logits (vocab,) of the last token as f32.
+    pub fn forward(&self, state: &mut ModelState, tokens: &[u32]) -> Result<Tensor> {
+        let seq = tokens.len();
+        if seq == 0 {
+            return Err(Error::InvalidArgument {
+                name: "tokens",
+                value: "[]".into(),
+                reason: "forward needs at least one token".into(),
+            });
+        }
+        let pos = state.pos();
+        if pos + seq > self.context {
+            return Err(Error::ContextFull { context: self.context, needed: pos + seq });
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= self.config.vocab) {
+            return Err(Error::InvalidArgument {
+                name: "token id",
+                value: bad.to_string(),
+                reason: format!("the vocabulary has {} tokens", self.config.vocab),
+            });
+        }
+        let ids = Tensor::new(tokens, &self.device)?;
+        let mut x = self.embed.embedding(&ids)?.unsqueeze(0)?; // (1, seq, hidden)
+        if let Some(s) = self.embed_scale {
+            x = (x * s)?;
+        }
+        for (block, cache) in self.blocks.iter().zip(state.layers.iter_mut()) {
+            let a = block.attn.forward(&block.attn_norm.forward(&x)?, pos, cache, &self.ropes)?;
+            let a = match &block.post_attn_norm {
+                Some(n) => n.forward(&a)?,
+                None => a,
+            };
+            x = (x + a)?;
+            let m = block.mlp.forward(&block.ffn_norm.forward(&x)?)?;
+            let m = match &block.post_ffn_norm {
+                Some(n) => n.forward(&m)?,
+                None => m,
+            };
+            x = (x + m)?;
+        }
+        state.advance(seq);
+        let last = x.i((.., seq - 1, ..))?; // (1, hidden)
+        let logits = self.output.forward(&self.norm.forward(&last)?)?;
+        Ok(logits.squeeze(0)?)
+    }
+}
