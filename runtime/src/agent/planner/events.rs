@@ -49,7 +49,7 @@ pub enum PlanEvent {
         /// Steps executed.
         steps: usize,
     },
-    /// [`Planner::stop`] was called; the plan (if any) is dropped.
+    /// [`Planner::stop`](super::Planner::stop) was called; the plan (if any) is dropped.
     Stopped,
     /// The watchdog tripped; the plan is dropped.
     Watchdog {

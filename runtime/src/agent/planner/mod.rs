@@ -252,7 +252,11 @@ impl Planner {
                         }
                     }
                     Step::Wait { seconds } => Phase::Wait {
-                        until: now + Duration::from_secs_f64(seconds.max(0.0)),
+                        // Validated plans hold finite, non-negative seconds; saturate
+                        // anyway so no configured limit can make this panic.
+                        until: now.saturating_add(
+                            Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX),
+                        ),
                     },
                     Step::Stop {} => Phase::Done,
                     Step::Say { text } => {
@@ -530,6 +534,33 @@ impl Planner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_configured_wait_does_not_overflow_the_clock() {
+        use crate::agent::intent::{Limits, Plan};
+        let limits = Limits {
+            max_wait_s: 1e300,
+            ..Limits::default()
+        }
+        .check()
+        .unwrap();
+        let plan = limits
+            .validate(Plan {
+                steps: vec![Step::Wait { seconds: 1e300 }],
+            })
+            .unwrap();
+        let mut p = Planner::new(PlannerConfig::default()).unwrap();
+        let now = Duration::from_secs(5);
+        p.set_plan(plan, now);
+        let world = WorldState {
+            odom_stamp: Some(now),
+            ..WorldState::default()
+        };
+        let out = p.step(&world, now, None);
+        assert_eq!(out.twist, Some(Twist::ZERO));
+        assert!(p.step(&world, now, None).twist.is_some(), "still waiting");
+        assert!(p.is_active());
+    }
 
     #[test]
     fn idle_planner_sends_nothing_and_stop_sends_one_zero() {
