@@ -2,3 +2,4 @@
 //! threads, latency metrics and traces) and the agent pipeline built on it. No ROS.
 
 pub mod agent;
+pub mod sim;
