@@ -2,4 +2,18 @@
 //! threads, latency metrics and traces) and the agent pipeline built on it. No ROS.
 
 pub mod agent;
+pub mod budget;
+pub mod clock;
+pub mod error;
+pub mod generation;
+pub mod liveness;
+pub mod metrics;
+pub mod periodic;
+pub mod queue;
+pub mod rt;
 pub mod sim;
+pub mod slot;
+pub mod stage;
+mod sync;
+
+pub use error::{Error, Result};
