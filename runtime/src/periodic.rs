@@ -125,7 +125,7 @@ impl PeriodicLoop {
             step_time: None,
             overruns: None,
             heartbeat: None,
-            span: tracing::info_span!("stage_step", stage),
+            span: tracing::info_span!("stage_step", stage = %stage),
         })
     }
 

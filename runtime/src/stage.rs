@@ -78,7 +78,7 @@ impl StageContext {
 
     /// A `stage_step` span for this stage: create it once, enter it per step.
     pub fn step_span(&self) -> tracing::Span {
-        tracing::info_span!("stage_step", stage = &*self.name)
+        tracing::info_span!("stage_step", stage = %self.name)
     }
 }
 
