@@ -3,8 +3,17 @@
 //! fallback parser, the reflex-stop detector, perception and the closed-loop planner.
 //!
 //! Everything here is plain data and pure functions or plain structs: no threads, no
-//! ROS, no clocks of its own (time comes in as a [`msg::Stamp`]). The stage threads
-//! wrap these pieces.
+//! ROS, no clocks of its own (time comes in as a [`msg::Stamp`], the runtime clock's
+//! time since its origin). The stage threads wrap these pieces:
+//!
+//! - command text: [`is_reflex_stop`] first (then [`Planner::stop`], no model); else the
+//!   model, constrained by [`Limits::json_schema`], its output read by [`Limits::parse`];
+//!   on a budget miss or an invalid plan, [`parse_command`]. All three yield a
+//!   [`ValidPlan`], the only thing [`Planner::set_plan`] takes.
+//! - sensors: [`Perception::update_scan`] / [`Perception::update_odom`] -> [`WorldState`]
+//!   (Copy, for a latest-value slot).
+//! - motors: [`Planner::step`] every tick -> [`PlannerOutput`] (twist, say, event).
+//! - docs and prompts: [`Limits::markdown_table`].
 
 pub mod error;
 pub mod fallback;

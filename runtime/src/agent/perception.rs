@@ -64,30 +64,65 @@ pub struct WorldState {
     pub scan_stamp: Option<Stamp>,
 }
 
-/// The nearest valid range, in m (-inf counted as `range_min`), among beams whose angle is within `half_angle_rad` of
+/// The range of beam `r` if it is a return: -inf (REP 117: too close to measure) counts
+/// as `range_min`; NaN, +inf and values outside `range_min..=range_max` are no return.
+fn valid_range(scan: &LaserScan, r: f32) -> Option<f32> {
+    let r = if r == f32::NEG_INFINITY {
+        scan.range_min
+    } else {
+        r
+    };
+    (r.is_finite() && r >= scan.range_min && r <= scan.range_max).then_some(r)
+}
+
+/// `angle` wrapped to [-pi, pi] without a division remainder (cheap per beam).
+fn wrap_pi(angle: f32) -> f32 {
+    use std::f32::consts::TAU;
+    angle - TAU * (angle / TAU).round()
+}
+
+fn keep_nearest(nearest: &mut Option<f32>, r: f32) {
+    if nearest.is_none_or(|n| r < n) {
+        *nearest = Some(r);
+    }
+}
+
+/// The nearest valid range, in m, among beams whose angle is within `half_angle_rad` of
 /// `center_rad` (angles wrapped, so a cone around pi works on a scan from -pi to pi).
 pub fn nearest_in_cone(scan: &LaserScan, center_rad: f32, half_angle_rad: f32) -> Option<f32> {
-    use std::f32::consts::{PI, TAU};
-    let mut nearest: Option<f32> = None;
+    let mut nearest = None;
     for (i, &r) in scan.ranges.iter().enumerate() {
-        let r = if r == f32::NEG_INFINITY {
-            scan.range_min
-        } else {
-            r
-        };
-        if !(r.is_finite() && r >= scan.range_min && r <= scan.range_max) {
+        let Some(r) = valid_range(scan, r) else {
             continue;
-        }
+        };
         let angle = scan.angle_min + i as f32 * scan.angle_increment;
-        let mut off = (angle - center_rad).rem_euclid(TAU);
-        if off > PI {
-            off -= TAU;
-        }
-        if off.abs() <= half_angle_rad && nearest.is_none_or(|n| r < n) {
-            nearest = Some(r);
+        if wrap_pi(angle - center_rad).abs() <= half_angle_rad {
+            keep_nearest(&mut nearest, r);
         }
     }
     nearest
+}
+
+/// The nearest valid ranges in the cones ahead (around 0) and behind (around pi), in m,
+/// in one pass over the scan: about 2 µs for 360 beams (benches/agent.rs).
+pub fn nearest_ahead_and_behind(
+    scan: &LaserScan,
+    half_angle_rad: f32,
+) -> (Option<f32>, Option<f32>) {
+    let behind_from = std::f32::consts::PI - half_angle_rad;
+    let (mut ahead, mut behind) = (None, None);
+    for (i, &r) in scan.ranges.iter().enumerate() {
+        let Some(r) = valid_range(scan, r) else {
+            continue;
+        };
+        let off = wrap_pi(scan.angle_min + i as f32 * scan.angle_increment).abs();
+        if off <= half_angle_rad {
+            keep_nearest(&mut ahead, r);
+        } else if off >= behind_from {
+            keep_nearest(&mut behind, r);
+        }
+    }
+    (ahead, behind)
 }
 
 /// Fuses the latest odometry and scan into the planner's world state.
@@ -117,9 +152,10 @@ impl Perception {
 
     /// Takes in a new scan; returns the updated world state.
     pub fn update_scan(&mut self, scan: &LaserScan) -> WorldState {
-        self.state.nearest_obstacle_ahead = nearest_in_cone(scan, 0.0, self.half_angle_rad);
-        self.state.nearest_obstacle_behind =
-            nearest_in_cone(scan, std::f32::consts::PI, self.half_angle_rad);
+        (
+            self.state.nearest_obstacle_ahead,
+            self.state.nearest_obstacle_behind,
+        ) = nearest_ahead_and_behind(scan, self.half_angle_rad);
         self.state.scan_stamp = Some(scan.stamp);
         self.state
     }
@@ -190,6 +226,27 @@ mod tests {
             nearest_in_cone(&s, std::f32::consts::PI, 20f32.to_radians()),
             Some(0.7)
         );
+    }
+
+    #[test]
+    fn one_pass_agrees_with_the_two_cones() {
+        let mut s = scan(f32::INFINITY);
+        let half = 20f32.to_radians();
+        for (k, deg) in [
+            (0, -180),
+            (1, -161),
+            (2, -159),
+            (3, 0),
+            (4, 20),
+            (5, 21),
+            (6, 179),
+        ] {
+            s.ranges[beam(deg)] = 1.0 + k as f32 * 0.1;
+        }
+        let both = nearest_ahead_and_behind(&s, half);
+        assert_eq!(both.0, nearest_in_cone(&s, 0.0, half));
+        assert_eq!(both.1, nearest_in_cone(&s, std::f32::consts::PI, half));
+        assert_eq!(both, (Some(1.3), Some(1.0)));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The reflex stop: a command that contains "stop", "halt" or "freeze" as a whole word
 //! (any case) bypasses the language model and halts the robot within one planner tick.
 //!
-//! The check is a single pass over the bytes with no allocation, so it can run on the
-//! command path before anything else. A word is a maximal run of alphanumeric
+//! The check is a single pass over the characters with no allocation (about 0.2 µs for
+//! a 60-character command, benches/agent.rs), so it runs on the command path before
+//! anything else. A word is a maximal run of alphanumeric
 //! characters: "STOP!!!", "please halt" and "e-stop" match; "stopwatch", "unfreeze" and
 //! "nonstop" do not. It errs on the side of stopping: "don't stop" stops too.
 

@@ -5,7 +5,8 @@
 //! stopped beating -> zero velocity, plan dropped).
 //!
 //! A plain struct: call [`Planner::step`] at a fixed rate (default 50 Hz) with the latest
-//! [`WorldState`] and the time; no threads, no clock of its own.
+//! [`WorldState`] and the time; no threads, no clock of its own, no allocation per tick
+//! (about 60-80 ns per tick, benches/agent.rs).
 //!
 //! Output contract: while a plan runs, every tick carries a twist (zero between steps, while
 //! waiting, and for instant steps); when the plan ends (done, stopped, obstacle, watchdog,
