@@ -80,6 +80,19 @@ pub enum Error {
         /// What hdrhistogram rejected.
         reason: String,
     },
+    /// The agent's model-free logic rejected a configuration or a plan.
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
+    /// A pipeline configuration value is out of range.
+    #[error("agent configuration `{field}` = {value}: {reason}")]
+    InvalidConfig {
+        /// The field at fault.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must be.
+        reason: &'static str,
+    },
 }
 
 /// Result with the runtime's error type.

@@ -1,0 +1,14 @@
+//! The agent pipeline: spoken command -> validated plan -> closed-loop motion, on
+//! three stage threads under a token budget. Built from the real-time core (queues,
+//! slots, budgets, metrics) and the model-free agent logic in [`crate::agent`].
+
+pub mod agent;
+pub mod config;
+pub mod inprocess;
+pub mod interpret;
+pub mod report;
+
+pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, CommandAccepted};
+pub use config::{AgentConfig, StageRt};
+pub use interpret::{BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, PlanModel, Source};
+pub use inprocess::{SimLoop, SimRates};
