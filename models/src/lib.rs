@@ -11,3 +11,7 @@ pub mod gguf;
 pub mod model;
 pub use model::{DeviceSpec, Model, ModelOptions, ModelState};
 pub mod sampling;
+
+pub mod registry;
+pub mod tokenizer;
+pub use tokenizer::{ModelTokenizer, StreamDecoder};

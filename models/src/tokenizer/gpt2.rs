@@ -1,0 +1,88 @@
+//! The gpt2-style recipe (`tokenizer.ggml.model = "gpt2"`, e.g. SmolLM2): byte-level BPE
+//! from the file's tokens and merges.
+//!
+//! Pre-tokenizer: for `pre = "smollm"`, digits split one by one, then byte-level with the
+//! GPT-2 regex and no prefix space; for `gpt2`/`default`, byte-level alone. Control tokens
+//! (type 3) become special added tokens. Other `pre` values use regexes bora does not
+//! implement and are rejected rather than tokenized differently from llama.cpp.
+
+use tokenizers::decoders::byte_level::ByteLevel;
+use tokenizers::models::bpe::{Vocab, BPE};
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::{AddedToken, PreTokenizerWrapper, Tokenizer};
+
+use super::vocab::{token_type, GgufVocab};
+use crate::{Error, Result};
+
+/// `tokenizer.ggml.pre` values this recipe reproduces.
+pub(crate) const SUPPORTED_PRE: &[&str] = &["smollm", "gpt2", "default"];
+
+/// Builds the byte-level BPE tokenizer of a gpt2-style vocabulary.
+pub(crate) fn build(vocab: &GgufVocab<'_>) -> Result<Tokenizer> {
+    let pre = vocab.pre.as_deref().unwrap_or("default");
+    if !SUPPORTED_PRE.contains(&pre) {
+        return Err(vocab.error(
+            "tokenizer.ggml.pre",
+            format!(
+                "is `{pre}`, a pre-tokenizer bora does not implement (supported for gpt2 vocabularies: {}); \
+                 put the model's tokenizer.json beside the file to use it instead",
+                SUPPORTED_PRE.join(", ")
+            ),
+        ));
+    }
+    let merges = vocab.merges.as_ref().ok_or_else(|| {
+        vocab.error(
+            "tokenizer.ggml.merges",
+            "is missing: a gpt2 (BPE) vocabulary needs its merges; the file is incomplete",
+        )
+    })?;
+    let mut ids = Vocab::with_capacity(vocab.tokens.len());
+    for (id, token) in vocab.tokens.iter().enumerate() {
+        // Keep the first id of a duplicated piece, as llama.cpp's lookup does.
+        ids.entry(token.to_string()).or_insert(id as u32);
+    }
+    let pairs = merges
+        .iter()
+        .enumerate()
+        .map(|(i, merge)| {
+            merge
+                .split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| {
+                    vocab.error(
+                        "tokenizer.ggml.merges",
+                        format!("entry {i} ({merge:?}) is not two pieces separated by a space"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bpe = BPE::builder()
+        .vocab_and_merges(ids, pairs)
+        .build()
+        .map_err(|e| Error::Tokenizer {
+            path: vocab.path.clone(),
+            reason: format!("BPE from tokens and merges: {e}"),
+        })?;
+
+    let mut tokenizer = Tokenizer::new(bpe);
+    let byte_level = ByteLevel::new(false, true, true);
+    let pre_tokenizer: PreTokenizerWrapper = if pre == "smollm" {
+        Sequence::new(vec![Digits::new(true).into(), byte_level.into()]).into()
+    } else {
+        byte_level.into()
+    };
+    tokenizer.with_pre_tokenizer(Some(pre_tokenizer));
+    tokenizer.with_decoder(Some(byte_level));
+    let specials: Vec<AddedToken> = vocab
+        .ids_of_type(token_type::CONTROL)
+        .map(|id| AddedToken::from(vocab.tokens[id as usize], true))
+        .collect();
+    tokenizer.add_special_tokens(&specials);
+    let user: Vec<AddedToken> = vocab
+        .ids_of_type(token_type::USER_DEFINED)
+        .map(|id| AddedToken::from(vocab.tokens[id as usize], false))
+        .collect();
+    tokenizer.add_tokens(&user);
+    Ok(tokenizer)
+}

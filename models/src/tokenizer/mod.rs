@@ -1,0 +1,297 @@
+//! Tokenizers built from a GGUF file's own metadata, so that one file is the whole model.
+//!
+//! Two recipes reproduce llama.cpp's tokenization exactly (see DESIGN.md "Models"): byte-
+//! level BPE for gpt2-style vocabularies ([`gpt2`]) and derived-merge BPE for llama /
+//! SentencePiece vocabularies ([`spm`]). A `tokenizer.json` beside the GGUF file overrides
+//! the built tokenizer.
+//!
+//! Special tokens: [`ModelTokenizer::encode`] with `parse_special = true` turns a control
+//! token written in the text (`<|im_start|>`) into its single id, as `llama-tokenize` does;
+//! with `false` the same characters are plain text, so user input cannot inject them.
+
+mod gpt2;
+mod special;
+mod spm;
+mod stream;
+mod vocab;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use candle_core::quantized::gguf_file;
+use llguidance::toktrie::TokEnv;
+use tokenizers::Tokenizer;
+
+use crate::{Error, Result};
+use special::SpecialMatcher;
+pub use stream::StreamDecoder;
+use vocab::GgufVocab;
+
+/// Name of the file beside a GGUF model that, when present, replaces the built tokenizer.
+pub const TOKENIZER_JSON: &str = "tokenizer.json";
+
+/// `tokenizer.ggml.model` values bora builds tokenizers for.
+pub const SUPPORTED_TOKENIZER_MODELS: &[&str] = &["gpt2", "llama"];
+
+/// Names of end-of-turn / end-of-text control tokens that also end a generation, as in
+/// llama.cpp's end-of-generation set.
+const END_OF_GENERATION: &[&str] = &[
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<end_of_turn>",
+    "<eos>",
+    "</s>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<|end_of_text|>",
+];
+
+/// A model's tokenizer: text to token ids and back, plus the model's special ids.
+pub struct ModelTokenizer {
+    hf: Tokenizer,
+    path: PathBuf,
+    specials: SpecialMatcher,
+    bos: Option<u32>,
+    add_bos: bool,
+    eos: Vec<u32>,
+    vocab_size: usize,
+    tok_env: OnceLock<TokEnv>,
+}
+
+impl std::fmt::Debug for ModelTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelTokenizer")
+            .field("path", &self.path)
+            .field("vocab_size", &self.vocab_size)
+            .field("bos", &self.bos)
+            .field("add_bos", &self.add_bos)
+            .field("eos", &self.eos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModelTokenizer {
+    /// Builds the tokenizer of the GGUF file `path` from its already-read metadata, or
+    /// loads `tokenizer.json` from the same directory when that file exists.
+    #[tracing::instrument(skip_all, err, fields(path = %path.display()))]
+    pub fn from_gguf(path: &Path, content: &gguf_file::Content) -> Result<ModelTokenizer> {
+        let vocab = GgufVocab::read(path, content)?;
+        let override_path = path
+            .parent()
+            .map(|dir| dir.join(TOKENIZER_JSON))
+            .filter(|p| p.is_file());
+        let mut hf = match &override_path {
+            Some(json) => Tokenizer::from_file(json).map_err(|e| Error::Tokenizer {
+                path: json.clone(),
+                reason: format!("cannot load it: {e}; fix or remove the file to use the GGUF's own tokenizer"),
+            })?,
+            None => match vocab.model.as_str() {
+                "gpt2" => gpt2::build(&vocab)?,
+                "llama" => spm::build(&vocab)?,
+                other => {
+                    return Err(vocab.error(
+                        "tokenizer.ggml.model",
+                        format!(
+                            "is `{other}`, which bora cannot build (supported: {}); put the model's {TOKENIZER_JSON} beside the file",
+                            SUPPORTED_TOKENIZER_MODELS.join(", ")
+                        ),
+                    ))
+                }
+            },
+        };
+        // Special tokens are split out by `SpecialMatcher` when parsing is asked for; the
+        // wrapped tokenizer itself always treats them as text.
+        hf.set_encode_special_tokens(true);
+        let specials = SpecialMatcher::new(
+            hf.get_added_tokens_decoder()
+                .into_iter()
+                .filter(|(_, t)| t.special)
+                .map(|(id, t)| (t.content, id)),
+        );
+        // `get_vocab_size(true)` builds the whole vocabulary map: only ask an override.
+        let vocab_size = match override_path {
+            Some(_) => vocab.tokens.len().max(hf.get_vocab_size(true)),
+            None => vocab.tokens.len(),
+        };
+        let mut eos: Vec<u32> = vocab.eos.into_iter().chain(vocab.eot).collect();
+        for name in END_OF_GENERATION {
+            if let Some(id) = specials.id(name) {
+                eos.push(id);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        eos.retain(|id| seen.insert(*id));
+        Ok(ModelTokenizer {
+            hf,
+            path: override_path.unwrap_or_else(|| path.to_path_buf()),
+            specials,
+            bos: vocab.bos,
+            add_bos: vocab.add_bos.unwrap_or(vocab.model == "llama"),
+            eos,
+            vocab_size,
+            tok_env: OnceLock::new(),
+        })
+    }
+
+    /// Opens the GGUF file `path`, reads its metadata only (no tensors) and builds the
+    /// tokenizer as [`ModelTokenizer::from_gguf`] does.
+    pub fn from_gguf_file(path: &Path) -> Result<ModelTokenizer> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // Buffered: the reader does many tiny reads (0.9 s unbuffered for Gemma 3's
+        // 262k-token vocabulary, a tenth of that buffered).
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let content =
+            gguf_file::Content::read(&mut reader).map_err(|e| Error::InvalidGguf {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        Self::from_gguf(path, &content)
+    }
+
+    /// Token ids of `text`; never adds BOS. With `parse_special`, control tokens written
+    /// in the text become their ids; without, they are tokenized as plain text (use this
+    /// for anything a user typed or said).
+    pub fn encode(&self, text: &str, parse_special: bool) -> Result<Vec<u32>> {
+        let mut ids = Vec::with_capacity(text.len() / 3 + 1);
+        if parse_special {
+            for segment in self.specials.split(text) {
+                match segment {
+                    special::Segment::Special(id) => ids.push(id),
+                    special::Segment::Text(t) => self.encode_text(t, &mut ids)?,
+                }
+            }
+        } else {
+            self.encode_text(text, &mut ids)?;
+        }
+        Ok(ids)
+    }
+
+    fn encode_text(&self, text: &str, ids: &mut Vec<u32>) -> Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let encoding = self.hf.encode(text, false).map_err(|e| Error::Tokenizer {
+            path: self.path.clone(),
+            reason: format!("cannot encode {} bytes of text: {e}", text.len()),
+        })?;
+        ids.extend_from_slice(encoding.get_ids());
+        Ok(())
+    }
+
+    /// The text of `ids`, special tokens included (as llama.cpp prints them).
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        if let Some(bad) = ids.iter().find(|&&id| id as usize >= self.vocab_size) {
+            return Err(Error::Tokenizer {
+                path: self.path.clone(),
+                reason: format!(
+                    "cannot decode token id {bad}: the vocabulary has {} tokens",
+                    self.vocab_size
+                ),
+            });
+        }
+        self.hf.decode(ids, false).map_err(|e| Error::Tokenizer {
+            path: self.path.clone(),
+            reason: format!("cannot decode {} token ids: {e}", ids.len()),
+        })
+    }
+
+    /// An incremental decoder for streaming generated tokens as text.
+    pub fn stream_decoder(&self) -> StreamDecoder<'_> {
+        StreamDecoder::new(self)
+    }
+
+    /// The beginning-of-sequence id, if the model has one.
+    pub fn bos_id(&self) -> Option<u32> {
+        self.bos
+    }
+
+    /// Whether a prompt should start with [`Self::bos_id`] (`tokenizer.ggml.add_bos_token`;
+    /// when absent, true for SentencePiece vocabularies, as in llama.cpp).
+    pub fn add_bos(&self) -> bool {
+        self.add_bos && self.bos.is_some()
+    }
+
+    /// Ids that end a generation: EOS, then end-of-turn tokens (`<|im_end|>`,
+    /// `<end_of_turn>`, ...) present in the vocabulary. Never empty unless the model
+    /// declares no EOS and has none of the known end tokens.
+    pub fn eos_ids(&self) -> &[u32] {
+        &self.eos
+    }
+
+    /// Whether `id` ends a generation (one of [`Self::eos_ids`]).
+    pub fn is_eos(&self, id: u32) -> bool {
+        self.eos.contains(&id)
+    }
+
+    /// Number of token ids (the model's logits have at least this many entries).
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// The id of a special (control) token written as text, e.g. `<|im_start|>`.
+    pub fn special_id(&self, token: &str) -> Option<u32> {
+        self.specials.id(token)
+    }
+
+    /// The file the tokenizer came from (the GGUF, or the overriding tokenizer.json).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying `tokenizers` tokenizer. It treats special tokens as plain text;
+    /// use [`Self::encode`] to parse them.
+    pub fn hf(&self) -> &Tokenizer {
+        &self.hf
+    }
+
+    /// The token trie environment llguidance needs, built on first use (about a second for
+    /// a 262k vocabulary) and shared by every constraint made for this tokenizer.
+    pub fn tok_env(&self) -> Result<TokEnv> {
+        if let Some(env) = self.tok_env.get() {
+            return Ok(env.clone());
+        }
+        let env = self.build_tok_env()?;
+        Ok(self.tok_env.get_or_init(|| env).clone())
+    }
+
+    fn build_tok_env(&self) -> Result<TokEnv> {
+        let err = |reason: String| Error::Tokenizer {
+            path: self.path.clone(),
+            reason,
+        };
+        let mut byte_tok = toktrie_hf_tokenizers::ByteTokenizer::from_tokenizer(self.hf.clone())
+            .map_err(|e| err(format!("cannot map tokens to bytes for constrained decoding: {e}")))?;
+        let n = byte_tok.tokrx_info().vocab_size as usize;
+        let eos: Vec<u32> = self
+            .eos
+            .iter()
+            .copied()
+            .filter(|&id| (id as usize) < n)
+            .collect();
+        if eos.is_empty() {
+            return Err(err(
+                "the model declares no end-of-sequence token, so a constrained output could never end"
+                    .to_string(),
+            ));
+        }
+        byte_tok.set_eos_tokens(&eos);
+        byte_tok
+            .into_tok_env(Some(self.vocab_size.max(n)))
+            .map_err(|e| err(format!("cannot build the token trie: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn tokenizer_can_be_shared_between_threads() {
+        assert_send_sync::<ModelTokenizer>();
+    }
+}
