@@ -10,8 +10,12 @@ pub use error::{Error, Result};
 pub mod gguf;
 pub mod model;
 pub use model::{DeviceSpec, Model, ModelOptions, ModelState};
+pub mod generate;
+pub mod prefix_cache;
 pub mod sampling;
 
 pub mod registry;
 pub mod tokenizer;
 pub use tokenizer::{ModelTokenizer, StreamDecoder};
+pub mod chat;
+pub use chat::{ChatTemplate, Message, Role};

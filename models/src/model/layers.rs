@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{Device, Module, Tensor};
+use candle_core::{DType, Device, Module, Tensor};
 
 use super::config::{Activation, RopeStyle};
 use super::state::LayerCache;
@@ -218,7 +218,7 @@ impl Mlp {
         let g = self.gate.forward(x)?;
         let g = match self.activation {
             Activation::Silu => candle_nn::ops::silu(&g)?,
-            Activation::GeluTanh => g.gelu()?,
+            Activation::GeluTanh => gelu_f16_table(&g)?,
         };
         let u = self.up.forward(x)?;
         self.down.forward(&(g * u)?)
@@ -228,6 +228,14 @@ impl Mlp {
     pub fn weight_bytes(&self) -> usize {
         self.gate.weight_bytes() + self.up.weight_bytes() + self.down.weight_bytes()
     }
+}
+
+/// GELU (tanh form) as llama.cpp's CPU backend computes it: through a table indexed by
+/// the f16 value of the input, holding f16 results. Matching this rounding keeps greedy
+/// continuations identical to llama.cpp's where two tokens are nearly tied.
+fn gelu_f16_table(x: &Tensor) -> Result<Tensor> {
+    let half = |t: &Tensor| -> Result<Tensor> { Ok(t.to_dtype(DType::F16)?.to_dtype(DType::F32)?) };
+    half(&half(x)?.gelu()?)
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ impl ModelState {
         let layers = self
             .layers
             .iter()
-            .map(|l| Ok((l.k.narrow(2, 0, self.pos)?.copy()?, l.v.narrow(2, 0, self.pos)?.copy()?)))
+            .map(|l| Ok((owned_rows(&l.k, self.pos)?, owned_rows(&l.v, self.pos)?)))
             .collect::<Result<Vec<_>>>()?;
         Ok(StateSnapshot { layers, len: self.pos })
     }
@@ -108,6 +108,13 @@ impl ModelState {
         self.pos = snap.len;
         Ok(())
     }
+}
+
+/// A contiguous copy of rows `0..n` (dim 2) that shares no storage with `t`.
+fn owned_rows(t: &Tensor, n: usize) -> Result<Tensor> {
+    let rows = t.narrow(2, 0, n)?;
+    // `contiguous` copies a strided view but returns a shared handle to a contiguous one.
+    Ok(if rows.is_contiguous() { rows.copy()? } else { rows.contiguous()? })
 }
 
 /// The KV rows of a fixed prefix, copied out of a [`ModelState`].
