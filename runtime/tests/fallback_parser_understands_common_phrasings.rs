@@ -101,8 +101,8 @@ fn table_of_phrasings() {
             vec![turn(90.0), mv(2.0)],
         ),
         (
-            "go forward 1 meter, turn around, then come back 1 meter",
-            vec![mv(1.0), turn(180.0), mv(-1.0)],
+            "go forward 1 meter, turn around, then drive forward 1 meter",
+            vec![mv(1.0), turn(180.0), mv(1.0)],
         ),
         (
             "move forward two meters, wait three seconds and then move back two meters",
@@ -237,4 +237,54 @@ fn out_of_range_results_are_errors_never_clamped() {
         parse_command(&nine, &limits),
         Err(AgentError::StepCount { count: 9, .. })
     ));
+}
+
+#[test]
+fn arbitrary_text_never_panics() {
+    // Pieces that stress the lexer: signs, dots, quotes, multi-byte letters, units glued
+    // to numbers, number words, separators.
+    const PIECES: [&str; 24] = [
+        "move",
+        "turn",
+        "say",
+        "\"",
+        "“",
+        "”",
+        "-",
+        ".",
+        "..",
+        "-.5",
+        "1.",
+        "°",
+        "ü",
+        "日本",
+        "and a half",
+        "point",
+        "hundred",
+        "a",
+        ",",
+        "then",
+        "2m",
+        "  ",
+        "'",
+        "stop",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let limits = Limits::default();
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let len = state % 12;
+        for k in 0..len {
+            let pick = (state >> (k * 5)) as usize % PIECES.len();
+            text.push_str(PIECES[pick]);
+            if (state >> k) & 1 == 1 {
+                text.push(' ');
+            }
+        }
+        // Ok or a typed error; the point is that it returns.
+        let _ = parse_command(&text, &limits);
+    }
 }
