@@ -10,6 +10,7 @@ pub use error::{Error, Result};
 pub mod gguf;
 pub mod model;
 pub use model::{DeviceSpec, Model, ModelOptions, ModelState};
+pub mod bench;
 pub mod generate;
 pub mod prefix_cache;
 pub mod sampling;
