@@ -6,7 +6,7 @@
 #[non_exhaustive]
 pub enum Error {
     /// A simulator world file could not be read.
-    #[error("cannot read world file {}: {source}", path.display())]
+    #[error("cannot read world file {} (give an existing YAML file, or no file for the built-in room)", path.display())]
     WorldRead {
         /// The file.
         path: std::path::PathBuf,

@@ -71,6 +71,13 @@ impl std::ops::Sub for Vec2 {
     }
 }
 
+impl std::fmt::Display for Vec2 {
+    /// As `[x, y]`, the way world files write points.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}, {}]", self.x, self.y)
+    }
+}
+
 /// A planar pose in the world (odometry) frame.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Pose2 {

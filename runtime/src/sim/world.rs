@@ -38,7 +38,7 @@ impl World {
         if !a.is_finite() || !b.is_finite() {
             return Err(param(
                 "wall",
-                format!("{a:?} -> {b:?}"),
+                format!("{a} -> {b}"),
                 "coordinates must be finite numbers in m",
             ));
         }
@@ -46,7 +46,7 @@ impl World {
         if s.length() <= 0.0 {
             return Err(param(
                 "wall",
-                format!("{a:?} -> {b:?}"),
+                format!("{a} -> {b}"),
                 "the two ends coincide: give two distinct points",
             ));
         }
@@ -59,7 +59,7 @@ impl World {
         if !min.is_finite() || !max.is_finite() || max.x <= min.x || max.y <= min.y {
             return Err(param(
                 "room",
-                format!("min {min:?}, max {max:?}"),
+                format!("min {min}, max {max}"),
                 "max must be above min on both axes, all finite (m)",
             ));
         }
@@ -73,14 +73,14 @@ impl World {
         if !center.is_finite() || !yaw.is_finite() {
             return Err(param(
                 "box",
-                format!("center {center:?}, yaw {yaw}"),
+                format!("center {center}, yaw {yaw}"),
                 "centre and yaw must be finite",
             ));
         }
         if !size.is_finite() || size.x <= 0.0 || size.y <= 0.0 {
             return Err(param(
                 "box.size",
-                format!("{size:?}"),
+                format!("{size}"),
                 "both sides must be positive lengths in m",
             ));
         }

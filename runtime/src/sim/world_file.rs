@@ -84,7 +84,7 @@ impl Reader<'_> {
             if max.x <= min.x || max.y <= min.y {
                 return Err(self.err(
                     "room.max",
-                    format!("{max:?} must be above room.min {min:?} on both axes"),
+                    format!("is {max}: it must be above room.min {min} on both axes"),
                 ));
             }
             world
@@ -121,7 +121,7 @@ impl Reader<'_> {
                 if size.x <= 0.0 || size.y <= 0.0 {
                     return Err(self.err(
                         &size_key,
-                        format!("{size:?} must be two positive lengths in m [length, width]"),
+                        format!("is {size}: it must be two positive lengths in m, [length, width]"),
                     ));
                 }
                 let yaw_deg = match m.get("yaw_deg") {
