@@ -3,3 +3,5 @@
 
 #[cfg(feature = "ros")]
 pub mod ros;
+#[cfg(feature = "ros")]
+pub mod sim_node;

@@ -26,6 +26,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Subcommands: one variant each, implemented in cli/<name>.rs.
+    /// Simulated differential-drive robot (ROS 2 node): follows cmd_vel, publishes odom and scan.
+    Sim(cli::sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +35,6 @@ fn main() -> anyhow::Result<()> {
     let _trace_guard = cli::tracing_setup::install(&cli.log, cli.trace.as_deref())?;
     match cli.command {
         // Dispatch: one arm per subcommand.
+        Command::Sim(args) => cli::sim::run(args),
     }
 }

@@ -1,3 +1,4 @@
 //! The `bora` subcommands, one module each.
 
+pub mod sim;
 pub mod tracing_setup;

@@ -1,6 +1,8 @@
 //! The ROS 2 boundary: one thread owns the r2r node, spins it, and moves messages in
 //! and out over the runtime's queues. Nothing else in bora touches r2r.
 
+pub mod convert;
+
 pub use r2r;
 
 use futures::{FutureExt, Stream, StreamExt};
