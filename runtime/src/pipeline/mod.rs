@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod config;
 pub mod inprocess;
+pub mod llm;
 pub mod interpret;
 pub mod report;
 
@@ -12,3 +13,4 @@ pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, Comma
 pub use config::{AgentConfig, StageRt};
 pub use interpret::{BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, PlanModel, Source};
 pub use inprocess::{SimLoop, SimRates};
+pub use llm::{GuideFactory, LlmConfig, LlmPlanModel};

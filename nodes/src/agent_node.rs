@@ -1,0 +1,239 @@
+//! `bora agent`: the ROS 2 node that hosts the agent pipeline.
+//!
+//! This thread owns the r2r node: it spins it, moves incoming messages into the
+//! runtime's queues (through [`AgentInput`]) and publishes what the stages produce
+//! (through [`bora_runtime::pipeline::AgentOutputs`]). The stages never touch ROS.
+//!
+//! Topics (relative, so `--ros-args -r` remapping and namespaces apply):
+//! in `voice_command` (std_msgs/String), `scan` (sensor_msgs/LaserScan, sensor-data
+//! QoS), `odom` (nav_msgs/Odometry); out `cmd_vel` (geometry_msgs/Twist), `agent/plan`,
+//! `agent/text`, `agent/say`, `agent/events` (std_msgs/String), `diagnostics`
+//! (diagnostic_msgs/DiagnosticArray).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bora_runtime::agent::{LaserScan, Odometry};
+use bora_runtime::clock::{Clock, SystemClock};
+use bora_runtime::pipeline::{Agent, AgentInput, AgentOutput, AgentReport, Interpreter, PlanModel};
+use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
+use r2r::geometry_msgs::msg::Twist;
+use r2r::{std_msgs, ParameterValue, QosProfile};
+
+use crate::params::{AgentParams, ParamValue};
+use crate::ros::convert::{quaternion_to_yaw, twist_from};
+use crate::ros::{drain, signals};
+
+/// The node's name (parameters in a params file go under it, or under `/**`).
+pub const NODE_NAME: &str = "bora_agent";
+
+/// Builds the language model for the agent, or says why it cannot (the node then runs
+/// degraded: fallback parser only).
+pub type ModelLoader = dyn Fn(&AgentParams) -> anyhow::Result<Box<dyn PlanModel>>;
+
+fn to_param(v: &ParameterValue) -> ParamValue {
+    match v {
+        ParameterValue::Bool(b) => ParamValue::Bool(*b),
+        ParameterValue::Integer(i) => ParamValue::Int(*i),
+        ParameterValue::Double(d) => ParamValue::Double(*d),
+        ParameterValue::String(s) => ParamValue::Str(s.clone()),
+        other => ParamValue::Other(format!("{other:?}")),
+    }
+}
+
+/// Reads and checks the node's parameters (from `--ros-args -p` and `--params-file`).
+pub fn read_params(node: &r2r::Node) -> anyhow::Result<AgentParams> {
+    let given: Vec<(String, ParamValue)> = {
+        let params = node.params.lock().map_err(|_| anyhow::anyhow!("parameter table poisoned"))?;
+        params
+            .iter()
+            .filter(|(name, _)| name.as_str() != "use_sim_time")
+            .map(|(name, p)| (name.clone(), to_param(&p.value)))
+            .collect()
+    };
+    AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v))).context("invalid parameter for bora agent")
+}
+
+/// Runs the agent node until SIGINT/SIGTERM. `load_model` builds the language model; if
+/// it fails the node starts degraded (fallback parser only) and says so on diagnostics.
+pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
+    signals::install().context("cannot install the SIGINT/SIGTERM handler")?;
+    let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
+    let mut node = r2r::Node::create(ctx, NODE_NAME, "").context("cannot create the ROS 2 node")?;
+    let params = read_params(&node)?;
+
+    let load_start = Instant::now();
+    let (model, model_error) = match &params.model {
+        None => (None, Some("model parameter is \"none\"".to_owned())),
+        Some(_) => match load_model(&params) {
+            Ok(m) => (Some(m), None),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "language model unavailable: running degraded (fallback parser only)");
+                eprintln!("bora agent: language model unavailable ({e:#}); running degraded: fallback parser only");
+                (None, Some(format!("{e:#}")))
+            }
+        },
+    };
+    let interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let (mut agent, mut input, outputs) = Agent::start(params.agent.clone(), interpreter, Arc::clone(&clock)).context("cannot start the agent pipeline")?;
+
+    let mut voice = node.subscribe::<std_msgs::msg::String>("voice_command", QosProfile::default())?;
+    let mut odom = node.subscribe::<r2r::nav_msgs::msg::Odometry>("odom", QosProfile::default())?;
+    let mut scan = node.subscribe::<r2r::sensor_msgs::msg::LaserScan>("scan", QosProfile::sensor_data())?;
+    let mut fault = node.subscribe::<std_msgs::msg::String>("agent/inject_fault", QosProfile::default())?;
+    let cmd_vel = node.create_publisher::<Twist>("cmd_vel", QosProfile::default())?;
+    let plan_pub = node.create_publisher::<std_msgs::msg::String>("agent/plan", QosProfile::default())?;
+    let text_pub = node.create_publisher::<std_msgs::msg::String>("agent/text", QosProfile::default())?;
+    let say_pub = node.create_publisher::<std_msgs::msg::String>("agent/say", QosProfile::default())?;
+    let event_pub = node.create_publisher::<std_msgs::msg::String>("agent/events", QosProfile::default())?;
+    let diag_pub = node.create_publisher::<DiagnosticArray>("diagnostics", QosProfile::default())?;
+    let mut ros_clock = r2r::Clock::create(r2r::ClockType::SystemTime)?;
+
+    eprintln!(
+        "bora agent: model {} ({} s to load), planner {} Hz, limits {:.2} m/s {:.2} rad/s; listening on voice_command",
+        agent.report().model,
+        (load_start.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        params.agent.planner.rate_hz,
+        params.agent.planner.max_linear_speed_mps,
+        params.agent.planner.max_angular_speed_radps
+    );
+    for (stage, rt) in agent.rt_reports() {
+        tracing::info!(stage = stage.as_str(), rt = ?rt, "stage real-time setup");
+    }
+
+    let mut next_diag = Instant::now();
+    while !signals::stop_requested() {
+        node.spin_once(Duration::from_millis(2));
+        drain(&mut voice, |m| on_voice(&mut input, &m.data));
+        drain(&mut odom, |m| input.odom(odometry(&m, input.now())));
+        drain(&mut scan, |m| input.scan(laser_scan(m, input.now())));
+        drain(&mut fault, |m| on_fault(&mut input, &m.data, params.fault_injection));
+        while let Some(out) = outputs.pop() {
+            let r = match out {
+                AgentOutput::CmdVel(t) => cmd_vel.publish(&twist_from(t.linear_x, t.angular_z)),
+                AgentOutput::Plan(json) => {
+                    tracing::info!(plan = json.as_str(), "plan");
+                    plan_pub.publish(&std_msgs::msg::String { data: json })
+                }
+                AgentOutput::Text(t) => text_pub.publish(&std_msgs::msg::String { data: t }),
+                AgentOutput::Say(t) => say_pub.publish(&std_msgs::msg::String { data: t }),
+                AgentOutput::Event(e) => event_pub.publish(&std_msgs::msg::String { data: e }),
+            };
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "publish failed");
+            }
+        }
+        if Instant::now() >= next_diag {
+            next_diag += params.diagnostics_period;
+            let report = agent.report();
+            let stamp = r2r::Clock::to_builtin_time(&ros_clock.get_now()?);
+            let msg = diagnostics(&report, model_error.as_deref(), stamp);
+            if let Err(e) = diag_pub.publish(&msg) {
+                tracing::warn!(error = %e, "diagnostics publish failed");
+            }
+        }
+    }
+    // Leave the robot standing: a zero velocity before anything else shuts down.
+    let zero = twist_from(0.0, 0.0);
+    for _ in 0..3 {
+        let _ = cmd_vel.publish(&zero);
+        node.spin_once(Duration::from_millis(5));
+    }
+    eprintln!("bora agent: stopping (zero velocity published)");
+    agent.stop(Duration::from_secs(3)).context("a stage did not stop")?;
+    Ok(())
+}
+
+fn on_voice(input: &mut AgentInput, text: &str) {
+    let outcome = input.command(text);
+    tracing::info!(command = text, outcome = ?outcome, "voice command");
+}
+
+fn on_fault(input: &mut AgentInput, text: &str, enabled: bool) {
+    if !enabled {
+        tracing::warn!(fault = text, "fault injection ignored: parameter enable_fault_injection is false");
+        return;
+    }
+    // "stall_language SECONDS"
+    let mut words = text.split_whitespace();
+    match (words.next(), words.next().and_then(|s| s.parse::<f64>().ok())) {
+        (Some("stall_language"), Some(s)) if s.is_finite() && s > 0.0 => input.inject_language_stall(Duration::from_secs_f64(s.min(3600.0))),
+        _ => tracing::warn!(fault = text, "unknown fault (known: `stall_language SECONDS`)"),
+    }
+}
+
+fn odometry(m: &r2r::nav_msgs::msg::Odometry, now: Duration) -> Odometry {
+    let p = &m.pose.pose;
+    Odometry {
+        x: p.position.x,
+        y: p.position.y,
+        yaw: quaternion_to_yaw(&p.orientation),
+        linear_x: m.twist.twist.linear.x,
+        angular_z: m.twist.twist.angular.z,
+        stamp: now,
+    }
+}
+
+fn laser_scan(m: r2r::sensor_msgs::msg::LaserScan, now: Duration) -> LaserScan {
+    LaserScan {
+        angle_min: m.angle_min,
+        angle_increment: m.angle_increment,
+        range_min: m.range_min,
+        range_max: m.range_max,
+        ranges: m.ranges,
+        stamp: now,
+    }
+}
+
+fn kv(key: &str, value: impl ToString) -> KeyValue {
+    KeyValue { key: key.to_owned(), value: value.to_string() }
+}
+
+/// The diagnostics message: one status for the model, one for latency, one for queues.
+fn diagnostics(report: &AgentReport, model_error: Option<&str>, stamp: r2r::builtin_interfaces::msg::Time) -> DiagnosticArray {
+    const OK: u8 = 0;
+    const WARN: u8 = 1;
+    let degraded = !report.degraded.is_empty();
+    let mut model_values = vec![kv("model", &report.model)];
+    if let Some(e) = model_error {
+        model_values.push(kv("model_error", e));
+    }
+    for d in &report.degraded {
+        model_values.push(kv("degraded", d));
+    }
+    for c in &report.metrics.counters {
+        model_values.push(kv(&c.name, c.value));
+    }
+    let latency_values = report
+        .metrics
+        .latencies
+        .iter()
+        .flat_map(|l| {
+            let name = format!("{:?}/{}", l.quantity, l.label).to_lowercase();
+            [kv(&format!("{name}/count"), l.count), kv(&format!("{name}/p50_us"), l.p50_us), kv(&format!("{name}/p99_us"), l.p99_us), kv(&format!("{name}/max_us"), l.max_us)]
+        })
+        .collect();
+    let queue_values = report
+        .metrics
+        .queues
+        .iter()
+        .map(|q| kv(&q.name, serde_json::to_string(q).unwrap_or_default()))
+        .collect();
+    let status = |name: &str, level: u8, message: &str, values: Vec<KeyValue>| DiagnosticStatus {
+        level,
+        name: format!("bora/{name}"),
+        message: message.to_owned(),
+        hardware_id: "bora".into(),
+        values,
+    };
+    DiagnosticArray {
+        header: r2r::std_msgs::msg::Header { stamp, frame_id: String::new() },
+        status: vec![
+            status("language", if degraded { WARN } else { OK }, if degraded { "degraded: fallback parser only" } else { "ok" }, model_values),
+            status("latency", OK, "latency percentiles (microseconds)", latency_values),
+            status("queues", OK, "queue counters", queue_values),
+        ],
+    }
+}

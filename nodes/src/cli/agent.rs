@@ -1,0 +1,45 @@
+//! `bora agent`: run the agent as a ROS 2 node (see `bora agent --help`).
+
+use clap::Args;
+
+use bora_nodes::params::AGENT_PARAMS;
+
+/// Arguments of `bora agent`. ROS arguments follow `--ros-args` as usual, e.g.
+/// `bora agent --ros-args --params-file launch/params/cpu.yaml -p model:=gemma3-270m -r cmd_vel:=/robot/cmd_vel`.
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Print the declared parameters (name, type, default, meaning) and exit.
+    #[arg(long)]
+    pub list_params: bool,
+    /// With --list-params: print JSON instead of a table.
+    #[arg(long, requires = "list_params")]
+    pub json: bool,
+    /// ROS arguments: `--ros-args --params-file FILE -p name:=value -r from:=to`.
+    #[arg(long = "ros-args", num_args = 0.., allow_hyphen_values = true, value_name = "ROS_ARGS")]
+    pub ros_args: Vec<String>,
+}
+
+/// Runs `bora agent`.
+pub fn run(args: AgentArgs) -> anyhow::Result<()> {
+    if args.list_params {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(AGENT_PARAMS)?);
+        } else {
+            for p in AGENT_PARAMS {
+                println!("{:<36} {:<7} {:<24} {}", p.name, format!("{:?}", p.kind).to_lowercase(), p.default, p.doc);
+            }
+        }
+        return Ok(());
+    }
+    run_node()
+}
+
+#[cfg(feature = "ros")]
+fn run_node() -> anyhow::Result<()> {
+    bora_nodes::agent_node::run(&bora_nodes::model_loader::load_plan_model)
+}
+
+#[cfg(not(feature = "ros"))]
+fn run_node() -> anyhow::Result<()> {
+    anyhow::bail!("this bora was built without ROS 2 (feature `ros`); source scripts/env.sh and build with `cargo build --release -p bora-nodes`")
+}

@@ -1,0 +1,80 @@
+//! `bora intent`: run the language stage once, offline (no ROS, no robot), and print the
+//! plan, the path that produced it (model, fallback or reflex) and where the time went.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use bora_nodes::params::{AgentParams, ParamValue};
+use bora_runtime::pipeline::{Interpreter, PlanModel};
+use clap::Args;
+
+/// Arguments of `bora intent`.
+#[derive(Args, Debug)]
+pub struct IntentArgs {
+    /// The command, as a speech recogniser would deliver it.
+    pub text: String,
+    /// Model name in the cache (smollm2-135m-instruct, gemma3-270m), a GGUF path, or
+    /// `none` for the fallback parser alone.
+    #[arg(long, default_value = "smollm2-135m-instruct")]
+    pub model: String,
+    /// Print one JSON object instead of a readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Time to first token budget in ms (0 = unchecked).
+    #[arg(long, value_name = "MS")]
+    pub first_token_ms: Option<f64>,
+    /// Total generation budget in ms (0 = unchecked).
+    #[arg(long, value_name = "MS")]
+    pub total_ms: Option<f64>,
+    /// CPU threads for the model (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: i64,
+}
+
+/// Runs `bora intent`.
+pub fn run(args: IntentArgs) -> anyhow::Result<()> {
+    let mut values = vec![("model", ParamValue::Str(args.model.clone())), ("threads", ParamValue::Int(args.threads))];
+    if let Some(ms) = args.first_token_ms {
+        values.push(("budget.first_token_ms", ParamValue::Double(ms)));
+    }
+    if let Some(ms) = args.total_ms {
+        values.push(("budget.total_ms", ParamValue::Double(ms)));
+    }
+    let params = AgentParams::from_values(values.iter().map(|(n, v)| (*n, v)))?;
+    let model: Option<Box<dyn PlanModel>> = match params.model {
+        Some(_) => Some(bora_nodes::model_loader::load_plan_model(&params)?),
+        None => None,
+    };
+    let mut interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let out = interpreter.interpret(&args.text, &cancel, &mut |_| {});
+    if args.json {
+        println!("{}", out.to_json());
+        return Ok(());
+    }
+    let l = &out.latency;
+    match &out.plan {
+        Some(plan) => println!("plan:    {}", serde_json::to_string(plan.plan())?),
+        None => println!("plan:    none (no motion)"),
+    }
+    println!("source:  {}", serde_json::to_value(out.source)?.as_str().unwrap_or("?"));
+    println!("model:   {}", interpreter.describe());
+    if let Some(text) = &out.model_text {
+        println!("output:  {text}");
+    }
+    println!("budget:  {}", serde_json::to_string(&out.budget)?);
+    println!(
+        "latency: tokenize {:.1} ms, prefill {:.1} ms, decode {:.1} ms ({} tokens, grammar {:.1} ms), first token {}, total {:.1} ms",
+        l.tokenize_us as f64 / 1e3,
+        l.prefill_us as f64 / 1e3,
+        l.decode_us as f64 / 1e3,
+        l.tokens,
+        l.mask_us as f64 / 1e3,
+        l.ttft_us.map_or("-".to_owned(), |t| format!("{:.1} ms", t as f64 / 1e3)),
+        l.total_us as f64 / 1e3
+    );
+    for r in &out.reasons {
+        println!("note:    {r}");
+    }
+    Ok(())
+}

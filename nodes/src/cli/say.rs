@@ -1,0 +1,104 @@
+//! `bora say`: publish a voice command, as a speech recogniser would, and optionally wait
+//! for the plan the agent makes of it.
+
+use clap::Args;
+
+/// Arguments of `bora say`.
+#[derive(Args, Debug)]
+pub struct SayArgs {
+    /// The command text, e.g. "move forward one meter then turn left".
+    pub text: String,
+    /// Wait for the agent's plan on agent/plan and print it.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print the plan as one JSON line (with --wait).
+    #[arg(long, requires = "wait")]
+    pub json: bool,
+    /// Seconds to wait for a subscriber, and for the plan with --wait.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// ROS arguments (remapping, e.g. `--ros-args -r voice_command:=/robot/voice`).
+    #[arg(long = "ros-args", num_args = 0.., allow_hyphen_values = true, value_name = "ROS_ARGS")]
+    pub ros_args: Vec<String>,
+}
+
+/// Runs `bora say`.
+#[cfg(feature = "ros")]
+pub fn run(args: SayArgs) -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+
+    use anyhow::{bail, Context};
+    use bora_nodes::ros::{drain, r2r};
+
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
+    }
+    let timeout = Duration::from_secs_f64(args.timeout.min(3600.0));
+    let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
+    let mut node = r2r::Node::create(ctx, "bora_say", "")?;
+    let publisher = node.create_publisher::<r2r::std_msgs::msg::String>("voice_command", r2r::QosProfile::default())?;
+    let mut plans = node.subscribe::<r2r::std_msgs::msg::String>("agent/plan", r2r::QosProfile::default())?;
+    let deadline = Instant::now() + timeout;
+    // A message published before discovery completes is lost: wait for the agent.
+    while publisher.get_inter_process_subscription_count()? == 0 {
+        if Instant::now() > deadline {
+            bail!("nobody subscribes to voice_command after {:.0} s: is `bora agent` running with the same ROS_DOMAIN_ID?", args.timeout);
+        }
+        node.spin_once(Duration::from_millis(20));
+    }
+    if args.wait {
+        // Give our agent/plan subscription time to be matched too.
+        let until = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < until {
+            node.spin_once(Duration::from_millis(20));
+        }
+    }
+    publisher.publish(&r2r::std_msgs::msg::String { data: args.text.clone() })?;
+    if !args.wait {
+        // Let the message leave before the node goes away.
+        node.spin_once(Duration::from_millis(50));
+        return Ok(());
+    }
+    while Instant::now() < deadline {
+        node.spin_once(Duration::from_millis(20));
+        let mut found = None;
+        drain(&mut plans, |m| {
+            let v: serde_json::Value = serde_json::from_str(&m.data).unwrap_or_default();
+            if v["command"] == args.text.as_str() && found.is_none() {
+                found = Some(v);
+            }
+        });
+        if let Some(v) = found {
+            if args.json {
+                println!("{v}");
+            } else {
+                println!("{}", crate::cli::say::summary(&v));
+            }
+            return Ok(());
+        }
+    }
+    bail!("no plan for {:?} on agent/plan within {:.0} s", args.text, args.timeout)
+}
+
+/// Without the `ros` feature there is no ROS 2 to publish on.
+#[cfg(not(feature = "ros"))]
+pub fn run(_args: SayArgs) -> anyhow::Result<()> {
+    anyhow::bail!("this bora was built without ROS 2 (feature `ros`); source scripts/env.sh and build with `cargo build --release -p bora-nodes`")
+}
+
+/// One readable line for a plan report from agent/plan.
+pub fn summary(v: &serde_json::Value) -> String {
+    let us = |key: &str| v["latency_us"][key].as_f64().map(|x| x / 1e3);
+    let ms = |key: &str| us(key).map_or("-".to_owned(), |x| format!("{x:.0} ms"));
+    format!(
+        "{:<8} {}  [total {}, first token {}, prefill {}, decode {}, {} tokens]{}",
+        v["source"].as_str().unwrap_or("?"),
+        if v["plan"].is_null() { "no motion".to_owned() } else { v["plan"].to_string() },
+        ms("total_us"),
+        ms("ttft_us"),
+        ms("prefill_us"),
+        ms("decode_us"),
+        v["latency_us"]["tokens"].as_u64().unwrap_or(0),
+        v["reasons"].as_array().filter(|r| !r.is_empty()).map_or(String::new(), |r| format!("  ({})", r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")))
+    )
+}

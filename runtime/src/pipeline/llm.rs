@@ -1,0 +1,299 @@
+//! The language model as a [`PlanModel`]: a few-shot prompt whose KV state is computed
+//! once (prefix cache), the command's own tokens (special-token parsing off, so user
+//! text can never inject control tokens), generation constrained to the intent schema,
+//! and a token budget checked after every prefill chunk and every token.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bora_models::chat::{ChatTemplate, Message};
+use bora_models::generate::{Event, GenerateOptions, Generation, Guide};
+use bora_models::prefix_cache::PrefixCache;
+use bora_models::sampling::Sampling;
+use bora_models::{DeviceSpec, Model, ModelOptions, ModelState, ModelTokenizer};
+
+use crate::agent::Limits;
+use crate::budget::{MissPolicy, TokenBudget};
+use crate::clock::{Clock, SystemClock};
+use crate::generation::{GenEvent, GenMetrics, GenOutcome, GenerationDriver};
+use crate::metrics::{Metrics, Quantity};
+use crate::pipeline::interpret::{micros, BudgetOutcome, LatencyBreakdown, ModelAttempt, PlanModel};
+
+/// Builds a fresh grammar guide for one generation (the intent schema's constraint).
+pub type GuideFactory = Box<dyn FnMut() -> bora_models::Result<Box<dyn Guide + Send>> + Send>;
+
+/// How to load and run the language model.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// The GGUF file.
+    pub path: PathBuf,
+    /// Where it runs.
+    pub device: DeviceSpec,
+    /// Context in tokens (KV cache size).
+    pub context: usize,
+    /// Most generated tokens per command.
+    pub max_tokens: usize,
+    /// Prompt tokens per prefill pass (the budget is checked between passes).
+    pub prefill_chunk: usize,
+    /// The token budget.
+    pub budget: TokenBudget,
+    /// What a miss does (the driver keeps generating only with `Ignore`).
+    pub policy: MissPolicy,
+    /// The ranges the intent schema embeds.
+    pub limits: Limits,
+}
+
+/// Few-shot examples: (command, plan JSON). They teach the format, signs and units.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    ("move forward one meter", r#"{"plan":[{"action":"move","distance_m":1.0}]}"#),
+    ("turn right 45 degrees then wait 2 seconds", r#"{"plan":[{"action":"turn","angle_deg":-45.0},{"action":"wait","seconds":2.0}]}"#),
+    ("back up half a meter and say done", r#"{"plan":[{"action":"move","distance_m":-0.5},{"action":"say","text":"done"}]}"#),
+    ("go ahead 2 m, then turn left", r#"{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0}]}"#),
+    ("turn around", r#"{"plan":[{"action":"turn","angle_deg":180.0}]}"#),
+];
+
+const SYSTEM: &str = "You control a mobile robot. Answer every command with one JSON plan. \
+Actions: move (distance_m, negative = backwards), turn (angle_deg, positive = left), wait (seconds), stop, say (text).";
+
+/// The prompt around a command: a fixed prefix (cached), then `head`, the command, `tail`.
+#[derive(Debug, Clone)]
+struct PromptShape {
+    prefix: String,
+    head: String,
+    tail: String,
+    stop_strings: Vec<String>,
+}
+
+impl PromptShape {
+    fn for_template(template: Option<&ChatTemplate>) -> Self {
+        match template {
+            // Instruction-tuned chat models: the examples as earlier turns.
+            Some(t @ ChatTemplate::ChatMl { .. }) => {
+                let mut msgs = vec![Message::system(SYSTEM)];
+                for (cmd, plan) in EXAMPLES {
+                    msgs.push(Message::user(*cmd));
+                    msgs.push(Message::assistant(*plan));
+                }
+                let prefix = t.render(&msgs, false);
+                let marker = "\u{1}COMMAND\u{1}";
+                let turn = t.render(&[Message::user(marker)], true);
+                let (head, tail) = turn.split_once(marker).unwrap_or((turn.as_str(), ""));
+                Self { prefix, head: head.to_owned(), tail: tail.to_owned(), stop_strings: vec![t.end_of_turn().to_owned()] }
+            }
+            // Base models (and Gemma, whose 270M release is a base model): plain few-shot.
+            _ => {
+                let mut prefix = String::from("Robot commands and their JSON plans.\n");
+                for (cmd, plan) in EXAMPLES {
+                    prefix.push_str(&format!("Input: {cmd}\nOutput: {plan}\n"));
+                }
+                Self { prefix, head: "Input: ".into(), tail: "\nOutput: ".into(), stop_strings: vec!["\n".into()] }
+            }
+        }
+    }
+}
+
+/// A loaded model ready to turn commands into plan JSON.
+pub struct LlmPlanModel {
+    model: Model,
+    tokenizer: ModelTokenizer,
+    state: ModelState,
+    prefix: PrefixCache,
+    shape: PromptShape,
+    guide: Option<GuideFactory>,
+    driver: GenerationDriver,
+    clock: Arc<dyn Clock>,
+    cfg: LlmConfig,
+    description: String,
+    /// Time to load the weights and build the tokenizer.
+    pub load_time: Duration,
+    /// Time to compute the prefix's KV state.
+    pub prefix_time: Duration,
+}
+
+impl std::fmt::Debug for LlmPlanModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmPlanModel").field("model", &self.description).finish()
+    }
+}
+
+impl LlmPlanModel {
+    /// Loads the model, builds its tokenizer and prompt, and computes the prefix cache.
+    /// `guide` builds the grammar constraint per generation (None: unconstrained).
+    pub fn load(cfg: LlmConfig, guide: Option<GuideFactory>) -> bora_models::Result<Self> {
+        let start = Instant::now();
+        let file = bora_models::gguf::GgufFile::open(&cfg.path)?;
+        let tokenizer = ModelTokenizer::from_gguf(&cfg.path, file.content())?;
+        let template = ChatTemplate::from_gguf(&cfg.path, file.content()).ok();
+        let model = Model::from_gguf(&file, &ModelOptions { context: cfg.context, device: cfg.device })?;
+        drop(file);
+        let load_time = start.elapsed();
+        let shape = PromptShape::for_template(template.as_ref());
+        let mut state = model.new_state()?;
+        let mut prefix_ids = Vec::new();
+        if tokenizer.add_bos() {
+            prefix_ids.extend(tokenizer.bos_id());
+        }
+        prefix_ids.extend(tokenizer.encode(&shape.prefix, true)?);
+        let t = Instant::now();
+        let prefix = PrefixCache::build(&model, &mut state, prefix_ids, cfg.prefill_chunk.max(1))?;
+        let prefix_time = t.elapsed();
+        let description = format!(
+            "{} ({}, {} prefix tokens cached, {} ctx)",
+            cfg.path.file_name().map_or_else(|| cfg.path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            match &cfg.device {
+                DeviceSpec::Cpu => "cpu".to_owned(),
+                other => format!("{other:?}"),
+            },
+            prefix.len(),
+            cfg.context
+        );
+        let driver = GenerationDriver::new(cfg.budget, cfg.policy);
+        Ok(Self {
+            model,
+            tokenizer,
+            state,
+            prefix,
+            shape,
+            guide,
+            driver,
+            clock: Arc::new(SystemClock::new()),
+            cfg,
+            description,
+            load_time,
+            prefix_time,
+        })
+    }
+
+    /// The tokenizer (e.g. to build a grammar guide for it).
+    pub fn tokenizer(&self) -> &ModelTokenizer {
+        &self.tokenizer
+    }
+
+    /// Tokens the cached prefix holds.
+    pub fn prefix_tokens(&self) -> usize {
+        self.prefix.len()
+    }
+
+    /// The command's own prompt tokens: template head and tail parsed for special
+    /// tokens, the user's text never.
+    fn command_tokens(&self, command: &str) -> bora_models::Result<Vec<u32>> {
+        let mut ids = self.tokenizer.encode(&self.shape.head, true)?;
+        ids.extend(self.tokenizer.encode(command, false)?);
+        ids.extend(self.tokenizer.encode(&self.shape.tail, true)?);
+        Ok(ids)
+    }
+}
+
+/// Payload of a generated token for the budget driver.
+struct Tok {
+    text: String,
+    at: Instant,
+    took: Duration,
+    mask: Option<Duration>,
+}
+
+impl PlanModel for LlmPlanModel {
+    fn generate(&mut self, command: &str, cancel: &Arc<AtomicBool>, on_text: &mut dyn FnMut(&str)) -> ModelAttempt {
+        let mut latency = LatencyBreakdown::default();
+        let fail = |latency, e: String| ModelAttempt { text: String::new(), budget: BudgetOutcome::NotRun, latency, error: Some(e) };
+        let t0 = Instant::now();
+        let ids = match self.command_tokens(command) {
+            Ok(ids) => ids,
+            Err(e) => return fail(latency, e.to_string()),
+        };
+        latency.tokenize_us = micros(t0.elapsed());
+        if let Err(e) = self.prefix.restore(&mut self.state) {
+            return fail(latency, e.to_string());
+        }
+        let mut guide = match self.guide.as_mut().map(|f| f()) {
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => return fail(latency, format!("grammar: {e}")),
+            None => None,
+        };
+        let opts = GenerateOptions {
+            max_tokens: self.cfg.max_tokens,
+            prefill_chunk: self.cfg.prefill_chunk.max(1),
+            sampling: Sampling::Greedy,
+            stop_strings: self.shape.stop_strings.clone(),
+            stop_ids: Vec::new(),
+            cancel: Some(self.driver.cancel_flag()),
+        };
+        let gen = match Generation::new(&self.model, &self.tokenizer, &mut self.state, ids, opts) {
+            Ok(g) => g,
+            Err(e) => return fail(latency, e.to_string()),
+        };
+        let mut gen = match guide.as_deref_mut() {
+            Some(g) => gen.with_guide(g),
+            None => gen,
+        };
+        let driver_cancel = self.driver.cancel_flag();
+        let start = Instant::now();
+        let mut prefill_end = start;
+        let mut tail_text = String::new();
+        // Adapt the model's events to the driver's, and let a preempting command
+        // cancel through the driver's flag (checked by the generator between steps).
+        let events = std::iter::from_fn(|| {
+            if cancel.load(Ordering::SeqCst) {
+                driver_cancel.store(true, Ordering::SeqCst);
+            }
+            match gen.next()? {
+                Ok(Event::Prefill { tokens, at, .. }) => {
+                    prefill_end = at;
+                    Some(Ok(GenEvent::PrefillChunk { tokens }))
+                }
+                Ok(Event::Token { text, at, took, mask_took, .. }) => Some(Ok(GenEvent::Token(Tok { text, at, took, mask: mask_took }))),
+                Ok(Event::Done { text, .. }) => {
+                    tail_text = text;
+                    None
+                }
+                Err(e) => Some(Err(e)),
+            }
+        });
+        let mut text = String::new();
+        let mut first_at = None;
+        let mut last_at = start;
+        let mut mask = Duration::ZERO;
+        let mut tokens = 0u32;
+        let outcome = self.driver.run(events, &*self.clock, |tok: Tok| {
+            tokens += 1;
+            first_at.get_or_insert(tok.at);
+            last_at = tok.at;
+            mask += tok.mask.unwrap_or_default();
+            let _ = tok.took;
+            if !tok.text.is_empty() {
+                on_text(&tok.text);
+                text.push_str(&tok.text);
+            }
+        });
+        text.push_str(&tail_text);
+        latency.prefill_us = micros(prefill_end.saturating_duration_since(start));
+        latency.decode_us = micros(last_at.saturating_duration_since(prefill_end));
+        latency.ttft_us = first_at.map(|f| micros(f.saturating_duration_since(t0)));
+        latency.mask_us = micros(mask);
+        latency.tokens = tokens;
+        let (budget, error) = match outcome {
+            GenOutcome::Completed(stats) => (stats.ignored_miss.map_or(BudgetOutcome::Met, BudgetOutcome::from), None),
+            GenOutcome::Missed { miss, .. } => (BudgetOutcome::from(miss), None),
+            GenOutcome::Cancelled(_) => (BudgetOutcome::Preempted, None),
+            GenOutcome::Failed { error, .. } => (BudgetOutcome::NotRun, Some(error.to_string())),
+        };
+        ModelAttempt { text, budget, latency, error }
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn attach_metrics(&mut self, metrics: &mut Metrics) -> crate::Result<()> {
+        let gm = GenMetrics {
+            ttft: metrics.recorder(Quantity::TimeToFirstToken, "language")?,
+            token_gap: metrics.recorder(Quantity::TokenGap, "language")?,
+            misses: metrics.counter("budget_misses"),
+        };
+        let driver = std::mem::replace(&mut self.driver, GenerationDriver::new(self.cfg.budget, self.cfg.policy));
+        self.driver = driver.with_metrics(gm);
+        Ok(())
+    }
+}
