@@ -26,6 +26,10 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Subcommands: one variant each, implemented in cli/<name>.rs.
+    /// Stream a model's continuation of a raw prompt to stdout.
+    Generate(cli::generate::GenerateArgs),
+    /// Measure prefill/decode tokens/s, time to first token, peak RSS and bandwidth use.
+    Bench(cli::bench::BenchArgs),
     /// Simulated differential-drive robot (ROS 2 node): follows cmd_vel, publishes odom and scan.
     Sim(cli::sim::SimArgs),
 }
@@ -35,6 +39,8 @@ fn main() -> anyhow::Result<()> {
     let _trace_guard = cli::tracing_setup::install(&cli.log, cli.trace.as_deref())?;
     match cli.command {
         // Dispatch: one arm per subcommand.
+        Command::Generate(args) => cli::generate::run(args),
+        Command::Bench(args) => cli::bench::run(args),
         Command::Sim(args) => cli::sim::run(args),
     }
 }

@@ -1,0 +1,119 @@
+//! `bora generate`: stream a model's continuation of a raw prompt to stdout.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bora_models::generate::{encode_prompt, Event, GenerateOptions, Generation, StopReason};
+use bora_models::registry::{resolve_model, DEFAULT_MODEL};
+use bora_models::sampling::Sampling;
+use bora_models::{DeviceSpec, Model, ModelOptions, ModelTokenizer};
+
+/// Arguments of `bora generate`.
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// Model name in the cache (`smollm2-135m-instruct`, `gemma3-270m`) or a GGUF path.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    pub model: String,
+    /// Most tokens to generate.
+    #[arg(long, default_value_t = 64)]
+    pub max_tokens: usize,
+    /// Always take the most likely token (ignores --temperature, --top-p, --seed).
+    #[arg(long)]
+    pub greedy: bool,
+    /// RNG seed for sampling [default: from the clock].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sampling temperature (> 0).
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f32,
+    /// Nucleus sampling: keep the most likely tokens up to this probability mass, (0, 1].
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    /// Compute device: `cpu` or `cuda:N` (needs a build with the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Context length in tokens (KV cache and rotary tables are sized to it).
+    #[arg(long, default_value_t = bora_models::model::DEFAULT_CONTEXT)]
+    pub context: usize,
+    /// Prompt tokens per prefill pass.
+    #[arg(long, default_value_t = bora_models::generate::DEFAULT_PREFILL_CHUNK)]
+    pub prefill_chunk: usize,
+    /// Compute threads [default: the physical cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print timing (prefill, time to first token, tokens/s) to stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+    /// The prompt, raw: special tokens written in it are parsed; BOS is added when the
+    /// model's metadata asks for it.
+    pub prompt: String,
+}
+
+/// Run `bora generate`.
+pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
+    if let Some(t) = args.threads {
+        super::bench::set_threads(t)?;
+    }
+    let path = resolve_model(&args.model)?;
+    let device: DeviceSpec = args.device.parse()?;
+    let model = Model::load(&path, &ModelOptions { context: args.context, device })
+        .with_context(|| format!("loading {}", path.display()))?;
+    let tokenizer = ModelTokenizer::from_gguf_file(&path)?;
+    let prompt = encode_prompt(&tokenizer, &args.prompt)?;
+    let sampling = if args.greedy {
+        Sampling::Greedy
+    } else {
+        let seed = args.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
+        Sampling::TopP { temperature: args.temperature, top_p: args.top_p, seed }
+    };
+    let opts = GenerateOptions {
+        max_tokens: args.max_tokens,
+        prefill_chunk: args.prefill_chunk,
+        sampling,
+        ..Default::default()
+    };
+    let n_prompt = prompt.len();
+    let mut state = model.new_state()?;
+    let start = Instant::now();
+    let mut prefill = Duration::ZERO;
+    let mut ttft = None;
+    let mut n_tokens = 0usize;
+    let mut reason = StopReason::MaxTokens;
+    let mut out = std::io::stdout().lock();
+    for ev in Generation::new(&model, &tokenizer, &mut state, prompt, opts)? {
+        match ev? {
+            Event::Prefill { took, .. } => prefill += took,
+            Event::Token { text, at, .. } => {
+                ttft.get_or_insert(at - start);
+                n_tokens += 1;
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+            }
+            Event::Done { reason: r, text, .. } => {
+                out.write_all(text.as_bytes())?;
+                reason = r;
+            }
+        }
+    }
+    writeln!(out)?;
+    if args.stats {
+        let total = start.elapsed();
+        let ttft = ttft.unwrap_or(total);
+        let decode = total.saturating_sub(ttft).as_secs_f64();
+        let rate = if n_tokens > 1 && decode > 0.0 { (n_tokens - 1) as f64 / decode } else { 0.0 };
+        eprintln!(
+            "prompt {n_prompt} tokens, prefill {:.1} ms ({:.0} tok/s), first token {:.1} ms, \
+             {n_tokens} tokens at {rate:.1} tok/s, stop: {reason:?}",
+            prefill.as_secs_f64() * 1e3,
+            n_prompt as f64 / prefill.as_secs_f64().max(1e-9),
+            ttft.as_secs_f64() * 1e3,
+        );
+    }
+    Ok(())
+}
