@@ -42,17 +42,48 @@ fn to_param(v: &ParameterValue) -> ParamValue {
     }
 }
 
+/// The parameters given to the node (from `--ros-args -p` and `--params-file`), unchecked.
+fn given_params(node: &r2r::Node) -> anyhow::Result<Vec<(String, ParamValue)>> {
+    let params = node.params.lock().map_err(|_| anyhow::anyhow!("parameter table poisoned"))?;
+    Ok(params
+        .iter()
+        .filter(|(name, _)| name.as_str() != "use_sim_time")
+        .map(|(name, p)| (name.clone(), to_param(&p.value)))
+        .collect())
+}
+
 /// Reads and checks the node's parameters (from `--ros-args -p` and `--params-file`).
 pub fn read_params(node: &r2r::Node) -> anyhow::Result<AgentParams> {
-    let given: Vec<(String, ParamValue)> = {
-        let params = node.params.lock().map_err(|_| anyhow::anyhow!("parameter table poisoned"))?;
-        params
-            .iter()
-            .filter(|(name, _)| name.as_str() != "use_sim_time")
-            .map(|(name, p)| (name.clone(), to_param(&p.value)))
-            .collect()
-    };
+    let given = given_params(node)?;
     AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v))).context("invalid parameter for bora agent")
+}
+
+/// For `bora agent --check-params`: creates the node only to read its parameters,
+/// checks them as a start would, and returns every declared parameter's value in force
+/// (the given one, else the default) as a JSON object keyed by the dotted name.
+pub fn check_params() -> anyhow::Result<serde_json::Value> {
+    let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
+    let node = r2r::Node::create(ctx, NODE_NAME, "").context("cannot create the ROS 2 node")?;
+    let given = given_params(&node)?;
+    AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v))).context("invalid parameter for bora agent")?;
+    let mut values = serde_json::Map::new();
+    for spec in crate::params::AGENT_PARAMS {
+        let default = match spec.kind {
+            crate::params::Kind::String => serde_json::Value::String(spec.default.to_owned()),
+            _ => serde_json::from_str(spec.default).unwrap_or_else(|_| serde_json::Value::String(spec.default.to_owned())),
+        };
+        values.insert(spec.name.to_owned(), default);
+    }
+    for (name, v) in given {
+        let json = match v {
+            ParamValue::Bool(b) => serde_json::json!(b),
+            ParamValue::Int(i) => serde_json::json!(i),
+            ParamValue::Double(d) => serde_json::json!(d),
+            ParamValue::Str(s) | ParamValue::Other(s) => serde_json::json!(s),
+        };
+        values.insert(name, json);
+    }
+    Ok(serde_json::Value::Object(values))
 }
 
 /// Runs the agent node until SIGINT/SIGTERM. `load_model` builds the language model; if

@@ -14,6 +14,11 @@ pub struct AgentArgs {
     /// With --list-params: print JSON instead of a table.
     #[arg(long, requires = "list_params")]
     pub json: bool,
+    /// Read and check the ROS parameters (`--ros-args --params-file FILE -p name:=value`),
+    /// print the value in force of every parameter as JSON, and exit: 0 when all are
+    /// valid, non-zero with a message naming the bad one. Loads no model.
+    #[arg(long, conflicts_with = "list_params")]
+    pub check_params: bool,
     /// ROS arguments: `--ros-args --params-file FILE -p name:=value -r from:=to`.
     #[arg(long = "ros-args", num_args = 0.., allow_hyphen_values = true, value_name = "ROS_ARGS")]
     pub ros_args: Vec<String>,
@@ -31,7 +36,22 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if args.check_params {
+        return check_params();
+    }
     run_node()
+}
+
+#[cfg(feature = "ros")]
+fn check_params() -> anyhow::Result<()> {
+    let values = bora_nodes::agent_node::check_params()?;
+    println!("{}", serde_json::to_string_pretty(&values)?);
+    Ok(())
+}
+
+#[cfg(not(feature = "ros"))]
+fn check_params() -> anyhow::Result<()> {
+    anyhow::bail!("--check-params reads ROS parameters, and this bora was built without ROS 2 (feature `ros`); source scripts/env.sh and build with `cargo build --release -p bora-nodes`")
 }
 
 #[cfg(feature = "ros")]
