@@ -20,3 +20,5 @@ pub mod tokenizer;
 pub use tokenizer::{ModelTokenizer, StreamDecoder};
 pub mod chat;
 pub use chat::{ChatTemplate, Message, Role};
+pub mod constrain;
+pub use constrain::{Constraint, MaskStats, TokenMask};

@@ -16,10 +16,11 @@ mod stream;
 mod vocab;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use candle_core::quantized::gguf_file;
 use llguidance::toktrie::TokEnv;
+use llguidance::ParserFactory;
 use tokenizers::Tokenizer;
 
 use crate::{Error, Result};
@@ -55,7 +56,7 @@ pub struct ModelTokenizer {
     add_bos: bool,
     eos: Vec<u32>,
     vocab_size: usize,
-    tok_env: OnceLock<TokEnv>,
+    parser_factory: OnceLock<Arc<ParserFactory>>,
 }
 
 impl std::fmt::Debug for ModelTokenizer {
@@ -129,7 +130,7 @@ impl ModelTokenizer {
             add_bos: vocab.add_bos.unwrap_or(vocab.model == "llama"),
             eos,
             vocab_size,
-            tok_env: OnceLock::new(),
+            parser_factory: OnceLock::new(),
         })
     }
 
@@ -247,14 +248,30 @@ impl ModelTokenizer {
         &self.hf
     }
 
-    /// The token trie environment llguidance needs, built on first use (about a second for
-    /// a 262k vocabulary) and shared by every constraint made for this tokenizer.
+    /// The token trie environment llguidance needs, built on first use and shared by
+    /// every constraint made for this tokenizer.
     pub fn tok_env(&self) -> Result<TokEnv> {
-        if let Some(env) = self.tok_env.get() {
-            return Ok(env.clone());
+        Ok(self.parser_factory()?.tok_env().clone())
+    }
+
+    /// llguidance's grammar compiler for this vocabulary (token trie plus the slices it
+    /// precomputes), built on first use (the slow part: a noticeable fraction of a second
+    /// for a 262k vocabulary) and shared by every constraint made for this tokenizer.
+    pub(crate) fn parser_factory(&self) -> Result<Arc<ParserFactory>> {
+        if let Some(factory) = self.parser_factory.get() {
+            return Ok(factory.clone());
         }
         let env = self.build_tok_env()?;
-        Ok(self.tok_env.get_or_init(|| env).clone())
+        let mut factory = ParserFactory::new_simple(&env).map_err(|e| Error::Tokenizer {
+            path: self.path.clone(),
+            reason: format!("cannot prepare the vocabulary for constrained decoding: {e}"),
+        })?;
+        // Grammar warnings go to the error values, not to stderr.
+        factory.quiet();
+        Ok(self
+            .parser_factory
+            .get_or_init(|| Arc::new(factory))
+            .clone())
     }
 
     fn build_tok_env(&self) -> Result<TokEnv> {

@@ -1,0 +1,241 @@
+//! Constrained decoding: a JSON schema or a Lark grammar decides which tokens may come
+//! next, so the model's output always parses.
+//!
+//! Built on llguidance: the expensive per-vocabulary part (token trie and slices) is made
+//! once per [`ModelTokenizer`] and shared; a [`Constraint`] per generation is cheap. Each
+//! step is [`Constraint::compute_mask`] (which tokens are allowed), sampling among them,
+//! then [`Constraint::commit`]. The time spent computing masks is recorded
+//! ([`MaskStats`]) so the generator can report what the constraint costs per token.
+
+use std::time::{Duration, Instant};
+
+use llguidance::api::TopLevelGrammar;
+use llguidance::toktrie::SimpleVob;
+use llguidance::Matcher;
+use serde_json::Value;
+
+use crate::generate::Guide;
+use crate::{Error, ModelTokenizer, Result};
+
+/// The set of token ids allowed at one step (a bitset over the vocabulary).
+#[derive(Debug, Clone)]
+pub struct TokenMask(SimpleVob);
+
+impl TokenMask {
+    /// Whether `id` may come next.
+    pub fn is_allowed(&self, id: u32) -> bool {
+        (id as usize) < self.0.len() && self.0.is_allowed(id)
+    }
+
+    /// How many tokens are allowed.
+    pub fn count(&self) -> usize {
+        self.0.num_set()
+    }
+
+    /// The allowed ids, ascending.
+    pub fn allowed(&self) -> Vec<u32> {
+        self.0.to_list()
+    }
+
+    /// Size of the vocabulary the mask covers.
+    pub fn vocab_size(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Sets every disallowed logit to -inf (ids past the mask's vocabulary included).
+    pub fn apply(&self, logits: &mut [f32]) {
+        let words = self.0.as_slice();
+        for (w, chunk) in logits.chunks_mut(32).enumerate() {
+            let bits = words.get(w).copied().unwrap_or(0);
+            if bits == u32::MAX {
+                continue;
+            }
+            for (b, logit) in chunk.iter_mut().enumerate() {
+                if bits & (1 << b) == 0 {
+                    *logit = f32::NEG_INFINITY;
+                }
+            }
+        }
+    }
+}
+
+/// Time spent computing token masks for one constraint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MaskStats {
+    /// Masks computed.
+    pub count: u64,
+    /// Total time computing them, in microseconds.
+    pub total_us: u64,
+    /// The slowest one, in microseconds.
+    pub max_us: u64,
+    /// The latest one, in microseconds.
+    pub last_us: u64,
+}
+
+impl MaskStats {
+    /// Mean time per mask in microseconds (0 before the first).
+    pub fn mean_us(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.total_us as f64 / self.count as f64
+        }
+    }
+
+    fn record(&mut self, took: Duration) {
+        let us = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        self.count += 1;
+        self.total_us = self.total_us.saturating_add(us);
+        self.max_us = self.max_us.max(us);
+        self.last_us = us;
+    }
+}
+
+/// The grammar state of one constrained generation.
+pub struct Constraint {
+    matcher: Matcher,
+    stats: MaskStats,
+}
+
+impl std::fmt::Debug for Constraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Constraint")
+            .field("finished", &self.is_finished())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Constraint {
+    /// Output must be one JSON value matching `schema` (JSON Schema, as llguidance
+    /// supports it). Written compactly (no whitespace between tokens: fewer tokens, less
+    /// latency) unless the schema carries its own `"x-guidance"` options.
+    pub fn json_schema(tokenizer: &ModelTokenizer, schema: &Value) -> Result<Constraint> {
+        let mut schema = schema.clone();
+        if let Some(obj) = schema.as_object_mut() {
+            obj.entry("x-guidance")
+                .or_insert_with(|| serde_json::json!({ "whitespace_flexible": false }));
+        }
+        Self::new(
+            tokenizer,
+            TopLevelGrammar::from_json_schema(schema),
+            "JSON schema",
+        )
+    }
+
+    /// Output must match the Lark grammar `grammar` (llguidance's Lark dialect; the
+    /// start rule is `start`).
+    pub fn lark(tokenizer: &ModelTokenizer, grammar: &str) -> Result<Constraint> {
+        Self::new(
+            tokenizer,
+            TopLevelGrammar::from_lark(grammar.to_string()),
+            "Lark grammar",
+        )
+    }
+
+    fn new(
+        tokenizer: &ModelTokenizer,
+        grammar: TopLevelGrammar,
+        source_kind: &'static str,
+    ) -> Result<Constraint> {
+        let factory = tokenizer.parser_factory()?;
+        let parser = factory
+            .create_parser(grammar)
+            .map_err(|e| Error::ConstraintGrammar {
+                source_kind,
+                reason: e.to_string(),
+            })?;
+        let matcher = Matcher::new(Ok(parser));
+        if let Some(reason) = matcher.get_error() {
+            return Err(Error::ConstraintGrammar {
+                source_kind,
+                reason,
+            });
+        }
+        Ok(Constraint {
+            matcher,
+            stats: MaskStats::default(),
+        })
+    }
+
+    /// The tokens allowed next. Once the grammar is complete, only the end-of-sequence
+    /// tokens are allowed.
+    pub fn compute_mask(&mut self) -> Result<TokenMask> {
+        let start = Instant::now();
+        let mask = self.matcher.compute_mask_or_eos();
+        self.stats.record(start.elapsed());
+        mask.map(TokenMask).map_err(|e| Error::ConstraintStep {
+            token: None,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Advances the grammar by the chosen token; an error if the token was not allowed.
+    pub fn commit(&mut self, token: u32) -> Result<()> {
+        self.matcher
+            .consume_token(token)
+            .map_err(|e| Error::ConstraintStep {
+                token: Some(token),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Whether the output is complete (nothing but end-of-sequence may follow).
+    pub fn is_finished(&self) -> bool {
+        self.matcher.is_stopped()
+    }
+
+    /// Whether the output so far is already a complete match (it may still continue).
+    pub fn is_accepting(&mut self) -> bool {
+        self.matcher.is_accepting().unwrap_or(false)
+    }
+
+    /// Time spent computing masks so far.
+    pub fn mask_stats(&self) -> MaskStats {
+        self.stats
+    }
+}
+
+impl Guide for Constraint {
+    fn mask_logits(&mut self, logits: &mut [f32]) -> Result<()> {
+        self.compute_mask()?.apply(logits);
+        Ok(())
+    }
+
+    fn commit(&mut self, token: u32) -> Result<()> {
+        Constraint::commit(self, token)
+    }
+
+    fn is_finished(&self) -> bool {
+        Constraint::is_finished(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_masks_disallowed_and_out_of_vocabulary_logits() {
+        let mut vob = SimpleVob::alloc(40);
+        vob.allow_token(1);
+        vob.allow_token(33);
+        let mask = TokenMask(vob);
+        let mut logits = vec![1.0f32; 70];
+        mask.apply(&mut logits);
+        let kept: Vec<usize> = (0..70).filter(|&i| logits[i].is_finite()).collect();
+        assert_eq!(kept, vec![1, 33]);
+        assert!(mask.is_allowed(33) && !mask.is_allowed(2) && !mask.is_allowed(1000));
+        assert_eq!(mask.count(), 2);
+        assert_eq!(mask.allowed(), vec![1, 33]);
+    }
+
+    #[test]
+    fn stats_accumulate_in_microseconds() {
+        let mut s = MaskStats::default();
+        s.record(Duration::from_micros(30));
+        s.record(Duration::from_micros(10));
+        assert_eq!((s.count, s.total_us, s.max_us, s.last_us), (2, 40, 30, 10));
+        assert_eq!(s.mean_us(), 20.0);
+    }
+}
