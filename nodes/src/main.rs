@@ -26,6 +26,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // Subcommands: one variant each, implemented in cli/<name>.rs.
+    /// Print the token ids of a text (as llama.cpp's llama-tokenize --no-bos).
+    Tokenize(cli::tokenize::TokenizeArgs),
     /// Stream a model's continuation of a raw prompt to stdout.
     Generate(cli::generate::GenerateArgs),
     /// Measure prefill/decode tokens/s, time to first token, peak RSS and bandwidth use.
@@ -39,6 +41,7 @@ fn main() -> anyhow::Result<()> {
     let _trace_guard = cli::tracing_setup::install(&cli.log, cli.trace.as_deref())?;
     match cli.command {
         // Dispatch: one arm per subcommand.
+        Command::Tokenize(args) => cli::tokenize::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Sim(args) => cli::sim::run(args),

@@ -3,4 +3,5 @@
 pub mod bench;
 pub mod generate;
 pub mod sim;
+pub mod tokenize;
 pub mod tracing_setup;
