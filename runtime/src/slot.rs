@@ -8,8 +8,11 @@
 //! buffer that is neither current nor announced, then makes it current. Each reader
 //! announces on at most one buffer at a time, so the writer always finds a free buffer
 //! in one scan: writing is wait-free; a reader retries only when the writer published
-//! in between (lock-free). All orderings are `SeqCst` (the announce/check pair is a
-//! Dekker-style handshake). Checked with loom in `runtime/tests/loom_slot.rs`.
+//! in between (lock-free). The writer inspects reader counts with read-modify-writes
+//! (not loads) so that the announce/check handshake holds through release/acquire
+//! synchronisation alone, without relying on SeqCst store-load ordering. Checked with
+//! loom in `runtime/tests/loom_slot.rs` (which found the plain-load version racy under
+//! acquire/release semantics).
 
 use crossbeam_utils::CachePadded;
 
@@ -117,8 +120,13 @@ impl<T> SlotWriter<T> {
 
     fn free_buffer(&self) -> usize {
         loop {
+            // A read-modify-write, not a load: it reads the newest count in the
+            // counter's modification order, and a reader's later increment reads from
+            // it, which makes our earlier store of `current` visible to that reader's
+            // check. A plain load would need SeqCst's store-load ordering instead,
+            // which loom does not model.
             let free = (0..self.shared.buffers.len()).find(|&i| {
-                i != self.current && self.shared.buffers[i].readers.load(Ordering::SeqCst) == 0
+                i != self.current && self.shared.buffers[i].readers.fetch_add(0, Ordering::SeqCst) == 0
             });
             if let Some(i) = free {
                 return i;
