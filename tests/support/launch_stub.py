@@ -1,0 +1,333 @@
+"""Evaluate bora's ROS 2 launch files without `ros2 launch` (not in the PyPI wheels).
+
+A small stand-in for the parts of the `launch` / `launch_ros` API that bora's launch
+files use: the launch file is imported and its `generate_launch_description()` is run
+against these classes, then the description is evaluated the way `ros2 launch` would
+(launch arguments with their defaults, conditions, substitutions, included files), and
+the processes it would start are printed as JSON. Package shares are found with the
+real `ament_index_python`, so the result also proves the ament prefix layout.
+
+An unknown class, keyword argument or substitution fails loudly: a launch file that
+uses more of the API than this stub knows is a test failure, not a silent pass.
+
+Usage:
+    launch_stub.py py  FILE.launch.py  [name:=value ...]
+    launch_stub.py xml FILE.launch.xml [name:=value ...]
+Output (stdout): {"arguments": [declared names], "processes": [{"package", "executable",
+"name", "arguments": [str], "parameters": [{"file": path} | {name: value}]}]}
+"""
+
+import importlib.util
+import json
+import os
+import re
+import sys
+import types
+import xml.etree.ElementTree as ET
+
+import yaml
+from ament_index_python.packages import get_package_share_directory
+
+
+# --- substitutions -----------------------------------------------------------------
+class Substitution:
+    def perform(self, ctx):
+        raise NotImplementedError
+
+
+def text(value, ctx):
+    """A substitution, a string or a list of them, evaluated to one string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Substitution):
+        return value.perform(ctx)
+    if isinstance(value, (list, tuple)):
+        return "".join(text(v, ctx) for v in value)
+    raise TypeError(f"not a string or substitution: {value!r}")
+
+
+class LaunchConfiguration(Substitution):
+    def __init__(self, variable_name, *, default=None):
+        self.name, self.default = variable_name, default
+
+    def perform(self, ctx):
+        if self.name in ctx.args:
+            return ctx.args[self.name]
+        if self.default is not None:
+            return text(self.default, ctx)
+        raise KeyError(f"launch configuration {self.name!r} is used but was never declared or given")
+
+
+class PathJoinSubstitution(Substitution):
+    def __init__(self, substitutions):
+        self.parts = list(substitutions)
+
+    def perform(self, ctx):
+        return os.path.join(*[text(p, ctx) for p in self.parts])
+
+
+class PythonExpression(Substitution):
+    def __init__(self, expression):
+        self.expression = expression
+
+    def perform(self, ctx):
+        return str(eval(text(self.expression, ctx), {}, {}))
+
+
+class FindPackageShare(Substitution):
+    def __init__(self, package):
+        self.package = package
+
+    def perform(self, ctx):
+        return get_package_share_directory(text(self.package, ctx))
+
+
+# --- conditions --------------------------------------------------------------------
+def truth(s):
+    s = s.strip().lower()
+    if s in ("true", "1"):
+        return True
+    if s in ("false", "0"):
+        return False
+    raise ValueError(f"condition is neither true nor false: {s!r}")
+
+
+class IfCondition:
+    def __init__(self, predicate_expression):
+        self.expression = predicate_expression
+
+    def evaluate(self, ctx):
+        return truth(text(self.expression, ctx))
+
+
+class UnlessCondition(IfCondition):
+    def evaluate(self, ctx):
+        return not super().evaluate(ctx)
+
+
+# --- actions and descriptions ------------------------------------------------------
+class LaunchDescription:
+    def __init__(self, initial_entities=None):
+        self.entities = list(initial_entities or [])
+
+
+class DeclareLaunchArgument:
+    def __init__(self, name, *, default_value=None, description="", choices=None, condition=None):
+        self.name, self.default, self.description, self.condition = name, default_value, description, condition
+        if not description:
+            raise ValueError(f"launch argument {name!r} has no description")
+
+
+class PythonLaunchDescriptionSource:
+    def __init__(self, launch_file_path):
+        self.path = launch_file_path
+
+
+class IncludeLaunchDescription:
+    def __init__(self, launch_description_source, *, launch_arguments=None, condition=None):
+        self.source, self.condition = launch_description_source, condition
+        self.launch_arguments = list(launch_arguments or [])
+
+
+class ParameterValue:
+    def __init__(self, value, *, value_type=None):
+        self.value, self.value_type = value, value_type
+
+
+NODE_KEYWORDS = {
+    "executable", "package", "name", "namespace", "exec_name", "parameters", "remappings",
+    "ros_arguments", "arguments", "output", "emulate_tty", "condition", "respawn",
+    "respawn_delay", "additional_env", "sigterm_timeout", "sigkill_timeout", "prefix", "cwd",
+}
+
+
+class Node:
+    def __init__(self, **kwargs):
+        unknown = set(kwargs) - NODE_KEYWORDS
+        if unknown:
+            raise TypeError(f"Node() got unknown keyword arguments {sorted(unknown)}")
+        if "executable" not in kwargs:
+            raise TypeError("Node() needs executable=")
+        self.kw = kwargs
+        self.condition = kwargs.get("condition")
+
+
+def parameter(entry, ctx):
+    """One `parameters=` entry: a params file, or a dict of name -> value."""
+    if isinstance(entry, dict):
+        out = {}
+        for name, value in entry.items():
+            if isinstance(value, ParameterValue):
+                s = text(value.value, ctx)
+                out[text(name, ctx)] = value.value_type(s) if value.value_type else yaml.safe_load(s)
+            elif isinstance(value, (Substitution, list)):
+                out[text(name, ctx)] = yaml.safe_load(text(value, ctx))
+            else:
+                out[text(name, ctx)] = value
+        return out
+    return {"file": text(entry, ctx)}
+
+
+# --- evaluation ---------------------------------------------------------------------
+class Context:
+    def __init__(self, args):
+        self.args = dict(args)
+        self.declared = []
+        self.processes = []
+
+
+def visit(entities, ctx):
+    for e in entities:
+        if getattr(e, "condition", None) is not None and not e.condition.evaluate(ctx):
+            continue
+        if isinstance(e, DeclareLaunchArgument):
+            ctx.declared.append(e.name)
+            if e.name not in ctx.args:
+                if e.default is None:
+                    raise ValueError(f"launch argument {e.name!r} has no default and was not given")
+                ctx.args[e.name] = text(e.default, ctx)
+        elif isinstance(e, Node):
+            kw = e.kw
+            ctx.processes.append({
+                "package": text(kw.get("package", ""), ctx),
+                "executable": text(kw["executable"], ctx),
+                "name": text(kw.get("name", ""), ctx),
+                "arguments": [text(a, ctx) for a in kw.get("arguments") or []],
+                "parameters": [parameter(p, ctx) for p in kw.get("parameters") or []],
+            })
+        elif isinstance(e, IncludeLaunchDescription):
+            child = Context(ctx.args)
+            for name, value in e.launch_arguments:
+                child.args[text(name, ctx)] = text(value, ctx)
+            run_python(text(e.source.path, ctx), child)
+            ctx.processes.extend(child.processes)
+        else:
+            raise TypeError(f"the stub does not know launch entity {type(e).__name__}")
+
+
+def install_stub_modules():
+    modules = {
+        "launch": {"LaunchDescription": LaunchDescription},
+        "launch.actions": {"DeclareLaunchArgument": DeclareLaunchArgument, "IncludeLaunchDescription": IncludeLaunchDescription},
+        "launch.conditions": {"IfCondition": IfCondition, "UnlessCondition": UnlessCondition},
+        "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration, "PathJoinSubstitution": PathJoinSubstitution, "PythonExpression": PythonExpression},
+        "launch.launch_description_sources": {"PythonLaunchDescriptionSource": PythonLaunchDescriptionSource},
+        "launch_ros": {},
+        "launch_ros.actions": {"Node": Node},
+        "launch_ros.parameter_descriptions": {"ParameterValue": ParameterValue},
+        "launch_ros.substitutions": {"FindPackageShare": FindPackageShare},
+    }
+    for name, attrs in modules.items():
+        m = types.ModuleType(name)
+        m.__path__ = []  # a package, so submodules import
+        m.__dict__.update(attrs)
+        sys.modules[name] = m
+
+
+_loaded = 0
+
+
+def run_python(path, ctx):
+    global _loaded
+    _loaded += 1
+    spec = importlib.util.spec_from_file_location(f"bora_launch_file_{_loaded}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    description = module.generate_launch_description()
+    if not isinstance(description, LaunchDescription):
+        raise TypeError(f"{path}: generate_launch_description() returned {type(description).__name__}")
+    visit(description.entities, ctx)
+
+
+# --- XML frontend -------------------------------------------------------------------
+# Innermost substitution first: its argument holds no further `$(`.
+_SUBST = re.compile(r"\$\((var|find-pkg-share|eval) ((?:[^$()]|\$(?!\())*)\)")
+
+
+def xml_text(s, ctx):
+    def one(m):
+        kind, arg = m.group(1), m.group(2).strip()
+        if kind == "var":
+            if arg not in ctx.args:
+                raise KeyError(f"$(var {arg}) is used but was never declared or given")
+            return ctx.args[arg]
+        if kind == "find-pkg-share":
+            return get_package_share_directory(arg)
+        if len(arg) < 2 or arg[0] not in "\"'" or arg[-1] != arg[0]:
+            raise ValueError(f"$(eval ...) takes one quoted expression, got {arg!r}")
+        return str(eval(arg[1:-1], {}, {}))
+
+    while True:
+        s, n = _SUBST.subn(one, s)
+        if n == 0:
+            break
+    if "$(" in s:
+        raise ValueError(f"the stub does not know a substitution in {s!r}")
+    return s
+
+
+def xml_enabled(el, ctx):
+    if "if" in el.attrib and not truth(xml_text(el.attrib["if"], ctx)):
+        return False
+    if "unless" in el.attrib and truth(xml_text(el.attrib["unless"], ctx)):
+        return False
+    return True
+
+
+def run_xml(path, ctx):
+    root = ET.parse(path).getroot()
+    if root.tag != "launch":
+        raise ValueError(f"{path}: root element is <{root.tag}>, not <launch>")
+    for el in root:
+        if not xml_enabled(el, ctx):
+            continue
+        if el.tag == "arg":
+            name = el.attrib["name"]
+            ctx.declared.append(name)
+            if name not in ctx.args:
+                if "default" not in el.attrib:
+                    raise ValueError(f"launch argument {name!r} has no default and was not given")
+                ctx.args[name] = xml_text(el.attrib["default"], ctx)
+        elif el.tag == "node":
+            params = []
+            for p in el:
+                if p.tag != "param":
+                    raise ValueError(f"the stub does not know <{p.tag}> in <node>")
+                if "from" in p.attrib:
+                    params.append({"file": xml_text(p.attrib["from"], ctx)})
+                else:
+                    params.append({p.attrib["name"]: yaml.safe_load(xml_text(p.attrib["value"], ctx))})
+            ctx.processes.append({
+                "package": xml_text(el.attrib.get("pkg", ""), ctx),
+                "executable": xml_text(el.attrib["exec"], ctx),
+                "name": xml_text(el.attrib.get("name", ""), ctx),
+                "arguments": xml_text(el.attrib.get("args", ""), ctx).split(),
+                "parameters": params,
+            })
+        else:
+            raise ValueError(f"the stub does not know <{el.tag}> in <launch>")
+
+
+def main(argv):
+    if len(argv) < 3 or argv[1] not in ("py", "xml"):
+        sys.exit(__doc__)
+    args = {}
+    for a in argv[3:]:
+        name, sep, value = a.partition(":=")
+        if not sep:
+            sys.exit(f"launch argument {a!r} is not name:=value")
+        args[name] = value
+    ctx = Context(args)
+    if argv[1] == "py":
+        install_stub_modules()
+        run_python(argv[2], ctx)
+    else:
+        run_xml(argv[2], ctx)
+    undeclared = sorted(set(args) - set(ctx.declared))
+    if undeclared:
+        sys.exit(f"launch arguments {undeclared} are not declared by {argv[2]}")
+    print(json.dumps({"arguments": ctx.declared, "processes": ctx.processes}))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
