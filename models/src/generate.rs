@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::model::{Model, ModelState};
+use crate::gguf::GgufFile;
+use crate::model::{Model, ModelOptions, ModelState};
 use crate::sampling::{Sampler, Sampling};
 use crate::tokenizer::{ModelTokenizer, StreamDecoder};
 use crate::{Error, Result};
@@ -346,6 +347,18 @@ impl Iterator for Generation<'_> {
         }
         Some(step)
     }
+}
+
+/// Load a model file's tokenizer and weights from one parse of its header.
+///
+/// The tokenizer is built first, so its construction peak happens before the weights
+/// occupy memory; the header (with the vocabulary) is dropped before returning.
+pub fn load_model_and_tokenizer(path: &std::path::Path, options: &ModelOptions) -> Result<(Model, ModelTokenizer)> {
+    let mut file = GgufFile::open(path)?;
+    let tokenizer = ModelTokenizer::from_gguf(path, file.content())?;
+    file.forget_vocabulary();
+    let model = Model::from_gguf(&file, options)?;
+    Ok((model, tokenizer))
 }
 
 /// Tokenize a raw prompt (special tokens parsed) and add BOS when the model asks for it.

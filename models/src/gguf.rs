@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file::{self, TensorInfo, Value, VersionedMagic};
-use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::quantized::k_quants::GgmlType;
+use candle_core::quantized::{GgmlDType, QStorage, QTensor, QuantizedType};
 use candle_core::{Device, Shape};
 
 use crate::{Error, Result};
@@ -135,6 +136,16 @@ impl GgufFile {
         self.get_f32_opt(key)?.ok_or_else(|| self.meta_err(key, "is missing".into()))
     }
 
+    /// Drop the vocabulary arrays (`tokenizer.ggml.tokens`, `scores`, `token_type`,
+    /// `merges`) once the tokenizer is built, so they do not occupy memory while the
+    /// weights load (tens of MB for a 262k-token vocabulary).
+    pub fn forget_vocabulary(&mut self) {
+        for key in ["tokens", "scores", "token_type", "merges"] {
+            self.content.metadata.remove(&format!("tokenizer.ggml.{key}"));
+        }
+        self.content.metadata.shrink_to_fit();
+    }
+
     /// The directory entry of tensor `name`, or `None` when absent.
     pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {
         self.content.tensor_infos.get(name)
@@ -159,6 +170,33 @@ impl GgufFile {
                 expected: expected.to_vec(),
                 found: info.shape.dims().to_vec(),
             });
+        }
+        if device.is_cpu() {
+            let start = self.content.tensor_data_offset + info.offset;
+            let bytes = tensor_bytes(&info.shape, info.ggml_dtype) as usize;
+            let read = |r: &mut File| -> std::io::Result<Option<Box<dyn QuantizedType>>> {
+                use candle_core::quantized::k_quants as kq;
+                Ok(Some(match info.ggml_dtype {
+                    GgmlDType::F32 => read_blocks::<f32>(r, start, bytes)?,
+                    GgmlDType::Q4_0 => read_blocks::<kq::BlockQ4_0>(r, start, bytes)?,
+                    GgmlDType::Q4_1 => read_blocks::<kq::BlockQ4_1>(r, start, bytes)?,
+                    GgmlDType::Q5_0 => read_blocks::<kq::BlockQ5_0>(r, start, bytes)?,
+                    GgmlDType::Q5_1 => read_blocks::<kq::BlockQ5_1>(r, start, bytes)?,
+                    GgmlDType::Q8_0 => read_blocks::<kq::BlockQ8_0>(r, start, bytes)?,
+                    GgmlDType::Q8_1 => read_blocks::<kq::BlockQ8_1>(r, start, bytes)?,
+                    GgmlDType::Q2K => read_blocks::<kq::BlockQ2K>(r, start, bytes)?,
+                    GgmlDType::Q3K => read_blocks::<kq::BlockQ3K>(r, start, bytes)?,
+                    GgmlDType::Q4K => read_blocks::<kq::BlockQ4K>(r, start, bytes)?,
+                    GgmlDType::Q5K => read_blocks::<kq::BlockQ5K>(r, start, bytes)?,
+                    GgmlDType::Q6K => read_blocks::<kq::BlockQ6K>(r, start, bytes)?,
+                    GgmlDType::Q8K => read_blocks::<kq::BlockQ8K>(r, start, bytes)?,
+                    GgmlDType::F16 | GgmlDType::BF16 => return Ok(None),
+                }))
+            };
+            let storage = read(reader).map_err(|source| Error::Io { path: self.path.clone(), source })?;
+            if let Some(storage) = storage {
+                return Ok(QTensor::new(QStorage::Cpu(storage), info.shape.clone())?);
+            }
         }
         Ok(info.read(reader, self.content.tensor_data_offset, device)?)
     }
@@ -192,6 +230,21 @@ impl GgufFile {
         }
         Ok(())
     }
+}
+
+/// Read `bytes` bytes at `start` straight into a vector of ggml blocks `T`, so a tensor
+/// occupies its size once (candle's reader holds a byte copy and a block copy at once,
+/// which doubles the peak for a large embedding).
+fn read_blocks<T: GgmlType + 'static>(file: &mut File, start: u64, bytes: usize) -> std::io::Result<Box<dyn QuantizedType>> {
+    let size = std::mem::size_of::<T>();
+    let mut blocks: Vec<T> = vec![T::zeros(); bytes / size];
+    // SAFETY: ggml block types are `repr(C)` structs of integers and f16s (and f32 is
+    // plain data), so every byte pattern is a valid value; the byte slice covers exactly
+    // the initialised elements of `blocks` and lives no longer than this borrow.
+    let raw = unsafe { std::slice::from_raw_parts_mut(blocks.as_mut_ptr().cast::<u8>(), blocks.len() * size) };
+    file.seek(SeekFrom::Start(start))?;
+    file.read_exact(raw)?;
+    Ok(Box::new(blocks))
 }
 
 /// Bytes a tensor of `shape` and `dtype` occupies in the file.

@@ -96,13 +96,14 @@ impl ModelConfig {
         let context_train = file.get_usize_opt(&key("context_length"))?.unwrap_or(2048);
         let vocab = match file.get_usize_opt(&key("vocab_size"))? {
             Some(v) => v,
-            None => match file.get("tokenizer.ggml.tokens") {
-                Some(candle_core::quantized::gguf_file::Value::Array(a)) => a.len(),
+            None => match (file.get("tokenizer.ggml.tokens"), file.tensor_info("token_embd.weight")) {
+                (Some(candle_core::quantized::gguf_file::Value::Array(a)), _) => a.len(),
+                (_, Some(info)) => info.shape.dims().first().copied().unwrap_or(0),
                 _ => {
                     return Err(Error::Metadata {
                         path: file.path().to_path_buf(),
                         key: key("vocab_size"),
-                        reason: "is missing, and so is tokenizer.ggml.tokens".into(),
+                        reason: "is missing, and so are tokenizer.ggml.tokens and token_embd.weight".into(),
                     })
                 }
             },

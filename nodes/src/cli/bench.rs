@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use bora_models::bench::{self, BenchOptions};
+use bora_models::generate::load_model_and_tokenizer;
 use bora_models::registry::{resolve_model, DEFAULT_MODEL};
-use bora_models::{DeviceSpec, Model, ModelOptions, ModelTokenizer};
+use bora_models::{DeviceSpec, ModelOptions};
 
 /// Arguments of `bora bench`.
 #[derive(clap::Args, Debug)]
@@ -49,9 +50,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let path = resolve_model(&args.model)?;
     let device: DeviceSpec = args.device.parse()?;
-    let model = Model::load(&path, &ModelOptions { context: args.context, device })
+    let (model, tokenizer) = load_model_and_tokenizer(&path, &ModelOptions { context: args.context, device })
         .with_context(|| format!("loading {}", path.display()))?;
-    let tokenizer = ModelTokenizer::from_gguf_file(&path)?;
     let opts = BenchOptions {
         prefill_tokens: args.prefill_tokens,
         decode_tokens: args.decode_tokens,

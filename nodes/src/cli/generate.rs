@@ -4,10 +4,10 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bora_models::generate::{encode_prompt, Event, GenerateOptions, Generation, StopReason};
+use bora_models::generate::{encode_prompt, load_model_and_tokenizer, Event, GenerateOptions, Generation, StopReason};
 use bora_models::registry::{resolve_model, DEFAULT_MODEL};
 use bora_models::sampling::Sampling;
-use bora_models::{DeviceSpec, Model, ModelOptions, ModelTokenizer};
+use bora_models::{DeviceSpec, ModelOptions};
 
 /// Arguments of `bora generate`.
 #[derive(clap::Args, Debug)]
@@ -57,9 +57,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     }
     let path = resolve_model(&args.model)?;
     let device: DeviceSpec = args.device.parse()?;
-    let model = Model::load(&path, &ModelOptions { context: args.context, device })
+    let (model, tokenizer) = load_model_and_tokenizer(&path, &ModelOptions { context: args.context, device })
         .with_context(|| format!("loading {}", path.display()))?;
-    let tokenizer = ModelTokenizer::from_gguf_file(&path)?;
     let prompt = encode_prompt(&tokenizer, &args.prompt)?;
     let sampling = if args.greedy {
         Sampling::Greedy
