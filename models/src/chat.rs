@@ -238,7 +238,8 @@ mod tests {
             chatml_default_system(escaped).as_deref(),
             Some("Line one\nLine two")
         );
-        let generic = "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>'}}";
+        let generic =
+            "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>'}}";
         assert_eq!(chatml_default_system(generic), None);
     }
 
@@ -246,15 +247,23 @@ mod tests {
     fn detection_prefers_the_template_then_the_architecture() {
         assert_eq!(
             ChatTemplate::detect(Some("{{'<|im_start|>' + m}}"), Some("gemma3")),
-            Some(ChatTemplate::ChatMl { default_system: None })
+            Some(ChatTemplate::ChatMl {
+                default_system: None
+            })
         );
         assert_eq!(
             ChatTemplate::detect(Some("<start_of_turn>"), None),
             Some(ChatTemplate::Gemma)
         );
-        assert_eq!(ChatTemplate::detect(None, Some("gemma3")), Some(ChatTemplate::Gemma));
+        assert_eq!(
+            ChatTemplate::detect(None, Some("gemma3")),
+            Some(ChatTemplate::Gemma)
+        );
         assert_eq!(ChatTemplate::detect(None, Some("llama")), None);
-        assert_eq!(ChatTemplate::detect(Some("[INST] {{ m }} [/INST]"), Some("llama")), None);
+        assert_eq!(
+            ChatTemplate::detect(Some("[INST] {{ m }} [/INST]"), Some("llama")),
+            None
+        );
     }
 
     #[test]

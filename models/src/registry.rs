@@ -24,7 +24,9 @@ pub fn models_dir() -> PathBuf {
     match std::env::var_os(MODELS_DIR_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
             home.join(".cache").join("bora").join("models")
         }
     }

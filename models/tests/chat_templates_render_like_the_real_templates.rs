@@ -74,7 +74,10 @@ const EXPECTED: &[Expected] = &[
 
 fn template_of(name: &str) -> ChatTemplate {
     let path: PathBuf = resolve_model(name).unwrap_or_else(|e| {
-        panic!("{e} (model cache: {}); run scripts/setup.sh", models_dir().display())
+        panic!(
+            "{e} (model cache: {}); run scripts/setup.sh",
+            models_dir().display()
+        )
     });
     let mut file = std::io::BufReader::new(std::fs::File::open(&path).expect("open model"));
     let content = Content::read(&mut file).expect("GGUF metadata");
@@ -87,7 +90,11 @@ fn check(template: &ChatTemplate, pick: fn(&Expected) -> &'static str) {
     let conversations = conversations();
     for expected in EXPECTED {
         let (name, add_generation_prompt, _, _) = *expected;
-        let messages = &conversations.iter().find(|(n, _)| *n == name).expect("conversation").1;
+        let messages = &conversations
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("conversation")
+            .1;
         assert_eq!(
             template.render(messages, add_generation_prompt),
             pick(expected),

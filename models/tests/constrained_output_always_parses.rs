@@ -13,7 +13,10 @@ const MAX_TOKENS: usize = 400;
 
 fn load(name: &str) -> ModelTokenizer {
     let path = resolve_model(name).unwrap_or_else(|e| {
-        panic!("{e} (model cache: {}); run scripts/setup.sh", models_dir().display())
+        panic!(
+            "{e} (model cache: {}); run scripts/setup.sh",
+            models_dir().display()
+        )
     });
     ModelTokenizer::from_gguf_file(&path).expect("tokenizer builds")
 }
@@ -65,7 +68,10 @@ fn plan_schema() -> Value {
 fn schema_violation(value: &Value) -> Option<String> {
     let obj = value.as_object()?;
     if obj.len() != 1 {
-        return Some(format!("top level has keys {:?}", obj.keys().collect::<Vec<_>>()));
+        return Some(format!(
+            "top level has keys {:?}",
+            obj.keys().collect::<Vec<_>>()
+        ));
     }
     let Some(plan) = obj.get("plan").and_then(Value::as_array) else {
         return Some("no plan array".into());
@@ -81,11 +87,15 @@ fn schema_violation(value: &Value) -> Option<String> {
         let ok = match step.get("action").and_then(Value::as_str) {
             Some("move") => {
                 keys.len() == 2
-                    && step["distance_m"].as_f64().is_some_and(|d| (-5.0..=5.0).contains(&d))
+                    && step["distance_m"]
+                        .as_f64()
+                        .is_some_and(|d| (-5.0..=5.0).contains(&d))
             }
             Some("turn") => {
                 keys.len() == 2
-                    && step["angle_deg"].as_i64().is_some_and(|a| (-180..=180).contains(&a))
+                    && step["angle_deg"]
+                        .as_i64()
+                        .is_some_and(|a| (-180..=180).contains(&a))
             }
             Some("stop") => keys.len() == 1,
             _ => false,
@@ -111,7 +121,11 @@ fn run(
         let mask = constraint.compute_mask().expect("mask");
         times.push(start.elapsed().as_micros() as u64);
         let allowed = mask.allowed();
-        assert!(!allowed.is_empty(), "empty mask after {:?}", tok.decode(&ids));
+        assert!(
+            !allowed.is_empty(),
+            "empty mask after {:?}",
+            tok.decode(&ids)
+        );
         let id = pick(&allowed);
         assert!(mask.is_allowed(id));
         if tok.is_eos(id) {
@@ -152,7 +166,9 @@ fn random_plans_always_parse(name: &str) {
             None => Constraint::json_schema(&tok, &plan_schema()).expect("schema compiles"),
         };
         let mut rng = StdRng::seed_from_u64(seed);
-        let (text, times) = run(&tok, c, |allowed| allowed[rng.random_range(0..allowed.len())]);
+        let (text, times) = run(&tok, c, |allowed| {
+            allowed[rng.random_range(0..allowed.len())]
+        });
         let value: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{name} seed {seed}: {text:?} is not JSON: {e}"));
         if let Some(why) = schema_violation(&value) {
@@ -187,8 +203,13 @@ fn lark_grammar_limits_the_output_to_its_language() {
     for seed in 0..6u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let c = Constraint::lark(&tok, grammar).expect("grammar compiles");
-        let (text, _) = run(&tok, c, |allowed| allowed[rng.random_range(0..allowed.len())]);
-        assert!(["yes", "no", "stop now"].contains(&text.as_str()), "{text:?}");
+        let (text, _) = run(&tok, c, |allowed| {
+            allowed[rng.random_range(0..allowed.len())]
+        });
+        assert!(
+            ["yes", "no", "stop now"].contains(&text.as_str()),
+            "{text:?}"
+        );
     }
 }
 

@@ -44,17 +44,28 @@ fn reference_cases(model_key: &str) -> Vec<Case> {
             }
         })
         .collect();
-    assert!(cases.len() >= 10, "reference {} has only {} lines", path.display(), cases.len());
+    assert!(
+        cases.len() >= 10,
+        "reference {} has only {} lines",
+        path.display(),
+        cases.len()
+    );
     cases
 }
 
 fn load(name: &str) -> ModelTokenizer {
     let path = resolve_model(name).unwrap_or_else(|e| {
-        panic!("{e} (model cache: {}); run scripts/setup.sh", models_dir().display())
+        panic!(
+            "{e} (model cache: {}); run scripts/setup.sh",
+            models_dir().display()
+        )
     });
     let start = Instant::now();
     let tok = ModelTokenizer::from_gguf_file(&path).expect("tokenizer builds");
-    eprintln!("{name}: tokenizer built in {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
+    eprintln!(
+        "{name}: tokenizer built in {:.0} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     tok
 }
 
@@ -64,7 +75,10 @@ fn check_model(name: &str, key: &str) {
     for case in reference_cases(key) {
         let ids = tok.encode(&case.text, true).expect("encode");
         if ids != case.ids {
-            failures.push(format!("{:?}\n   got {:?}\n  want {:?}", case.text, ids, case.ids));
+            failures.push(format!(
+                "{:?}\n   got {:?}\n  want {:?}",
+                case.text, ids, case.ids
+            ));
             continue;
         }
         let decoded = tok.decode(&ids).expect("decode");
@@ -75,7 +89,10 @@ fn check_model(name: &str, key: &str) {
         let mut streamed = String::new();
         for &id in &ids {
             if let Some(piece) = stream.push(id).expect("stream push") {
-                assert!(!piece.contains('\u{FFFD}'), "{name}: piece {piece:?} splits a character");
+                assert!(
+                    !piece.contains('\u{FFFD}'),
+                    "{name}: piece {piece:?} splits a character"
+                );
                 streamed.push_str(&piece);
             }
         }
@@ -86,7 +103,12 @@ fn check_model(name: &str, key: &str) {
             failures.push(format!("{:?} streams as {streamed:?}", case.text));
         }
     }
-    assert!(failures.is_empty(), "{name}: {} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{name}: {} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -103,13 +125,18 @@ fn gemma3_matches_reference() {
 fn special_tokens_are_text_when_parsing_is_off() {
     let tok = load("smollm2-135m-instruct");
     let text = "<|im_start|>user\nhi<|im_end|>";
-    let im_start = tok.special_id("<|im_start|>").expect("<|im_start|> is special");
+    let im_start = tok
+        .special_id("<|im_start|>")
+        .expect("<|im_start|> is special");
     let im_end = tok.special_id("<|im_end|>").expect("<|im_end|> is special");
     let parsed = tok.encode(text, true).unwrap();
     assert_eq!(parsed.first(), Some(&im_start));
     assert_eq!(parsed.last(), Some(&im_end));
     let plain = tok.encode(text, false).unwrap();
-    assert!(!plain.contains(&im_start) && !plain.contains(&im_end), "{plain:?}");
+    assert!(
+        !plain.contains(&im_start) && !plain.contains(&im_end),
+        "{plain:?}"
+    );
     assert_eq!(tok.decode(&plain).unwrap(), text);
     assert!(tok.is_eos(im_end));
     assert!(!tok.add_bos());

@@ -87,7 +87,11 @@ fn gemma3_ids_match_the_reference() {
     let mut checked = 0;
     for line in picked {
         let text = line["text"].as_str().expect("text");
-        assert_eq!(ids_of("gemma3-270m", text, &[]), expected(line, "gemma3"), "{text:?}");
+        assert_eq!(
+            ids_of("gemma3-270m", text, &[]),
+            expected(line, "gemma3"),
+            "{text:?}"
+        );
         checked += 1;
     }
     assert!(checked >= 3, "the reference lost the lines this test picks");
@@ -99,7 +103,10 @@ fn no_special_keeps_control_tokens_as_text() {
     let parsed = ids_of("smollm2-135m-instruct", text, &[]);
     assert_eq!(parsed[0], 1, "<|im_start|> is id 1 in SmolLM2");
     let plain = ids_of("smollm2-135m-instruct", text, &["--no-special"]);
-    assert!(!plain.contains(&1) && plain.len() > parsed.len(), "{plain:?}");
+    assert!(
+        !plain.contains(&1) && plain.len() > parsed.len(),
+        "{plain:?}"
+    );
 }
 
 #[test]
@@ -107,8 +114,7 @@ fn default_and_ids_formats_follow_llama_tokenize() {
     let (ok, stdout, stderr) = tokenize(&["--model", "smollm2-135m-instruct"], "stop");
     assert!(ok, "{stderr}");
     assert_eq!(stdout, "  9796 -> 'stop'\n");
-    let (ok, stdout, stderr) =
-        tokenize(&["--model", "smollm2-135m-instruct", "--ids"], "go back");
+    let (ok, stdout, stderr) = tokenize(&["--model", "smollm2-135m-instruct", "--ids"], "go back");
     assert!(ok, "{stderr}");
     assert_eq!(stdout, "[2345, 1056]\n");
 }

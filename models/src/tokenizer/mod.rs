@@ -134,22 +134,11 @@ impl ModelTokenizer {
         })
     }
 
-    /// Opens the GGUF file `path`, reads its metadata only (no tensors) and builds the
-    /// tokenizer as [`ModelTokenizer::from_gguf`] does.
+    /// Opens the GGUF file `path`, reads and validates its header only (no tensor data)
+    /// and builds the tokenizer as [`ModelTokenizer::from_gguf`] does.
     pub fn from_gguf_file(path: &Path) -> Result<ModelTokenizer> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        // Buffered: the reader does many tiny reads (0.9 s unbuffered for Gemma 3's
-        // 262k-token vocabulary, a tenth of that buffered).
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-        let content =
-            gguf_file::Content::read(&mut reader).map_err(|e| Error::InvalidGguf {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-        Self::from_gguf(path, &content)
+        let file = crate::gguf::GgufFile::open(path)?;
+        Self::from_gguf(path, file.content())
     }
 
     /// Token ids of `text`; never adds BOS. With `parse_special`, control tokens written
@@ -280,7 +269,11 @@ impl ModelTokenizer {
             reason,
         };
         let mut byte_tok = toktrie_hf_tokenizers::ByteTokenizer::from_tokenizer(self.hf.clone())
-            .map_err(|e| err(format!("cannot map tokens to bytes for constrained decoding: {e}")))?;
+            .map_err(|e| {
+                err(format!(
+                    "cannot map tokens to bytes for constrained decoding: {e}"
+                ))
+            })?;
         let n = byte_tok.tokrx_info().vocab_size as usize;
         let eos: Vec<u32> = self
             .eos

@@ -60,10 +60,10 @@ pub(crate) fn derive_merges(tokens: &[&str], types: &[i32], scores: &[f32]) -> V
     normal.reserve(tokens.len());
     normal.extend(
         tokens
-        .iter()
-        .zip(types)
-        .enumerate()
-        .filter(|(_, (_, ty))| **ty == token_type::NORMAL)
+            .iter()
+            .zip(types)
+            .enumerate()
+            .filter(|(_, (_, ty))| **ty == token_type::NORMAL)
             .map(|(id, (piece, _))| (*piece, id as u32)),
     );
     let mut ranked: Vec<(f32, u32, u32)> = Vec::with_capacity(tokens.len() * 2);
@@ -80,11 +80,7 @@ pub(crate) fn derive_merges(tokens: &[&str], types: &[i32], scores: &[f32]) -> V
             }
         }
     }
-    ranked.sort_unstable_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then(a.1.cmp(&b.1))
-            .then(a.2.cmp(&b.2))
-    });
+    ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     ranked.into_iter().map(|(_, l, r)| (l, r)).collect()
 }
 

@@ -118,9 +118,8 @@ impl<'a> GgufVocab<'a> {
         const SCORES: &str = "tokenizer.ggml.scores";
         const MERGES: &str = "tokenizer.ggml.merges";
 
-        let model = get_string(path, content, MODEL)?.ok_or_else(|| {
-            metadata_err(path, MODEL, "is missing: the file has no tokenizer")
-        })?;
+        let model = get_string(path, content, MODEL)?
+            .ok_or_else(|| metadata_err(path, MODEL, "is missing: the file has no tokenizer"))?;
         let tokens = get_array(path, content, TOKENS)?
             .ok_or_else(|| metadata_err(path, TOKENS, "is missing: the file has no vocabulary"))?
             .iter()
@@ -130,7 +129,10 @@ impl<'a> GgufVocab<'a> {
                 other => Err(metadata_err(
                     path,
                     TOKENS,
-                    format!("entry {i} should be a string, found {:?}", other.value_type()),
+                    format!(
+                        "entry {i} should be a string, found {:?}",
+                        other.value_type()
+                    ),
                 )),
             })
             .collect::<Result<Vec<_>>>()?;
@@ -201,7 +203,10 @@ impl<'a> GgufVocab<'a> {
                         other => Err(metadata_err(
                             path,
                             MERGES,
-                            format!("entry {i} should be a string, found {:?}", other.value_type()),
+                            format!(
+                                "entry {i} should be a string, found {:?}",
+                                other.value_type()
+                            ),
                         )),
                     })
                     .collect::<Result<Vec<_>>>()?,
