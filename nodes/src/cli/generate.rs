@@ -7,7 +7,7 @@ use anyhow::Context;
 use bora_models::generate::{encode_prompt, load_model_and_tokenizer, Event, GenerateOptions, Generation, StopReason};
 use bora_models::registry::{resolve_model, DEFAULT_MODEL};
 use bora_models::sampling::Sampling;
-use bora_models::{DeviceSpec, ModelOptions};
+use bora_models::{Constraint, DeviceSpec, ModelOptions};
 
 /// Arguments of `bora generate`.
 #[derive(clap::Args, Debug)]
@@ -42,6 +42,9 @@ pub struct GenerateArgs {
     /// Compute threads [default: the physical cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Constrain the output to this JSON Schema (a file); the output always parses.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<std::path::PathBuf>,
     /// Print timing (prefill, time to first token, tokens/s) to stderr at the end.
     #[arg(long)]
     pub stats: bool,
@@ -77,6 +80,15 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         sampling,
         ..Default::default()
     };
+    let mut constraint = match &args.schema {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading schema {}", file.display()))?;
+            let schema: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("schema {} is not JSON", file.display()))?;
+            Some(Constraint::json_schema(&tokenizer, &schema)?)
+        }
+        None => None,
+    };
     let n_prompt = prompt.len();
     let mut state = model.new_state()?;
     let start = Instant::now();
@@ -85,7 +97,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let mut n_tokens = 0usize;
     let mut reason = StopReason::MaxTokens;
     let mut out = std::io::stdout().lock();
-    for ev in Generation::new(&model, &tokenizer, &mut state, prompt, opts)? {
+    let mut generation = Generation::new(&model, &tokenizer, &mut state, prompt, opts)?;
+    if let Some(c) = constraint.as_mut() {
+        generation = generation.with_guide(c);
+    }
+    for ev in generation {
         match ev? {
             Event::Prefill { took, .. } => prefill += took,
             Event::Token { text, at, .. } => {
@@ -113,6 +129,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             n_prompt as f64 / prefill.as_secs_f64().max(1e-9),
             ttft.as_secs_f64() * 1e3,
         );
+        if let Some(c) = &constraint {
+            let m = c.mask_stats();
+            eprintln!("constraint masks: {m:?}, mean {:.1} us", m.mean_us());
+        }
     }
     Ok(())
 }
