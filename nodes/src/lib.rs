@@ -1,6 +1,9 @@
 //! bora-nodes: the ROS 2 boundary of bora (r2r, behind the `ros` feature) and the
 //! library half of the `bora` binary.
 
+pub mod params;
+pub mod sim_params;
+
 #[cfg(feature = "ros")]
 pub mod ros;
 #[cfg(feature = "ros")]

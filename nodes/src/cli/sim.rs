@@ -4,10 +4,18 @@
 
 use std::path::PathBuf;
 
+use bora_nodes::sim_params::{SimSettings, SIM_PARAMS};
+
 /// Arguments of `bora sim`. Each flag overrides the ROS parameter of the same name
-/// (snake_case); both override the defaults.
+/// (snake_case); both override the defaults (`bora sim --list-params`).
 #[derive(clap::Args, Debug)]
 pub struct SimArgs {
+    /// Print the declared parameters (name, type, default, meaning) and exit.
+    #[arg(long)]
+    pub list_params: bool,
+    /// With --list-params: print JSON instead of a table.
+    #[arg(long, requires = "list_params")]
+    pub json: bool,
     /// World YAML file (walls, boxes, start pose); default: a 10 m x 10 m room with the
     /// robot at its centre facing +x. Parameter `world`.
     #[arg(long, value_name = "FILE")]
@@ -24,10 +32,10 @@ pub struct SimArgs {
     /// Stop the robot when no cmd_vel came for this long [default: 0.5]. Parameter `cmd_timeout`.
     #[arg(long, value_name = "SECONDS")]
     pub cmd_timeout: Option<f64>,
-    /// Clamp |linear.x| to this [default: no clamp]. Parameter `max_linear_x`.
+    /// Clamp |linear.x| to this; 0 = no clamp [default: 0]. Parameter `max_linear_x`.
     #[arg(long, value_name = "M_PER_S")]
     pub max_linear_x: Option<f64>,
-    /// Clamp |angular.z| to this [default: no clamp]. Parameter `max_angular_z`.
+    /// Clamp |angular.z| to this; 0 = no clamp [default: 0]. Parameter `max_angular_z`.
     #[arg(long, value_name = "RAD_PER_S")]
     pub max_angular_z: Option<f64>,
     /// Robot footprint radius; walls and boxes stop it, 0 lets it pass [default: 0.2].
@@ -61,12 +69,22 @@ pub struct SimArgs {
     pub ros_args: Vec<String>,
 }
 
-/// Runs `bora sim` until SIGINT or SIGTERM.
-#[cfg(feature = "ros")]
+/// Runs `bora sim` until SIGINT or SIGTERM (or lists its parameters).
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
-    // ROS reads `--ros-args ...` from the process's own arguments (r2r::Context::create).
+    if args.list_params {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(SIM_PARAMS)?);
+        } else {
+            for p in SIM_PARAMS {
+                let kind = format!("{:?}", p.kind).to_lowercase();
+                println!("{:<18} {:<7} {:<20} {}", p.name, kind, p.default, p.doc);
+            }
+        }
+        return Ok(());
+    }
+    // ROS reads `--ros-args ...` itself, from the process's arguments.
     let _ = &args.ros_args;
-    bora_nodes::sim_node::run(bora_nodes::sim_node::SimSettings {
+    run_node(SimSettings {
         world: args.world,
         rate: args.rate,
         odom_rate: args.odom_rate,
@@ -85,10 +103,15 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Without the `ros` feature there is no ROS 2 boundary to run on.
+#[cfg(feature = "ros")]
+fn run_node(settings: SimSettings) -> anyhow::Result<()> {
+    bora_nodes::sim_node::run(settings)
+}
+
 #[cfg(not(feature = "ros"))]
-pub fn run(args: SimArgs) -> anyhow::Result<()> {
-    let _ = args;
+fn run_node(settings: SimSettings) -> anyhow::Result<()> {
+    // Check the settings anyway, so a typo is reported before the missing ROS.
+    settings.resolve()?;
     anyhow::bail!(
         "`bora sim` is a ROS 2 node, and this bora was built without ROS: \
          source scripts/env.sh and rebuild with `cargo build --release -p bora-nodes`"

@@ -1,10 +1,13 @@
-//! Small conversions between ROS 2 messages and bora's plain numbers: yaw <-> quaternion,
-//! Twist <-> (linear_x, angular_z), and time stamps.
+//! Small conversions between ROS 2 messages and bora's plain values: yaw <-> quaternion,
+//! Twist <-> (linear_x, angular_z), time stamps, parameter values.
 
 use std::time::Duration;
 
 use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg::{Quaternion, Twist, Vector3};
+use r2r::ParameterValue;
+
+use crate::params::ParamValue;
 
 /// The quaternion of a rotation by `yaw` rad about +z (REP 103: counter-clockwise seen
 /// from above).
@@ -62,6 +65,19 @@ pub fn duration_from_time(t: &Time) -> Duration {
     Duration::new(u64::try_from(t.sec).unwrap_or(0), t.nanosec)
 }
 
+/// A ROS parameter value as bora's ROS-free parameter code takes it (`None` for an
+/// unset parameter; arrays become [`ParamValue::Other`], which no bora parameter accepts).
+pub fn param_value(v: &ParameterValue) -> Option<ParamValue> {
+    match v {
+        ParameterValue::NotSet => None,
+        ParameterValue::Bool(b) => Some(ParamValue::Bool(*b)),
+        ParameterValue::Integer(i) => Some(ParamValue::Int(*i)),
+        ParameterValue::Double(d) => Some(ParamValue::Double(*d)),
+        ParameterValue::String(s) => Some(ParamValue::Str(s.clone())),
+        other => Some(ParamValue::Other(format!("{other:?}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +124,31 @@ mod tests {
             (0.25, -1.5),
             "lateral axes are ignored"
         );
+    }
+
+    #[test]
+    fn parameter_values_keep_their_type() {
+        assert_eq!(param_value(&ParameterValue::NotSet), None);
+        assert_eq!(
+            param_value(&ParameterValue::Integer(3)),
+            Some(ParamValue::Int(3))
+        );
+        assert_eq!(
+            param_value(&ParameterValue::Double(0.5)),
+            Some(ParamValue::Double(0.5))
+        );
+        assert_eq!(
+            param_value(&ParameterValue::String("a".into())),
+            Some(ParamValue::Str("a".into()))
+        );
+        assert_eq!(
+            param_value(&ParameterValue::Bool(true)),
+            Some(ParamValue::Bool(true))
+        );
+        assert!(matches!(
+            param_value(&ParameterValue::DoubleArray(vec![1.0])),
+            Some(ParamValue::Other(_))
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and out over the runtime's queues. Nothing else in bora touches r2r.
 
 pub mod convert;
+pub mod signals;
 
 pub use r2r;
 
