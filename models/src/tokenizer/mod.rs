@@ -268,12 +268,18 @@ impl ModelTokenizer {
             path: self.path.clone(),
             reason,
         };
-        let mut byte_tok = toktrie_hf_tokenizers::ByteTokenizer::from_tokenizer(self.hf.clone())
-            .map_err(|e| {
-                err(format!(
-                    "cannot map tokens to bytes for constrained decoding: {e}"
-                ))
-            })?;
+        // The byte mapping asserts on vocabularies it does not expect (a piece spelled
+        // like a byte token, say); a model file must not be able to abort the process.
+        let hf = self.hf.clone();
+        let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            toktrie_hf_tokenizers::ByteTokenizer::from_tokenizer(hf)
+        }))
+        .map_err(|_| err("the vocabulary cannot be mapped to bytes for constrained decoding (the mapping rejected a token)".to_string()))?;
+        let mut byte_tok = mapped.map_err(|e| {
+            err(format!(
+                "cannot map tokens to bytes for constrained decoding: {e}"
+            ))
+        })?;
         let n = byte_tok.tokrx_info().vocab_size as usize;
         let eos: Vec<u32> = self
             .eos
