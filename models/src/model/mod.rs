@@ -193,6 +193,11 @@ impl Model {
         blocks + self.output.weight_bytes() + self.embed.storage_size_in_bytes() / self.config.vocab.max(1)
     }
 
+    /// Number of rotary sin/cos tables held (one per distinct rope base, shared by layers).
+    pub fn rope_table_count(&self) -> usize {
+        self.ropes.len()
+    }
+
     /// Bytes of KV cache a full context takes (f32 keys and values, all layers).
     pub fn kv_cache_bytes(&self) -> usize {
         2 * 4 * self.config.n_layer * self.config.n_kv_head * self.config.head_dim * self.context
