@@ -264,3 +264,37 @@ fn extreme_samplers_still_produce_valid_plans() {
         }
     }
 }
+
+/// bora spells every token's bytes from its recipe instead of cloning the tokenizer into
+/// `toktrie_hf_tokenizers::ByteTokenizer`; both must agree on every id (except that
+/// ByteTokenizer also treats non-special added tokens spelled `<...>`, such as Gemma's
+/// `<table>`, as special).
+#[test]
+fn token_bytes_agree_with_toktrie_hf_tokenizers() {
+    for name in ["smollm2-135m-instruct", "gemma3-270m"] {
+        let tok = load(name);
+        let env = tok.tok_env().expect("token environment");
+        let ours = env.tok_trie();
+        let theirs = toktrie_hf_tokenizers::ByteTokenizer::from_tokenizer(tok.hf().clone())
+            .expect("ByteTokenizer")
+            .token_bytes();
+        assert_eq!(ours.vocab_size(), tok.vocab_size());
+        let added = tok.hf().get_added_tokens_decoder();
+        let mut differ = Vec::new();
+        for (id, want) in theirs.iter().enumerate() {
+            let got = ours.token(id as u32);
+            let marked_by_name = added.get(&(id as u32)).is_some_and(|t| {
+                !t.special && t.content.starts_with('<') && t.content.ends_with('>')
+            });
+            if got != want.as_slice() && !(marked_by_name && want[1..] == *got) {
+                differ.push((id, String::from_utf8_lossy(got).into_owned()));
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "{name}: {} ids differ, e.g. {:?}",
+            differ.len(),
+            &differ[..differ.len().min(5)]
+        );
+    }
+}

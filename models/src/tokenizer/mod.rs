@@ -13,6 +13,7 @@ mod gpt2;
 mod special;
 mod spm;
 mod stream;
+mod trie;
 mod vocab;
 
 use std::path::{Path, PathBuf};
@@ -49,7 +50,8 @@ const END_OF_GENERATION: &[&str] = &[
 
 /// A model's tokenizer: text to token ids and back, plus the model's special ids.
 pub struct ModelTokenizer {
-    hf: Tokenizer,
+    hf: Arc<Tokenizer>,
+    recipe: trie::Recipe,
     path: PathBuf,
     specials: SpecialMatcher,
     bos: Option<u32>,
@@ -81,6 +83,11 @@ impl ModelTokenizer {
             .parent()
             .map(|dir| dir.join(TOKENIZER_JSON))
             .filter(|p| p.is_file());
+        let recipe = match (&override_path, vocab.model.as_str()) {
+            (Some(_), _) => trie::Recipe::TokenizerJson,
+            (None, "gpt2") => trie::Recipe::ByteLevel,
+            (None, _) => trie::Recipe::SentencePiece,
+        };
         let mut hf = match &override_path {
             Some(json) => Tokenizer::from_file(json).map_err(|e| Error::Tokenizer {
                 path: json.clone(),
@@ -123,7 +130,8 @@ impl ModelTokenizer {
         let mut seen = std::collections::HashSet::new();
         eos.retain(|id| seen.insert(*id));
         Ok(ModelTokenizer {
-            hf,
+            hf: Arc::new(hf),
+            recipe,
             path: override_path.unwrap_or_else(|| path.to_path_buf()),
             specials,
             bos: vocab.bos,
@@ -264,39 +272,7 @@ impl ModelTokenizer {
     }
 
     fn build_tok_env(&self) -> Result<TokEnv> {
-        let err = |reason: String| Error::Tokenizer {
-            path: self.path.clone(),
-            reason,
-        };
-        // The byte mapping asserts on vocabularies it does not expect (a piece spelled
-        // like a byte token, say); a model file must not be able to abort the process.
-        let hf = self.hf.clone();
-        let mapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            toktrie_hf_tokenizers::ByteTokenizer::from_tokenizer(hf)
-        }))
-        .map_err(|_| err("the vocabulary cannot be mapped to bytes for constrained decoding (the mapping rejected a token)".to_string()))?;
-        let mut byte_tok = mapped.map_err(|e| {
-            err(format!(
-                "cannot map tokens to bytes for constrained decoding: {e}"
-            ))
-        })?;
-        let n = byte_tok.tokrx_info().vocab_size as usize;
-        let eos: Vec<u32> = self
-            .eos
-            .iter()
-            .copied()
-            .filter(|&id| (id as usize) < n)
-            .collect();
-        if eos.is_empty() {
-            return Err(err(
-                "the model declares no end-of-sequence token, so a constrained output could never end"
-                    .to_string(),
-            ));
-        }
-        byte_tok.set_eos_tokens(&eos);
-        byte_tok
-            .into_tok_env(Some(self.vocab_size.max(n)))
-            .map_err(|e| err(format!("cannot build the token trie: {e}")))
+        trie::build_env(self)
     }
 }
 

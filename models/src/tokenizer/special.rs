@@ -23,6 +23,8 @@ pub(crate) struct SpecialMatcher {
     lengths: Vec<usize>,
     /// Whether some special token starts with this byte.
     first_byte: [bool; 256],
+    /// The ids of all special tokens.
+    id_set: std::collections::HashSet<u32>,
 }
 
 impl SpecialMatcher {
@@ -39,11 +41,18 @@ impl SpecialMatcher {
         let mut lengths: Vec<usize> = ids.keys().map(String::len).collect();
         lengths.sort_unstable_by(|a, b| b.cmp(a));
         lengths.dedup();
+        let id_set = ids.values().copied().collect();
         SpecialMatcher {
             ids,
             lengths,
             first_byte,
+            id_set,
         }
+    }
+
+    /// Whether `id` is one of the special tokens.
+    pub fn contains_id(&self, id: u32) -> bool {
+        self.id_set.contains(&id)
     }
 
     /// The id of the special token spelled exactly `text`.
