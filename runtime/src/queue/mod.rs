@@ -11,8 +11,12 @@
 //! drops and rejects in atomics ([`QueueStats`]) and can stamp each item on push with a
 //! shared [`Clock`] so the consumer learns the item's transit time on pop.
 //!
-//! Measured hop latency (ping-pong between two threads) is in `runtime/benches/queues.rs`
-//! and the crate's README section of the issue report.
+//! Measured cost (`cargo bench -p bora-runtime --bench queues`, ping-pong between two
+//! spinning threads, one-way hop = round trip / 2, on a shared and oversubscribed 2-core
+//! build machine, so tails are scheduler noise): p50 about 0.3 µs for [`spsc`], 0.4 to
+//! 0.6 µs for [`MpmcQueue`] (reject-new) and the latest-value slot, with
+//! `std::sync::mpsc::sync_channel` at 0.15 to 0.4 µs in the same runs. Re-measure on
+//! the target board; compare kinds within one run only.
 
 mod mpmc;
 mod spsc;
