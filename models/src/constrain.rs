@@ -231,6 +231,13 @@ mod tests {
     }
 
     #[test]
+    fn constraints_can_move_to_the_language_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Constraint>();
+        assert_send::<TokenMask>();
+    }
+
+    #[test]
     fn stats_accumulate_in_microseconds() {
         let mut s = MaskStats::default();
         s.record(Duration::from_micros(30));
