@@ -3,8 +3,11 @@
 //! never goes back in time, and never reads a buffer while the writer writes it (loom's
 //! `UnsafeCell` tracking fails the test on such a race).
 //!
-//! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=/tmp/loom-target \
-//!       cargo test --release -p bora-runtime --test loom_slot`
+//! Run (a separate target dir, since `--cfg loom` rebuilds every dependency):
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=/tmp/loom-target \
+//!  cargo test --release -p bora-runtime --test loom_slot` (under a second). Without the
+//! preemption bound the one-reader model is explored exhaustively in seconds; the
+//! two-reader one takes many minutes.
 #![cfg(loom)]
 
 use bora_runtime::slot::{latest_slot, SlotReader, Versioned};
