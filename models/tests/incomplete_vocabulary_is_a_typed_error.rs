@@ -141,6 +141,10 @@ fn no_tokenizer_or_an_unknown_one() {
         "tokenizer.ggml.pre"
     );
     assert_eq!(
+        failing_key(&without(gpt2_vocab(), "tokenizer.ggml.pre")),
+        "tokenizer.ggml.pre"
+    );
+    assert_eq!(
         failing_key(&without(gpt2_vocab(), "tokenizer.ggml.tokens")),
         "tokenizer.ggml.tokens"
     );

@@ -2,7 +2,7 @@
 //! from the file's tokens and merges.
 //!
 //! Pre-tokenizer: for `pre = "smollm"`, digits split one by one, then byte-level with the
-//! GPT-2 regex and no prefix space; for `gpt2`/`default`, byte-level alone. Control tokens
+//! GPT-2 regex and no prefix space; for `gpt2`, byte-level alone. Control tokens
 //! (type 3) become special added tokens. Other `pre` values use regexes bora does not
 //! implement and are rejected rather than tokenized differently from llama.cpp.
 
@@ -16,21 +16,29 @@ use super::vocab::{token_type, GgufVocab};
 use crate::{Error, Result};
 
 /// `tokenizer.ggml.pre` values this recipe reproduces.
-pub(crate) const SUPPORTED_PRE: &[&str] = &["smollm", "gpt2", "default"];
+/// (llama.cpp's `default` pre-tokenizer, also used when the key is absent, splits with a
+/// different regex set and is not reproduced.)
+pub(crate) const SUPPORTED_PRE: &[&str] = &["smollm", "gpt2"];
 
 /// Builds the byte-level BPE tokenizer of a gpt2-style vocabulary.
 pub(crate) fn build(vocab: &GgufVocab<'_>) -> Result<Tokenizer> {
-    let pre = vocab.pre.as_deref().unwrap_or("default");
-    if !SUPPORTED_PRE.contains(&pre) {
-        return Err(vocab.error(
-            "tokenizer.ggml.pre",
-            format!(
-                "is `{pre}`, a pre-tokenizer bora does not implement (supported for gpt2 vocabularies: {}); \
-                 put the model's tokenizer.json beside the file to use it instead",
-                SUPPORTED_PRE.join(", ")
-            ),
-        ));
-    }
+    let supported = SUPPORTED_PRE.join(", ");
+    let pre = match vocab.pre.as_deref() {
+        Some(pre) if SUPPORTED_PRE.contains(&pre) => pre,
+        found => {
+            let what = match found {
+                Some(pre) => format!("is `{pre}`, a pre-tokenizer bora does not reproduce"),
+                None => "is missing (llama.cpp then uses its `default` pre-tokenizer, which bora does not reproduce)".to_string(),
+            };
+            return Err(vocab.error(
+                "tokenizer.ggml.pre",
+                format!(
+                    "{what}; supported for gpt2 vocabularies: {supported}; \
+                     put the model's tokenizer.json beside the file to use it instead"
+                ),
+            ));
+        }
+    };
     let merges = vocab.merges.as_ref().ok_or_else(|| {
         vocab.error(
             "tokenizer.ggml.merges",
