@@ -12,11 +12,12 @@
 //! shared [`Clock`] so the consumer learns the item's transit time on pop.
 //!
 //! Measured cost (`cargo bench -p bora-runtime --bench queues`, ping-pong between two
-//! spinning threads, one-way hop = round trip / 2, on a shared and oversubscribed 2-core
-//! build machine, so tails are scheduler noise): p50 about 0.3 µs for [`spsc`], 0.4 to
-//! 0.6 µs for [`MpmcQueue`] (reject-new) and the latest-value slot, with
-//! `std::sync::mpsc::sync_channel` at 0.15 to 0.4 µs in the same runs. Re-measure on
-//! the target board; compare kinds within one run only.
+//! polling threads, one-way hop = round trip / 2), three runs on a shared,
+//! oversubscribed 2-core build machine: p50 0.1 to 0.3 µs for [`spsc`], 0.15 to 0.55 µs
+//! for [`MpmcQueue`] with reject-new, about 0.4 µs for the latest-value slot, and 0.15
+//! to 0.4 µs for `std::sync::mpsc::sync_channel` in the same runs; p99 about 10 µs for
+//! all of them (scheduler noise on that machine). There, the kinds differ by less than
+//! the run-to-run noise: re-measure on the target board, and compare within one run.
 
 mod mpmc;
 mod spsc;
