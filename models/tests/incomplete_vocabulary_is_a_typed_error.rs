@@ -73,6 +73,7 @@ fn spm_vocab() -> Vec<(&'static str, Value)> {
             "tokenizer.ggml.scores",
             floats(&[0.0, 0.0, 0.0, 0.0, -1.0, -1.0, -1.0, -2.0, -3.0]),
         ),
+        ("tokenizer.ggml.add_space_prefix", Value::Bool(false)),
         ("tokenizer.ggml.bos_token_id", Value::U32(1)),
         ("tokenizer.ggml.eos_token_id", Value::U32(2)),
     ]
@@ -116,6 +117,19 @@ fn bpe_vocabulary_without_merges() {
 fn sentencepiece_vocabulary_without_scores() {
     let key = failing_key(&without(spm_vocab(), "tokenizer.ggml.scores"));
     assert_eq!(key, "tokenizer.ggml.scores");
+}
+
+#[test]
+fn sentencepiece_vocabulary_that_wants_a_space_prefix() {
+    // llama.cpp prepends a space when the key is true or absent; bora does not.
+    let key = failing_key(&without(spm_vocab(), "tokenizer.ggml.add_space_prefix"));
+    assert_eq!(key, "tokenizer.ggml.add_space_prefix");
+    let key = failing_key(&with(
+        spm_vocab(),
+        "tokenizer.ggml.add_space_prefix",
+        Value::Bool(true),
+    ));
+    assert_eq!(key, "tokenizer.ggml.add_space_prefix");
 }
 
 #[test]

@@ -92,6 +92,19 @@ pub(crate) fn build(vocab: &GgufVocab<'_>) -> Result<Tokenizer> {
             "is missing: a llama (SentencePiece) vocabulary needs its token scores; the file is incomplete",
         )
     })?;
+    if vocab.add_space_prefix != Some(false) {
+        return Err(vocab.error(
+            "tokenizer.ggml.add_space_prefix",
+            format!(
+                "is {}: llama.cpp then prepends a space to text, which bora's SentencePiece \
+                 recipe does not reproduce; put the model's tokenizer.json beside the file",
+                match vocab.add_space_prefix {
+                    Some(_) => "true",
+                    None => "absent (llama.cpp's default is true)",
+                }
+            ),
+        ));
+    }
     let merges = derive_merges(&vocab.tokens, &vocab.token_types, scores);
     let pairs: Vec<(String, String)> = merges
         .iter()

@@ -42,6 +42,8 @@ pub(crate) struct GgufVocab<'a> {
     pub eot: Option<u32>,
     /// `tokenizer.ggml.add_bos_token`.
     pub add_bos: Option<bool>,
+    /// `tokenizer.ggml.add_space_prefix` (llama.cpp's default for SentencePiece: true).
+    pub add_space_prefix: Option<bool>,
 }
 
 fn metadata_err(path: &Path, key: &str, reason: impl Into<String>) -> Error {
@@ -233,6 +235,7 @@ impl<'a> GgufVocab<'a> {
             eos: check_id(EOS, get_id(path, content, EOS)?)?,
             eot: check_id(EOT, get_id(path, content, EOT)?)?,
             add_bos: get_bool(path, content, "tokenizer.ggml.add_bos_token")?,
+            add_space_prefix: get_bool(path, content, "tokenizer.ggml.add_space_prefix")?,
             tokens,
             token_types,
             scores,
