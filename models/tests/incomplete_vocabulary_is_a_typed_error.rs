@@ -243,6 +243,28 @@ fn tokenizer_json_beside_the_file_overrides_the_built_one() {
     assert_eq!(tok.path(), json_path);
     assert_eq!(tok.encode("ab", false).unwrap(), vec![0, 1]);
 
+    // A model-specific file beats the shared one.
+    let specific = dir.path().join("model.tokenizer.json");
+    std::fs::write(
+        &specific,
+        json.replace(r#""merges": []"#, r#""merges": ["a b"]"#),
+    )
+    .unwrap();
+    let tok = ModelTokenizer::from_gguf_file(&path).unwrap();
+    assert_eq!(tok.path(), specific);
+    assert_eq!(tok.encode("ab", false).unwrap(), vec![2]);
+    std::fs::remove_file(&specific).unwrap();
+
+    // One made for another vocabulary is refused.
+    std::fs::write(&json_path, json.replace(r#""<|end|>": 3"#, r#""<eos>": 3"#)).unwrap();
+    match ModelTokenizer::from_gguf_file(&path) {
+        Err(Error::Tokenizer { path: p, reason }) => {
+            assert_eq!(p, json_path);
+            assert!(reason.contains("another model"), "{reason}");
+        }
+        other => panic!("expected a tokenizer error for a foreign tokenizer.json, got {other:?}"),
+    }
+
     std::fs::write(&json_path, "{ not json").unwrap();
     match ModelTokenizer::from_gguf_file(&path) {
         Err(Error::Tokenizer { path: p, .. }) => assert_eq!(p, json_path),

@@ -48,6 +48,44 @@ const END_OF_GENERATION: &[&str] = &[
     "<|end_of_text|>",
 ];
 
+/// The tokenizer.json that overrides the GGUF file `path`'s own tokenizer, if any:
+/// `<file stem>.tokenizer.json` beside it (for a directory holding several models), else
+/// `tokenizer.json` beside it.
+pub fn tokenizer_json_for(path: &Path) -> Option<PathBuf> {
+    let dir = path.parent()?;
+    let specific = path
+        .file_stem()
+        .map(|stem| dir.join(format!("{}.{TOKENIZER_JSON}", stem.to_string_lossy())));
+    specific
+        .into_iter()
+        .chain(std::iter::once(dir.join(TOKENIZER_JSON)))
+        .find(|p| p.is_file())
+}
+
+/// Refuses a tokenizer.json made for another model: the pieces of the first and last
+/// ids and of BOS/EOS must be those of the GGUF's vocabulary.
+fn check_override_matches(json: &Path, hf: &Tokenizer, vocab: &GgufVocab<'_>) -> Result<()> {
+    let last = vocab.tokens.len() as u32 - 1;
+    for id in [Some(0), Some(last), vocab.bos, vocab.eos]
+        .into_iter()
+        .flatten()
+    {
+        let ours = vocab.tokens[id as usize];
+        let theirs = hf.id_to_token(id);
+        if theirs.as_deref() != Some(ours) {
+            return Err(Error::Tokenizer {
+                path: json.to_path_buf(),
+                reason: format!(
+                    "belongs to another model: token {id} is {theirs:?} there but {ours:?} in {}; \
+                     remove it or put the right one there",
+                    vocab.path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A model's tokenizer: text to token ids and back, plus the model's special ids.
 pub struct ModelTokenizer {
     hf: Arc<Tokenizer>,
@@ -79,10 +117,7 @@ impl ModelTokenizer {
     #[tracing::instrument(skip_all, err, fields(path = %path.display()))]
     pub fn from_gguf(path: &Path, content: &gguf_file::Content) -> Result<ModelTokenizer> {
         let vocab = GgufVocab::read(path, content)?;
-        let override_path = path
-            .parent()
-            .map(|dir| dir.join(TOKENIZER_JSON))
-            .filter(|p| p.is_file());
+        let override_path = tokenizer_json_for(path);
         let recipe = match (&override_path, vocab.model.as_str()) {
             (Some(_), _) => trie::Recipe::TokenizerJson,
             (None, "gpt2") => trie::Recipe::ByteLevel,
@@ -107,6 +142,9 @@ impl ModelTokenizer {
                 }
             },
         };
+        if let Some(json) = &override_path {
+            check_override_matches(json, &hf, &vocab)?;
+        }
         // Special tokens are split out by `SpecialMatcher` when parsing is asked for; the
         // wrapped tokenizer itself always treats them as text.
         hf.set_encode_special_tokens(true);
