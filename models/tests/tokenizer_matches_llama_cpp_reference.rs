@@ -155,3 +155,47 @@ fn gemma3_special_ids_come_from_metadata() {
     assert_eq!(tok.encode(turn, true).unwrap()[0], start);
     assert!(!tok.encode(turn, false).unwrap().contains(&start));
 }
+
+/// Characters outside Gemma 3's vocabulary become byte-fallback tokens (`<0xF0>`...); the
+/// stream decoder holds them back until the character is complete.
+#[test]
+fn gemma3_byte_fallback_streams_whole_characters() {
+    let tok = load("gemma3-270m");
+    let byte_token = |id: u32| {
+        tok.hf()
+            .id_to_token(id)
+            .is_some_and(|p| p.len() == 6 && p.starts_with("<0x"))
+    };
+    let candidates = [
+        "\u{13000}",
+        "\u{1D11E}",
+        "\u{E000}",
+        "\u{10FFFD}",
+        "\u{2FA1D}",
+    ];
+    let rare = candidates
+        .iter()
+        .find(|c| tok.encode(c, false).unwrap().into_iter().any(byte_token))
+        .expect("one of the candidates falls back to bytes");
+    let text = format!("go {rare} now");
+    let ids = tok.encode(&text, false).unwrap();
+    assert!(
+        ids.iter().filter(|&&id| byte_token(id)).count() >= 2,
+        "{ids:?}"
+    );
+    assert_eq!(tok.decode(&ids).unwrap(), text);
+    let mut stream = tok.stream_decoder();
+    let mut pieces = Vec::new();
+    for &id in &ids {
+        if let Some(piece) = stream.push(id).unwrap() {
+            assert!(!piece.contains('\u{FFFD}'), "{piece:?}");
+            pieces.push(piece);
+        }
+    }
+    assert!(stream.finish().unwrap().is_none());
+    assert_eq!(pieces.concat(), text);
+    assert!(
+        pieces.iter().any(|p| p.contains(*rare)),
+        "{pieces:?}"
+    );
+}
