@@ -194,8 +194,5 @@ fn gemma3_byte_fallback_streams_whole_characters() {
     }
     assert!(stream.finish().unwrap().is_none());
     assert_eq!(pieces.concat(), text);
-    assert!(
-        pieces.iter().any(|p| p.contains(*rare)),
-        "{pieces:?}"
-    );
+    assert!(pieces.iter().any(|p| p.contains(*rare)), "{pieces:?}");
 }
