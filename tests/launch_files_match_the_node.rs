@@ -43,8 +43,18 @@ fn run(cmd: &mut Command) -> anyhow::Result<Output> {
 }
 
 fn stdout_json(out: &Output, what: &str) -> anyhow::Result<Json> {
-    ensure!(out.status.success(), "{what} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).with_context(|| format!("{what} printed no JSON:\n{}", String::from_utf8_lossy(&out.stdout)))
+    ensure!(
+        out.status.success(),
+        "{what} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "{what} printed no JSON:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// `bora agent --list-params --json` as name -> kind ("bool", "int", "double", "string").
@@ -52,12 +62,19 @@ fn declared_params() -> anyhow::Result<BTreeMap<String, String>> {
     let out = run(Command::new(bora()?).args(["agent", "--list-params", "--json"]))?;
     let list = stdout_json(&out, "bora agent --list-params --json")?;
     let mut map = BTreeMap::new();
-    for p in list.as_array().context("--list-params --json is not an array")? {
+    for p in list
+        .as_array()
+        .context("--list-params --json is not an array")?
+    {
         let name = p["name"].as_str().context("parameter without a name")?;
         let kind = p["kind"].as_str().context("parameter without a kind")?;
         map.insert(name.to_owned(), kind.to_owned());
     }
-    ensure!(map.len() > 10, "bora agent declares only {} parameters", map.len());
+    ensure!(
+        map.len() > 10,
+        "bora agent declares only {} parameters",
+        map.len()
+    );
     Ok(map)
 }
 
@@ -70,17 +87,28 @@ fn profile_paths() -> anyhow::Result<Vec<PathBuf>> {
         .collect();
     paths.sort();
     for want in PROFILES {
-        ensure!(paths.iter().any(|p| p.ends_with(want)), "launch/params/{want} is missing");
+        ensure!(
+            paths.iter().any(|p| p.ends_with(want)),
+            "launch/params/{want} is missing"
+        );
     }
     Ok(paths)
 }
 
 /// A profile's `bora_agent: ros__parameters:` map, flattened to dotted names.
 fn profile_values(path: &Path) -> anyhow::Result<BTreeMap<String, Yaml>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let doc: Yaml = serde_yaml::from_str(&text).with_context(|| format!("{} is not YAML", path.display()))?;
-    let top = doc.as_mapping().with_context(|| format!("{}: not a mapping", path.display()))?;
-    ensure!(top.len() == 1, "{}: only the node `bora_agent` belongs in an agent profile", path.display());
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let doc: Yaml =
+        serde_yaml::from_str(&text).with_context(|| format!("{} is not YAML", path.display()))?;
+    let top = doc
+        .as_mapping()
+        .with_context(|| format!("{}: not a mapping", path.display()))?;
+    ensure!(
+        top.len() == 1,
+        "{}: only the node `bora_agent` belongs in an agent profile",
+        path.display()
+    );
     let params = doc
         .get("bora_agent")
         .and_then(|n| n.get("ros__parameters"))
@@ -95,8 +123,15 @@ fn flatten(prefix: &str, v: &Yaml, out: &mut BTreeMap<String, Yaml>) {
     match v.as_mapping() {
         Some(m) => {
             for (k, v) in m {
-                let key = k.as_str().map(str::to_owned).unwrap_or_else(|| format!("{k:?}"));
-                let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                let key = k
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("{k:?}"));
+                let name = if prefix.is_empty() {
+                    key
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 flatten(&name, v, out);
             }
         }
@@ -123,8 +158,17 @@ fn every_profile_key_is_a_declared_parameter_of_its_type() -> anyhow::Result<()>
     let declared = declared_params()?;
     for path in profile_paths()? {
         for (name, value) in profile_values(&path)? {
-            let kind = declared.get(&name).with_context(|| format!("{}: `{name}` is not a parameter of bora agent", path.display()))?;
-            ensure!(has_kind(&value, kind), "{}: `{name}` = {value:?} is not of type {kind}", path.display());
+            let kind = declared.get(&name).with_context(|| {
+                format!(
+                    "{}: `{name}` is not a parameter of bora agent",
+                    path.display()
+                )
+            })?;
+            ensure!(
+                has_kind(&value, kind),
+                "{}: `{name}` = {value:?} is not of type {kind}",
+                path.display()
+            );
         }
     }
     Ok(())
@@ -132,7 +176,9 @@ fn every_profile_key_is_a_declared_parameter_of_its_type() -> anyhow::Result<()>
 
 fn check_params(ros_args: &[&str]) -> anyhow::Result<Output> {
     let mut cmd = Command::new(bora()?);
-    cmd.args(["agent", "--check-params", "--ros-args"]).args(ros_args).env("RUST_BACKTRACE", "0");
+    cmd.args(["agent", "--check-params", "--ros-args"])
+        .args(ros_args)
+        .env("RUST_BACKTRACE", "0");
     run(&mut cmd)
 }
 
@@ -159,9 +205,16 @@ fn the_agent_accepts_every_profile_and_every_value_reaches_it() -> anyhow::Resul
             }
             let v = &got[&name];
             // A YAML nested under the wrong node name would leave the defaults in force.
-            ensure!(json_matches_yaml(v, &want), "{file}: `{name}` is {want:?} in the file but {v} in the node");
+            ensure!(
+                json_matches_yaml(v, &want),
+                "{file}: `{name}` is {want:?} in the file but {v} in the node"
+            );
         }
-        ensure!(got["model"] == "none", "-p model:=none did not override the profile: {}", got["model"]);
+        ensure!(
+            got["model"] == "none",
+            "-p model:=none did not override the profile: {}",
+            got["model"]
+        );
     }
     Ok(())
 }
@@ -173,17 +226,37 @@ fn the_agent_rejects_a_bad_value_naming_the_parameter() -> anyhow::Result<()> {
     let cpu = cpu.to_string_lossy();
     let dir = tempfile::tempdir()?;
     let bad_file = dir.path().join("bad.yaml");
-    std::fs::write(&bad_file, "bora_agent:\n  ros__parameters:\n    budget:\n      miss_policy: panic\n")?;
+    std::fs::write(
+        &bad_file,
+        "bora_agent:\n  ros__parameters:\n    budget:\n      miss_policy: panic\n",
+    )?;
     let bad_file = bad_file.to_string_lossy();
     for (args, name) in [
-        (vec!["--params-file", &cpu, "-p", "planner.max_linear_speed_mps:=-1.0"], "planner.max_linear_speed_mps"),
-        (vec!["--params-file", &cpu, "-p", "threads:=four"], "threads"),
+        (
+            vec![
+                "--params-file",
+                &cpu,
+                "-p",
+                "planner.max_linear_speed_mps:=-1.0",
+            ],
+            "planner.max_linear_speed_mps",
+        ),
+        (
+            vec!["--params-file", &cpu, "-p", "threads:=four"],
+            "threads",
+        ),
         (vec!["--params-file", &bad_file], "budget.miss_policy"),
     ] {
         let out = check_params(&args)?;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        ensure!(!out.status.success(), "bora agent --check-params accepted {args:?}");
-        ensure!(stderr.contains(&format!("`{name}`")), "the error for {args:?} does not name `{name}`:\n{stderr}");
+        ensure!(
+            !out.status.success(),
+            "bora agent --check-params accepted {args:?}"
+        );
+        ensure!(
+            stderr.contains(&format!("`{name}`")),
+            "the error for {args:?} does not name `{name}`:\n{stderr}"
+        );
     }
     Ok(())
 }
@@ -191,8 +264,17 @@ fn the_agent_rejects_a_bad_value_naming_the_parameter() -> anyhow::Result<()> {
 /// Installs the ROS package `bora` into `prefix` with the install script.
 fn install(prefix: &Path) -> anyhow::Result<()> {
     let script = repo_root().join("scripts/install-ros-package.sh");
-    let out = run(Command::new("bash").arg(&script).arg(prefix).arg("--binary").arg(bora()?))?;
-    ensure!(out.status.success(), "{} failed:\n{}", script.display(), String::from_utf8_lossy(&out.stderr));
+    let out = run(Command::new("bash")
+        .arg(&script)
+        .arg(prefix)
+        .arg("--binary")
+        .arg(bora()?))?;
+    ensure!(
+        out.status.success(),
+        "{} failed:\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
@@ -204,7 +286,12 @@ fn snapshot(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) -> anyhow::Result<
         if meta.is_dir() {
             snapshot(&p, out)?;
         } else if meta.file_type().is_symlink() {
-            out.insert(p.clone(), std::fs::read_link(&p)?.into_os_string().into_encoded_bytes());
+            out.insert(
+                p.clone(),
+                std::fs::read_link(&p)?
+                    .into_os_string()
+                    .into_encoded_bytes(),
+            );
         } else {
             out.insert(p.clone(), std::fs::read(&p)?);
         }
@@ -214,7 +301,11 @@ fn snapshot(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) -> anyhow::Result<
 
 /// A Python snippet run with AMENT_PREFIX_PATH set to `prefix` only.
 fn python_in(prefix: &Path, code: &str, args: &[&str]) -> anyhow::Result<Output> {
-    run(Command::new(python()?).arg("-c").arg(code).args(args).env("AMENT_PREFIX_PATH", prefix))
+    run(Command::new(python()?)
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .env("AMENT_PREFIX_PATH", prefix))
 }
 
 #[test]
@@ -230,32 +321,75 @@ fn install_script_makes_a_ros_package_that_ament_finds() -> anyhow::Result<()> {
     ensure!(first == second, "a second install changed the prefix");
 
     let share = prefix.join("share/bora");
-    for f in ["launch/agent.launch.py", "launch/agent.launch.xml", "launch/sim_demo.launch.py", "params/cpu.yaml", "worlds/box_ahead.yaml", "package.xml"] {
-        ensure!(share.join(f).is_file(), "share/bora/{f} missing after install");
+    for f in [
+        "launch/agent.launch.py",
+        "launch/agent.launch.xml",
+        "launch/sim_demo.launch.py",
+        "params/cpu.yaml",
+        "worlds/box_ahead.yaml",
+        "package.xml",
+    ] {
+        ensure!(
+            share.join(f).is_file(),
+            "share/bora/{f} missing after install"
+        );
     }
     for profile in PROFILES {
-        let (a, b) = (std::fs::read(share.join("params").join(profile))?, std::fs::read(repo_root().join("launch/params").join(profile))?);
-        ensure!(a == b, "share/bora/params/{profile} differs from launch/params/{profile}");
+        let (a, b) = (
+            std::fs::read(share.join("params").join(profile))?,
+            std::fs::read(repo_root().join("launch/params").join(profile))?,
+        );
+        ensure!(
+            a == b,
+            "share/bora/params/{profile} differs from launch/params/{profile}"
+        );
     }
     let package_xml = std::fs::read_to_string(share.join("package.xml"))?;
-    ensure!(package_xml.contains("<name>bora</name>"), "package.xml does not name the package bora:\n{package_xml}");
+    ensure!(
+        package_xml.contains("<name>bora</name>"),
+        "package.xml does not name the package bora:\n{package_xml}"
+    );
 
     // What `ros2 run bora bora` and FindPackageShare("bora") do: ask the ament index.
     let code = "import json, sys; from ament_index_python.packages import get_package_prefix, get_package_share_directory as s; \
                 print(json.dumps([get_package_prefix(sys.argv[1]), s(sys.argv[1])]))";
-    let got = stdout_json(&python_in(&prefix, code, &["bora"])?, "ament_index_python lookup of bora")?;
-    ensure!(got == serde_json::json!([prefix, share]), "ament index found {got}, not {}", prefix.display());
+    let got = stdout_json(
+        &python_in(&prefix, code, &["bora"])?,
+        "ament_index_python lookup of bora",
+    )?;
+    ensure!(
+        got == serde_json::json!([prefix, share]),
+        "ament index found {got}, not {}",
+        prefix.display()
+    );
     let exe = prefix.join("lib/bora/bora");
     let version = run(Command::new(&exe).arg("--version"))?;
-    ensure!(version.status.success(), "{} --version failed: {}", exe.display(), String::from_utf8_lossy(&version.stderr));
-    ensure!(String::from_utf8_lossy(&version.stdout).starts_with("bora "), "lib/bora/bora is not bora");
+    ensure!(
+        version.status.success(),
+        "{} --version failed: {}",
+        exe.display(),
+        String::from_utf8_lossy(&version.stderr)
+    );
+    ensure!(
+        String::from_utf8_lossy(&version.stdout).starts_with("bora "),
+        "lib/bora/bora is not bora"
+    );
 
     // Sourcing the setup script (twice) puts the prefix on AMENT_PREFIX_PATH once.
     let setup = prefix.join("setup.bash");
-    let shell = format!(". '{0}'; . '{0}'; printf %s \"$AMENT_PREFIX_PATH\"", setup.display());
-    let out = run(Command::new("bash").arg("-c").arg(&shell).env("AMENT_PREFIX_PATH", "/opt/ros/other"))?;
+    let shell = format!(
+        ". '{0}'; . '{0}'; printf %s \"$AMENT_PREFIX_PATH\"",
+        setup.display()
+    );
+    let out = run(Command::new("bash")
+        .arg("-c")
+        .arg(&shell)
+        .env("AMENT_PREFIX_PATH", "/opt/ros/other"))?;
     let path = String::from_utf8_lossy(&out.stdout);
-    ensure!(path == format!("{}:/opt/ros/other", prefix.display()), "after sourcing setup.bash twice AMENT_PREFIX_PATH = {path:?}");
+    ensure!(
+        path == format!("{}:/opt/ros/other", prefix.display()),
+        "after sourcing setup.bash twice AMENT_PREFIX_PATH = {path:?}"
+    );
     Ok(())
 }
 
@@ -264,7 +398,12 @@ fn evaluate_launch(prefix: &Path, file: &str, args: &[&str]) -> anyhow::Result<J
     let stub = repo_root().join("tests/support/launch_stub.py");
     let kind = if file.ends_with(".xml") { "xml" } else { "py" };
     let path = prefix.join("share/bora/launch").join(file);
-    let out = run(Command::new(python()?).arg(&stub).arg(kind).arg(&path).args(args).env("AMENT_PREFIX_PATH", prefix))?;
+    let out = run(Command::new(python()?)
+        .arg(&stub)
+        .arg(kind)
+        .arg(&path)
+        .args(args)
+        .env("AMENT_PREFIX_PATH", prefix))?;
     stdout_json(&out, &format!("evaluating {file} {args:?}"))
 }
 
@@ -273,11 +412,23 @@ fn evaluate_launch(prefix: &Path, file: &str, args: &[&str]) -> anyhow::Result<J
 fn processes(prefix: &Path, launched: &Json) -> anyhow::Result<BTreeMap<String, Json>> {
     let mut by_name = BTreeMap::new();
     for p in launched["processes"].as_array().context("no processes")? {
-        let (pkg, exe) = (p["package"].as_str().unwrap_or(""), p["executable"].as_str().unwrap_or(""));
-        ensure!(pkg == "bora" && exe == "bora", "a node runs {pkg}/{exe}, not bora/bora: {p}");
-        ensure!(prefix.join("lib").join(pkg).join(exe).is_file(), "ros2 run {pkg} {exe} would not find lib/{pkg}/{exe}");
+        let (pkg, exe) = (
+            p["package"].as_str().unwrap_or(""),
+            p["executable"].as_str().unwrap_or(""),
+        );
+        ensure!(
+            pkg == "bora" && exe == "bora",
+            "a node runs {pkg}/{exe}, not bora/bora: {p}"
+        );
+        ensure!(
+            prefix.join("lib").join(pkg).join(exe).is_file(),
+            "ros2 run {pkg} {exe} would not find lib/{pkg}/{exe}"
+        );
         let name = p["name"].as_str().unwrap_or("").to_owned();
-        ensure!(by_name.insert(name.clone(), p.clone()).is_none(), "two nodes named {name:?} start: {launched}");
+        ensure!(
+            by_name.insert(name.clone(), p.clone()).is_none(),
+            "two nodes named {name:?} start: {launched}"
+        );
     }
     Ok(by_name)
 }
@@ -286,13 +437,26 @@ fn processes(prefix: &Path, launched: &Json) -> anyhow::Result<BTreeMap<String, 
 /// then an optional model override), and that the params file exists.
 fn check_agent(node: Option<&Json>, file: &Path, model: Option<&str>) -> anyhow::Result<()> {
     let node = node.context("no bora_agent node starts")?;
-    ensure!(node["arguments"] == serde_json::json!(["agent"]), "bora_agent runs `bora {}`", node["arguments"]);
-    ensure!(file.is_file(), "params file {} does not exist", file.display());
+    ensure!(
+        node["arguments"] == serde_json::json!(["agent"]),
+        "bora_agent runs `bora {}`",
+        node["arguments"]
+    );
+    ensure!(
+        file.is_file(),
+        "params file {} does not exist",
+        file.display()
+    );
     let mut want = vec![serde_json::json!({ "file": file })];
     if let Some(m) = model {
         want.push(serde_json::json!({ "model": m }));
     }
-    ensure!(node["parameters"] == Json::Array(want.clone()), "bora_agent gets parameters {}, expected {}", node["parameters"], Json::Array(want));
+    ensure!(
+        node["parameters"] == Json::Array(want.clone()),
+        "bora_agent gets parameters {}, expected {}",
+        node["parameters"],
+        Json::Array(want)
+    );
     Ok(())
 }
 
@@ -307,17 +471,44 @@ fn agent_launch_files_start_bora_agent_with_a_profile_and_model_override() -> an
     let nano_arg = format!("params_file:={}", nano.display());
     for file in ["agent.launch.py", "agent.launch.xml"] {
         let default = evaluate_launch(&prefix, file, &[])?;
-        ensure!(default["arguments"] == serde_json::json!(["params_file", "model"]), "{file} declares {}", default["arguments"]);
+        ensure!(
+            default["arguments"] == serde_json::json!(["params_file", "model"]),
+            "{file} declares {}",
+            default["arguments"]
+        );
         let nodes = processes(&prefix, &default)?;
-        ensure!(nodes.len() == 1, "{file} starts {} nodes, expected bora_agent alone", nodes.len());
-        check_agent(nodes.get("bora_agent"), &params.join("cpu.yaml"), None).with_context(|| format!("{file}, default arguments"))?;
+        ensure!(
+            nodes.len() == 1,
+            "{file} starts {} nodes, expected bora_agent alone",
+            nodes.len()
+        );
+        check_agent(nodes.get("bora_agent"), &params.join("cpu.yaml"), None)
+            .with_context(|| format!("{file}, default arguments"))?;
 
         let chosen = evaluate_launch(&prefix, file, &[&nano_arg, "model:=gemma3-270m"])?;
-        check_agent(processes(&prefix, &chosen)?.get("bora_agent"), &nano, Some("gemma3-270m")).with_context(|| format!("{file} {nano_arg} model:=gemma3-270m"))?;
+        check_agent(
+            processes(&prefix, &chosen)?.get("bora_agent"),
+            &nano,
+            Some("gemma3-270m"),
+        )
+        .with_context(|| format!("{file} {nano_arg} model:=gemma3-270m"))?;
         // Every parameter set inline in the launch file is one bora agent declares.
-        for p in chosen["processes"][0]["parameters"].as_array().into_iter().flatten() {
-            for name in p.as_object().into_iter().flatten().map(|(k, _)| k).filter(|k| *k != "file") {
-                ensure!(declared.contains_key(name), "{file} sets `{name}`, which bora agent does not declare");
+        for p in chosen["processes"][0]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for name in p
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+                .filter(|k| *k != "file")
+            {
+                ensure!(
+                    declared.contains_key(name),
+                    "{file} sets `{name}`, which bora agent does not declare"
+                );
             }
         }
     }
@@ -330,16 +521,40 @@ fn sim_demo_launch_starts_the_sim_in_a_world_and_the_agent() -> anyhow::Result<(
     let prefix = dir.path().join("prefix");
     install(&prefix)?;
     let share = prefix.join("share/bora");
-    for (args, world) in [(vec![], share.join("worlds/box_ahead.yaml")), (vec!["world:=/elsewhere/room.yaml", "model:=none"], PathBuf::from("/elsewhere/room.yaml"))] {
+    for (args, world) in [
+        (vec![], share.join("worlds/box_ahead.yaml")),
+        (
+            vec!["world:=/elsewhere/room.yaml", "model:=none"],
+            PathBuf::from("/elsewhere/room.yaml"),
+        ),
+    ] {
         let launched = evaluate_launch(&prefix, "sim_demo.launch.py", &args)?;
         let nodes = processes(&prefix, &launched)?;
-        ensure!(nodes.len() == 2, "sim_demo starts {} nodes, expected bora_sim and bora_agent: {launched}", nodes.len());
-        let sim = nodes.get("bora_sim").context("sim_demo starts no bora_sim")?;
-        ensure!(sim["arguments"] == serde_json::json!(["sim", "--world", world]), "bora_sim runs `bora {}` for {args:?}", sim["arguments"]);
+        ensure!(
+            nodes.len() == 2,
+            "sim_demo starts {} nodes, expected bora_sim and bora_agent: {launched}",
+            nodes.len()
+        );
+        let sim = nodes
+            .get("bora_sim")
+            .context("sim_demo starts no bora_sim")?;
+        ensure!(
+            sim["arguments"] == serde_json::json!(["sim", "--world", world]),
+            "bora_sim runs `bora {}` for {args:?}",
+            sim["arguments"]
+        );
         let model = args.iter().find_map(|a| a.strip_prefix("model:="));
-        check_agent(nodes.get("bora_agent"), &share.join("params/cpu.yaml"), model).with_context(|| format!("sim_demo {args:?}"))?;
+        check_agent(
+            nodes.get("bora_agent"),
+            &share.join("params/cpu.yaml"),
+            model,
+        )
+        .with_context(|| format!("sim_demo {args:?}"))?;
     }
-    ensure!(share.join("worlds/box_ahead.yaml").is_file(), "the default world is not installed");
+    ensure!(
+        share.join("worlds/box_ahead.yaml").is_file(),
+        "the default world is not installed"
+    );
     Ok(())
 }
 
@@ -353,13 +568,25 @@ fn python_launch_files_compile() -> anyhow::Result<()> {
             files.push(p);
         }
     }
-    ensure!(files.len() >= 2, "expected agent.launch.py and sim_demo.launch.py in {}", dir.display());
+    ensure!(
+        files.len() >= 2,
+        "expected agent.launch.py and sim_demo.launch.py in {}",
+        dir.display()
+    );
     let cache = tempfile::tempdir()?;
     for f in files {
         let code = "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)";
-        let out = run(Command::new(python()?).arg("-c").arg(code).arg(&f).arg(cache.path().join("x.pyc")))?;
+        let out = run(Command::new(python()?)
+            .arg("-c")
+            .arg(code)
+            .arg(&f)
+            .arg(cache.path().join("x.pyc")))?;
         if !out.status.success() {
-            bail!("{} does not compile:\n{}", f.display(), String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "{} does not compile:\n{}",
+                f.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     Ok(())

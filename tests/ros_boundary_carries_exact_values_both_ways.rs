@@ -16,8 +16,12 @@ fn string_in_and_twist_out_cross_the_boundary_unchanged() -> anyhow::Result<()> 
 
     let ctx = r2r::Context::create()?;
     let mut node = r2r::Node::create(ctx, "bora_boundary_test", "")?;
-    let mut voice = node.subscribe::<r2r::std_msgs::msg::String>("/bora_test/voice", r2r::QosProfile::default())?;
-    let cmd_vel = node.create_publisher::<r2r::geometry_msgs::msg::Twist>("/bora_test/cmd_vel", r2r::QosProfile::default())?;
+    let mut voice = node
+        .subscribe::<r2r::std_msgs::msg::String>("/bora_test/voice", r2r::QosProfile::default())?;
+    let cmd_vel = node.create_publisher::<r2r::geometry_msgs::msg::Twist>(
+        "/bora_test/cmd_vel",
+        r2r::QosProfile::default(),
+    )?;
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut received = None;
@@ -25,14 +29,23 @@ fn string_in_and_twist_out_cross_the_boundary_unchanged() -> anyhow::Result<()> 
         node.spin_once(Duration::from_millis(50));
         drain(&mut voice, |m| received = Some(m.data));
     }
-    let received = received.ok_or_else(|| anyhow::anyhow!("no String from the rclpy peer within 60 s"))?;
+    let received =
+        received.ok_or_else(|| anyhow::anyhow!("no String from the rclpy peer within 60 s"))?;
     assert_eq!(received, text, "the String arrived altered");
 
     // Values that survive float64 exactly and are all distinct, so a swapped or
     // dropped field shows.
     let twist = r2r::geometry_msgs::msg::Twist {
-        linear: r2r::geometry_msgs::msg::Vector3 { x: 0.25, y: -0.125, z: 0.0625 },
-        angular: r2r::geometry_msgs::msg::Vector3 { x: -1.5, y: 2.75, z: 0.3125 },
+        linear: r2r::geometry_msgs::msg::Vector3 {
+            x: 0.25,
+            y: -0.125,
+            z: 0.0625,
+        },
+        angular: r2r::geometry_msgs::msg::Vector3 {
+            x: -1.5,
+            y: 2.75,
+            z: 0.3125,
+        },
     };
     // Keep publishing until the peer reports and exits (discovery may take a moment).
     let mut peer = Some(peer);
@@ -42,19 +55,37 @@ fn string_in_and_twist_out_cross_the_boundary_unchanged() -> anyhow::Result<()> 
         node.spin_once(Duration::from_millis(50));
         if let Some(child) = peer.as_mut() {
             if child.try_wait()?.is_some() {
-                output = Some(wait_with_timeout(peer.take().unwrap_or_else(|| unreachable!()), Duration::from_secs(5))?);
+                output = Some(wait_with_timeout(
+                    peer.take().unwrap_or_else(|| unreachable!()),
+                    Duration::from_secs(5),
+                )?);
                 break;
             }
         }
     }
     let output = match output {
         Some(o) => o,
-        None => wait_with_timeout(peer.take().ok_or_else(|| anyhow::anyhow!("peer gone"))?, Duration::from_secs(1))?,
+        None => wait_with_timeout(
+            peer.take().ok_or_else(|| anyhow::anyhow!("peer gone"))?,
+            Duration::from_secs(1),
+        )?,
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "peer failed: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "peer failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let got: serde_json::Value = serde_json::from_str(stdout.trim())?;
-    assert_eq!(got["linear"], serde_json::json!([0.25, -0.125, 0.0625]), "Twist.linear altered");
-    assert_eq!(got["angular"], serde_json::json!([-1.5, 2.75, 0.3125]), "Twist.angular altered");
+    assert_eq!(
+        got["linear"],
+        serde_json::json!([0.25, -0.125, 0.0625]),
+        "Twist.linear altered"
+    );
+    assert_eq!(
+        got["angular"],
+        serde_json::json!([-1.5, 2.75, 0.3125]),
+        "Twist.angular altered"
+    );
     Ok(())
 }

@@ -16,7 +16,8 @@ use crate::tokenizer::ModelTokenizer;
 use crate::{Error, Result};
 
 /// Text the prefill prompt is cut from (cycled to the requested length).
-const PREFILL_TEXT: &str = "The robot stands in a small workshop. To its left is a bench with tools; \
+const PREFILL_TEXT: &str =
+    "The robot stands in a small workshop. To its left is a bench with tools; \
 to its right a door that opens onto a corridor. Commands arrive by voice, one at a time, and each \
 must become a short JSON action: move a distance in meters, turn an angle in degrees, wait some \
 seconds, say a sentence, or stop. ";
@@ -42,7 +43,12 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        Self { prefill_tokens: 128, decode_tokens: 64, bandwidth_bytes: 256 << 20, bandwidth_threads: None }
+        Self {
+            prefill_tokens: 128,
+            decode_tokens: 64,
+            bandwidth_bytes: 256 << 20,
+            bandwidth_threads: None,
+        }
     }
 }
 
@@ -103,12 +109,23 @@ pub fn run(model: &Model, tokenizer: &ModelTokenizer, opts: &BenchOptions) -> Re
     if opts.prefill_tokens == 0 || opts.decode_tokens == 0 || needed > model.context() {
         return Err(Error::InvalidArgument {
             name: "bench lengths",
-            value: format!("prefill {} + decode {}", opts.prefill_tokens, opts.decode_tokens),
-            reason: format!("both must be positive and fit the context of {} tokens", model.context()),
+            value: format!(
+                "prefill {} + decode {}",
+                opts.prefill_tokens, opts.decode_tokens
+            ),
+            reason: format!(
+                "both must be positive and fit the context of {} tokens",
+                model.context()
+            ),
         });
     }
     let text_ids = tokenizer.encode(PREFILL_TEXT, false)?;
-    let prompt: Vec<u32> = text_ids.iter().copied().cycle().take(opts.prefill_tokens).collect();
+    let prompt: Vec<u32> = text_ids
+        .iter()
+        .copied()
+        .cycle()
+        .take(opts.prefill_tokens)
+        .collect();
     let mut state = model.new_state()?;
 
     // Warm up (thread pool start, first-touch of buffers) outside the timed region.
@@ -146,7 +163,10 @@ pub fn run(model: &Model, tokenizer: &ModelTokenizer, opts: &BenchOptions) -> Re
     // Read before the bandwidth buffer exists: VmHWM never goes down.
     let peak_rss = peak_rss_bytes();
     let threads = candle_core::utils::get_num_threads();
-    let bandwidth = measure_read_bandwidth(opts.bandwidth_bytes, opts.bandwidth_threads.unwrap_or(threads));
+    let bandwidth = measure_read_bandwidth(
+        opts.bandwidth_bytes,
+        opts.bandwidth_threads.unwrap_or(threads),
+    );
     let decode_tok_s = opts.decode_tokens as f64 / decode.as_secs_f64();
     let weight_bytes = model.weight_bytes_per_token();
     let decode_bw = weight_bytes as f64 * decode_tok_s;
@@ -183,7 +203,11 @@ fn first_token(
     prompt: Vec<u32>,
     start: Instant,
 ) -> Result<Duration> {
-    let opts = GenerateOptions { max_tokens: 1, prefill_chunk: 64, ..Default::default() };
+    let opts = GenerateOptions {
+        max_tokens: 1,
+        prefill_chunk: 64,
+        ..Default::default()
+    };
     for ev in Generation::new(model, tokenizer, state, prompt, opts)? {
         match ev? {
             Event::Token { at, .. } => return Ok(at - start),
@@ -211,7 +235,10 @@ pub fn measure_read_bandwidth(bytes: usize, threads: usize) -> f64 {
                 .chunks(part)
                 .map(|c| s.spawn(move || c.iter().fold(0u64, |a, &x| a.wrapping_add(x))))
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or(0)).fold(0u64, u64::wrapping_add)
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(0))
+                .fold(0u64, u64::wrapping_add)
         });
         std::hint::black_box(total);
         best = best.min(t.elapsed().as_secs_f64());

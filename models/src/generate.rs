@@ -174,7 +174,10 @@ impl<'a> Generation<'a> {
         }
         let needed = state.pos() + prompt.len();
         if needed > state.context() {
-            return Err(Error::ContextFull { context: state.context(), needed });
+            return Err(Error::ContextFull {
+                context: state.context(),
+                needed,
+            });
         }
         Ok(Self {
             model,
@@ -211,7 +214,10 @@ impl<'a> Generation<'a> {
     }
 
     fn cancelled(&self) -> bool {
-        self.opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+        self.opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     fn finish(&mut self, reason: StopReason) -> Event {
@@ -220,9 +226,18 @@ impl<'a> Generation<'a> {
             StopReason::StopString(_) => self.emitted,
             _ => self.text.len(),
         };
-        let text = self.text.get(self.emitted..end).unwrap_or_default().to_string();
+        let text = self
+            .text
+            .get(self.emitted..end)
+            .unwrap_or_default()
+            .to_string();
         self.emitted = end;
-        Event::Done { reason, generated: self.generated.len(), text, at: Instant::now() }
+        Event::Done {
+            reason,
+            generated: self.generated.len(),
+            text,
+            at: Instant::now(),
+        }
     }
 
     fn prefill_step(&mut self, done: usize) -> Result<Event> {
@@ -236,7 +251,13 @@ impl<'a> Generation<'a> {
             self.phase = Phase::Prefill { done: end };
         }
         let at = Instant::now();
-        Ok(Event::Prefill { tokens: end - done, done: end, total: self.prompt.len(), took: at - start, at })
+        Ok(Event::Prefill {
+            tokens: end - done,
+            done: end,
+            total: self.prompt.len(),
+            took: at - start,
+            at,
+        })
     }
 
     fn decode_step(&mut self) -> Result<Event> {
@@ -250,11 +271,14 @@ impl<'a> Generation<'a> {
                 if self.state.pos() >= self.state.context() {
                     return Ok(self.finish(StopReason::ContextFull));
                 }
-                let last = *self.generated.last().ok_or_else(|| Error::InvalidArgument {
-                    name: "generation",
-                    value: "no logits".into(),
-                    reason: "decode reached without prefill".into(),
-                })?;
+                let last = *self
+                    .generated
+                    .last()
+                    .ok_or_else(|| Error::InvalidArgument {
+                        name: "generation",
+                        value: "no logits".into(),
+                        reason: "decode reached without prefill".into(),
+                    })?;
                 self.model.forward(self.state, &[last])?.to_vec1::<f32>()?
             }
         };
@@ -280,7 +304,14 @@ impl<'a> Generation<'a> {
         }
         let (text, stop) = self.release_text();
         let at = Instant::now();
-        let event = Event::Token { id, text, index, took: at - start, mask_took, at };
+        let event = Event::Token {
+            id,
+            text,
+            index,
+            took: at - start,
+            mask_took,
+            at,
+        };
         if let Some(s) = stop {
             // Report the token, then end on the next call.
             self.pending_stop = Some(StopReason::StopString(s));
@@ -353,7 +384,10 @@ impl Iterator for Generation<'_> {
 ///
 /// The tokenizer is built first, so its construction peak happens before the weights
 /// occupy memory; the header (with the vocabulary) is dropped before returning.
-pub fn load_model_and_tokenizer(path: &std::path::Path, options: &ModelOptions) -> Result<(Model, ModelTokenizer)> {
+pub fn load_model_and_tokenizer(
+    path: &std::path::Path,
+    options: &ModelOptions,
+) -> Result<(Model, ModelTokenizer)> {
     let mut file = GgufFile::open(path)?;
     let tokenizer = ModelTokenizer::from_gguf(path, file.content())?;
     file.forget_vocabulary();

@@ -43,16 +43,31 @@ impl GgufFile {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::ModelFileMissing { path: path.clone() }
             } else {
-                Error::Io { path: path.clone(), source }
+                Error::Io {
+                    path: path.clone(),
+                    source,
+                }
             }
         })?;
         let file_size = file
             .metadata()
-            .map_err(|source| Error::Io { path: path.clone(), source })?
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?
             .len();
-        let mut r = HeaderReader { inner: BufReader::new(file), pos: 0, file_size, path: &path };
+        let mut r = HeaderReader {
+            inner: BufReader::new(file),
+            pos: 0,
+            file_size,
+            path: &path,
+        };
         let content = r.read_content()?;
-        let this = Self { path, file_size, content };
+        let this = Self {
+            path,
+            file_size,
+            content,
+        };
         this.check_tensor_extents()?;
         Ok(this)
     }
@@ -86,7 +101,9 @@ impl GgufFile {
     pub fn get_str(&self, key: &str) -> Result<&str> {
         match self.get(key) {
             Some(Value::String(s)) => Ok(s),
-            Some(v) => Err(self.meta_err(key, format!("must be a string, found {:?}", v.value_type()))),
+            Some(v) => {
+                Err(self.meta_err(key, format!("must be a string, found {:?}", v.value_type())))
+            }
             None => Err(self.meta_err(key, "is missing".into())),
         }
     }
@@ -107,7 +124,10 @@ impl GgufFile {
             Value::I32(x) => u64::try_from(*x).ok(),
             Value::I64(x) => u64::try_from(*x).ok(),
             other => {
-                return Err(self.meta_err(key, format!("must be an integer, found {:?}", other.value_type())))
+                return Err(self.meta_err(
+                    key,
+                    format!("must be an integer, found {:?}", other.value_type()),
+                ))
             }
         };
         match n.and_then(|n| usize::try_from(n).ok()) {
@@ -118,7 +138,8 @@ impl GgufFile {
 
     /// A required non-negative integer metadata value.
     pub fn get_usize(&self, key: &str) -> Result<usize> {
-        self.get_usize_opt(key)?.ok_or_else(|| self.meta_err(key, "is missing".into()))
+        self.get_usize_opt(key)?
+            .ok_or_else(|| self.meta_err(key, "is missing".into()))
     }
 
     /// An optional float metadata value (f32 or f64).
@@ -127,13 +148,16 @@ impl GgufFile {
             None => Ok(None),
             Some(Value::F32(x)) => Ok(Some(*x)),
             Some(Value::F64(x)) => Ok(Some(*x as f32)),
-            Some(v) => Err(self.meta_err(key, format!("must be a float, found {:?}", v.value_type()))),
+            Some(v) => {
+                Err(self.meta_err(key, format!("must be a float, found {:?}", v.value_type())))
+            }
         }
     }
 
     /// A required float metadata value.
     pub fn get_f32(&self, key: &str) -> Result<f32> {
-        self.get_f32_opt(key)?.ok_or_else(|| self.meta_err(key, "is missing".into()))
+        self.get_f32_opt(key)?
+            .ok_or_else(|| self.meta_err(key, "is missing".into()))
     }
 
     /// Drop the vocabulary arrays (`tokenizer.ggml.tokens`, `scores`, `token_type`,
@@ -141,7 +165,9 @@ impl GgufFile {
     /// weights load (tens of MB for a 262k-token vocabulary).
     pub fn forget_vocabulary(&mut self) {
         for key in ["tokens", "scores", "token_type", "merges"] {
-            self.content.metadata.remove(&format!("tokenizer.ggml.{key}"));
+            self.content
+                .metadata
+                .remove(&format!("tokenizer.ggml.{key}"));
         }
         self.content.metadata.shrink_to_fit();
     }
@@ -193,7 +219,10 @@ impl GgufFile {
                     GgmlDType::F16 | GgmlDType::BF16 => return Ok(None),
                 }))
             };
-            let storage = read(reader).map_err(|source| Error::Io { path: self.path.clone(), source })?;
+            let storage = read(reader).map_err(|source| Error::Io {
+                path: self.path.clone(),
+                source,
+            })?;
             if let Some(storage) = storage {
                 return Ok(QTensor::new(QStorage::Cpu(storage), info.shape.clone())?);
             }
@@ -203,11 +232,18 @@ impl GgufFile {
 
     /// Open the file again for reading tensor data.
     pub fn reopen(&self) -> Result<File> {
-        File::open(&self.path).map_err(|source| Error::Io { path: self.path.clone(), source })
+        File::open(&self.path).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     fn meta_err(&self, key: &str, reason: String) -> Error {
-        Error::Metadata { path: self.path.clone(), key: key.to_string(), reason }
+        Error::Metadata {
+            path: self.path.clone(),
+            key: key.to_string(),
+            reason,
+        }
     }
 
     /// Every tensor's bytes must lie inside the file (so loading never reads past the end).
@@ -215,7 +251,9 @@ impl GgufFile {
         let base = self.content.tensor_data_offset;
         for (name, info) in &self.content.tensor_infos {
             let bytes = tensor_bytes(&info.shape, info.ggml_dtype);
-            let end = base.checked_add(info.offset).and_then(|s| s.checked_add(bytes));
+            let end = base
+                .checked_add(info.offset)
+                .and_then(|s| s.checked_add(bytes));
             match end {
                 Some(end) if end <= self.file_size => {}
                 _ => {
@@ -235,13 +273,19 @@ impl GgufFile {
 /// Read `bytes` bytes at `start` straight into a vector of ggml blocks `T`, so a tensor
 /// occupies its size once (candle's reader holds a byte copy and a block copy at once,
 /// which doubles the peak for a large embedding).
-fn read_blocks<T: GgmlType + 'static>(file: &mut File, start: u64, bytes: usize) -> std::io::Result<Box<dyn QuantizedType>> {
+fn read_blocks<T: GgmlType + 'static>(
+    file: &mut File,
+    start: u64,
+    bytes: usize,
+) -> std::io::Result<Box<dyn QuantizedType>> {
     let size = std::mem::size_of::<T>();
     let mut blocks: Vec<T> = vec![T::zeros(); bytes / size];
     // SAFETY: ggml block types are `repr(C)` structs of integers and f16s (and f32 is
     // plain data), so every byte pattern is a valid value; the byte slice covers exactly
     // the initialised elements of `blocks` and lives no longer than this borrow.
-    let raw = unsafe { std::slice::from_raw_parts_mut(blocks.as_mut_ptr().cast::<u8>(), blocks.len() * size) };
+    let raw = unsafe {
+        std::slice::from_raw_parts_mut(blocks.as_mut_ptr().cast::<u8>(), blocks.len() * size)
+    };
     file.seek(SeekFrom::Start(start))?;
     file.read_exact(raw)?;
     Ok(Box::new(blocks))
@@ -293,7 +337,10 @@ impl HeaderReader<'_> {
     }
 
     fn invalid(&self, reason: String) -> Error {
-        Error::InvalidGguf { path: self.path.to_path_buf(), reason }
+        Error::InvalidGguf {
+            path: self.path.to_path_buf(),
+            reason,
+        }
     }
 
     /// Fail unless `n` more bytes exist after the current position.
@@ -309,7 +356,10 @@ impl HeaderReader<'_> {
         let mut buf = [0u8; N];
         self.inner
             .read_exact(&mut buf)
-            .map_err(|source| Error::Io { path: self.path.to_path_buf(), source })?;
+            .map_err(|source| Error::Io {
+                path: self.path.to_path_buf(),
+                source,
+            })?;
         self.pos += N as u64;
         Ok(buf)
     }
@@ -328,7 +378,10 @@ impl HeaderReader<'_> {
         let mut buf = vec![0u8; len as usize];
         self.inner
             .read_exact(&mut buf)
-            .map_err(|source| Error::Io { path: self.path.to_path_buf(), source })?;
+            .map_err(|source| Error::Io {
+                path: self.path.to_path_buf(),
+                source,
+            })?;
         self.pos += len;
         // Some writers add NUL terminators; GGUF strings are not terminated.
         while buf.last() == Some(&0) {
@@ -350,12 +403,16 @@ impl HeaderReader<'_> {
             7 => match self.bytes::<1>(section)?[0] {
                 0 => Value::Bool(false),
                 1 => Value::Bool(true),
-                b => return Err(self.invalid(format!("{section}: bool byte {b} is neither 0 nor 1"))),
+                b => {
+                    return Err(self.invalid(format!("{section}: bool byte {b} is neither 0 nor 1")))
+                }
             },
             8 => Value::String(self.string(section)?),
             9 => {
                 if depth >= MAX_DEPTH {
-                    return Err(self.invalid(format!("{section}: arrays nested deeper than {MAX_DEPTH}")));
+                    return Err(
+                        self.invalid(format!("{section}: arrays nested deeper than {MAX_DEPTH}"))
+                    );
                 }
                 let elem_type = self.u32(section)?;
                 let len = self.u64(section)?;
@@ -365,7 +422,11 @@ impl HeaderReader<'_> {
                     4..=6 => 4,
                     8 | 10..=12 => 8,
                     9 => 12,
-                    t => return Err(self.invalid(format!("{section}: unknown array element type {t}"))),
+                    t => {
+                        return Err(
+                            self.invalid(format!("{section}: unknown array element type {t}"))
+                        )
+                    }
                 };
                 self.ensure(len.saturating_mul(min_size), section)?;
                 let mut items = Vec::with_capacity(len as usize);
@@ -384,19 +445,29 @@ impl HeaderReader<'_> {
     fn read_content(&mut self) -> Result<gguf_file::Content> {
         let magic = self.bytes::<4>("magic")?;
         if magic != MAGIC {
-            return Err(Error::GgufBadMagic { path: self.path.to_path_buf(), found: magic });
+            return Err(Error::GgufBadMagic {
+                path: self.path.to_path_buf(),
+                found: magic,
+            });
         }
         let version = self.u32("version")?;
         let magic = match version {
             2 => VersionedMagic::GgufV2,
             3 => VersionedMagic::GgufV3,
-            _ => return Err(Error::GgufUnsupportedVersion { path: self.path.to_path_buf(), version }),
+            _ => {
+                return Err(Error::GgufUnsupportedVersion {
+                    path: self.path.to_path_buf(),
+                    version,
+                })
+            }
         };
         let tensor_count = self.u64("tensor count")?;
         let kv_count = self.u64("metadata count")?;
         // Each metadata entry takes at least 13 bytes, each tensor info at least 24.
         self.ensure(
-            kv_count.saturating_mul(13).saturating_add(tensor_count.saturating_mul(24)),
+            kv_count
+                .saturating_mul(13)
+                .saturating_add(tensor_count.saturating_mul(24)),
             "metadata and tensor infos",
         )?;
 
@@ -415,14 +486,22 @@ impl HeaderReader<'_> {
             let section = format!("tensor info `{name}`");
             let n_dims = self.u32(&section)?;
             if n_dims == 0 || n_dims > MAX_DIMS {
-                return Err(self.invalid(format!("tensor `{name}` has {n_dims} dimensions (1..={MAX_DIMS})")));
+                return Err(self.invalid(format!(
+                    "tensor `{name}` has {n_dims} dimensions (1..={MAX_DIMS})"
+                )));
             }
             let mut dims = Vec::with_capacity(n_dims as usize);
             for _ in 0..n_dims {
                 let d = self.u64(&section)?;
-                dims.push(usize::try_from(d).map_err(|_| self.invalid(format!("tensor `{name}` dimension {d} too large")))?);
+                dims.push(usize::try_from(d).map_err(|_| {
+                    self.invalid(format!("tensor `{name}` dimension {d} too large"))
+                })?);
             }
-            if dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).is_none() {
+            if dims
+                .iter()
+                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+                .is_none()
+            {
                 return Err(self.invalid(format!("tensor `{name}` dimensions {dims:?} overflow")));
             }
             // GGUF lists the innermost dimension first; candle wants outermost first.
@@ -441,13 +520,24 @@ impl HeaderReader<'_> {
                 )));
             }
             let offset = self.u64(&section)?;
-            tensor_infos.insert(name, TensorInfo { ggml_dtype: dtype, shape: Shape::from(dims), offset });
+            tensor_infos.insert(
+                name,
+                TensorInfo {
+                    ggml_dtype: dtype,
+                    shape: Shape::from(dims),
+                    offset,
+                },
+            );
         }
 
         let alignment = match metadata.get("general.alignment") {
             None => DEFAULT_ALIGNMENT,
             Some(Value::U32(a)) if *a > 0 && a.is_power_of_two() => u64::from(*a),
-            Some(v) => return Err(self.invalid(format!("general.alignment {v:?} is not a power of two u32"))),
+            Some(v) => {
+                return Err(
+                    self.invalid(format!("general.alignment {v:?} is not a power of two u32"))
+                )
+            }
         };
         let tensor_data_offset = self.pos.div_ceil(alignment) * alignment;
         for (name, info) in &tensor_infos {
@@ -458,7 +548,12 @@ impl HeaderReader<'_> {
                 )));
             }
         }
-        Ok(gguf_file::Content { magic, metadata, tensor_infos, tensor_data_offset })
+        Ok(gguf_file::Content {
+            magic,
+            metadata,
+            tensor_infos,
+            tensor_data_offset,
+        })
     }
 }
 

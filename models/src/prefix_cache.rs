@@ -18,11 +18,24 @@ pub struct PrefixCache {
 impl PrefixCache {
     /// Prefill `tokens` into `state` (reset first) in chunks of `chunk` tokens and keep a
     /// copy of the resulting KV rows. `state` is left holding the prefix.
-    pub fn build(model: &Model, state: &mut ModelState, tokens: Vec<u32>, chunk: usize) -> Result<Self> {
+    pub fn build(
+        model: &Model,
+        state: &mut ModelState,
+        tokens: Vec<u32>,
+        chunk: usize,
+    ) -> Result<Self> {
         if tokens.is_empty() || chunk == 0 {
             return Err(Error::InvalidArgument {
-                name: if tokens.is_empty() { "prefix" } else { "prefill_chunk" },
-                value: if tokens.is_empty() { "[]".into() } else { "0".into() },
+                name: if tokens.is_empty() {
+                    "prefix"
+                } else {
+                    "prefill_chunk"
+                },
+                value: if tokens.is_empty() {
+                    "[]".into()
+                } else {
+                    "0".into()
+                },
                 reason: "the prefix needs at least one token and the chunk at least 1".into(),
             });
         }
@@ -32,7 +45,11 @@ impl PrefixCache {
             model.forward(state, part)?;
         }
         let snapshot = state.snapshot()?;
-        Ok(Self { tokens, snapshot, build_time: start.elapsed() })
+        Ok(Self {
+            tokens,
+            snapshot,
+            build_time: start.elapsed(),
+        })
     }
 
     /// The prefix tokens.
@@ -63,7 +80,9 @@ impl PrefixCache {
     /// The part of `prompt` after the prefix, when `prompt` starts with the prefix and has
     /// at least one token of its own.
     pub fn suffix<'p>(&self, prompt: &'p [u32]) -> Option<&'p [u32]> {
-        prompt.strip_prefix(self.tokens.as_slice()).filter(|rest| !rest.is_empty())
+        prompt
+            .strip_prefix(self.tokens.as_slice())
+            .filter(|rest| !rest.is_empty())
     }
 
     /// Make `state` hold exactly the prefix.

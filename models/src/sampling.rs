@@ -36,7 +36,11 @@ impl Sampler {
     pub fn new(mode: Sampling) -> Result<Self> {
         let seed = match mode {
             Sampling::Greedy => 0,
-            Sampling::TopP { temperature, top_p, seed } => {
+            Sampling::TopP {
+                temperature,
+                top_p,
+                seed,
+            } => {
                 if !(temperature.is_finite() && temperature > 0.0) {
                     return Err(Error::InvalidArgument {
                         name: "temperature",
@@ -54,7 +58,11 @@ impl Sampler {
                 seed
             }
         };
-        Ok(Self { mode, rng: StdRng::seed_from_u64(seed), scratch: Vec::new() })
+        Ok(Self {
+            mode,
+            rng: StdRng::seed_from_u64(seed),
+            scratch: Vec::new(),
+        })
     }
 
     /// The configured mode.
@@ -67,7 +75,9 @@ impl Sampler {
         let best = argmax(logits).ok_or_else(no_token)?;
         let (temperature, top_p) = match self.mode {
             Sampling::Greedy => return Ok(best),
-            Sampling::TopP { temperature, top_p, .. } => (temperature, top_p),
+            Sampling::TopP {
+                temperature, top_p, ..
+            } => (temperature, top_p),
         };
         let max = logits[best as usize];
         self.scratch.clear();
@@ -81,7 +91,8 @@ impl Sampler {
                 }
             }
         }
-        self.scratch.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.scratch
+            .sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let keep_mass = top_p * total;
         let mut cum = 0f32;
         let mut n = 0;
@@ -142,7 +153,11 @@ mod tests {
     #[test]
     fn top_p_is_reproducible_with_a_seed_and_stays_in_the_nucleus() -> Result<()> {
         let logits = [5.0, 4.9, -10.0, 0.0];
-        let mode = Sampling::TopP { temperature: 1.0, top_p: 0.9, seed: 7 };
+        let mode = Sampling::TopP {
+            temperature: 1.0,
+            top_p: 0.9,
+            seed: 7,
+        };
         let draw = |m| -> Result<Vec<u32>> {
             let mut s = Sampler::new(m)?;
             (0..50).map(|_| s.sample(&logits)).collect()
@@ -156,9 +171,26 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_rejected() {
-        let bad_t = Sampling::TopP { temperature: 0.0, top_p: 0.9, seed: 0 };
-        assert!(matches!(Sampler::new(bad_t), Err(Error::InvalidArgument { name: "temperature", .. })));
-        let bad_p = Sampling::TopP { temperature: 1.0, top_p: 1.5, seed: 0 };
-        assert!(matches!(Sampler::new(bad_p), Err(Error::InvalidArgument { name: "top_p", .. })));
+        let bad_t = Sampling::TopP {
+            temperature: 0.0,
+            top_p: 0.9,
+            seed: 0,
+        };
+        assert!(matches!(
+            Sampler::new(bad_t),
+            Err(Error::InvalidArgument {
+                name: "temperature",
+                ..
+            })
+        ));
+        let bad_p = Sampling::TopP {
+            temperature: 1.0,
+            top_p: 1.5,
+            seed: 0,
+        };
+        assert!(matches!(
+            Sampler::new(bad_p),
+            Err(Error::InvalidArgument { name: "top_p", .. })
+        ));
     }
 }

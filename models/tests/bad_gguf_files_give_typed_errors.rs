@@ -24,7 +24,10 @@ fn gstr(out: &mut Vec<u8>, s: &str) {
 
 impl Gguf {
     fn new() -> Self {
-        Self { version: 3, ..Default::default() }
+        Self {
+            version: 3,
+            ..Default::default()
+        }
     }
 
     fn kv_str(mut self, k: &str, v: &str) -> Self {
@@ -110,17 +113,29 @@ fn open_err(path: &Path) -> Error {
     match GgufFile::open(path) {
         Ok(_) => panic!("{} opened, expected an error", path.display()),
         Err(e) => {
-            assert!(e.to_string().contains(&path.display().to_string()), "message does not name the file: {e}");
+            assert!(
+                e.to_string().contains(&path.display().to_string()),
+                "message does not name the file: {e}"
+            );
             e
         }
     }
 }
 
 fn load_err(path: &Path) -> Error {
-    match Model::load(path, &ModelOptions { context: 16, ..Default::default() }) {
+    match Model::load(
+        path,
+        &ModelOptions {
+            context: 16,
+            ..Default::default()
+        },
+    ) {
         Ok(_) => panic!("{} loaded, expected an error", path.display()),
         Err(e) => {
-            assert!(e.to_string().contains(&path.display().to_string()), "message does not name the file: {e}");
+            assert!(
+                e.to_string().contains(&path.display().to_string()),
+                "message does not name the file: {e}"
+            );
             e
         }
     }
@@ -139,7 +154,14 @@ fn missing_file() {
 fn empty_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = write(dir.path(), "empty.gguf", &[]);
-    assert!(matches!(open_err(&p), Error::GgufTruncated { needed: 4, file_size: 0, .. }));
+    assert!(matches!(
+        open_err(&p),
+        Error::GgufTruncated {
+            needed: 4,
+            file_size: 0,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -157,16 +179,24 @@ fn unsupported_version() {
     let mut g = tiny_llama();
     g.version = 99;
     let p = write(dir.path(), "version.gguf", &g.bytes());
-    assert!(matches!(open_err(&p), Error::GgufUnsupportedVersion { version: 99, .. }));
+    assert!(matches!(
+        open_err(&p),
+        Error::GgufUnsupportedVersion { version: 99, .. }
+    ));
 }
 
 #[test]
 fn truncated_header() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bytes = tiny_llama().tensor("token_embd.weight", &[32, 8], 0).bytes();
+    let bytes = tiny_llama()
+        .tensor("token_embd.weight", &[32, 8], 0)
+        .bytes();
     // Cut in the middle of the metadata.
     let p = write(dir.path(), "header.gguf", &bytes[..60]);
-    assert!(matches!(open_err(&p), Error::GgufTruncated { file_size: 60, .. }));
+    assert!(matches!(
+        open_err(&p),
+        Error::GgufTruncated { file_size: 60, .. }
+    ));
 }
 
 #[test]
@@ -181,10 +211,14 @@ fn huge_counts_are_rejected_before_allocating() {
 #[test]
 fn truncated_tensor_data() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bytes = tiny_llama().tensor("token_embd.weight", &[32, 8], 0).bytes();
+    let bytes = tiny_llama()
+        .tensor("token_embd.weight", &[32, 8], 0)
+        .bytes();
     let p = write(dir.path(), "data.gguf", &bytes[..bytes.len() - 100]);
     match open_err(&p) {
-        Error::GgufTruncated { section, .. } => assert!(section.contains("token_embd.weight"), "{section}"),
+        Error::GgufTruncated { section, .. } => {
+            assert!(section.contains("token_embd.weight"), "{section}")
+        }
         e => panic!("expected GgufTruncated, got {e:?}"),
     }
 }
@@ -193,10 +227,17 @@ fn truncated_tensor_data() {
 fn tensor_shape_disagrees_with_metadata() {
     let dir = tempfile::tempdir().expect("tempdir");
     // vocab_size says 8 rows, the tensor has 9.
-    let bytes = tiny_llama().tensor("token_embd.weight", &[32, 9], 0).bytes();
+    let bytes = tiny_llama()
+        .tensor("token_embd.weight", &[32, 9], 0)
+        .bytes();
     let p = write(dir.path(), "shape.gguf", &bytes);
     match load_err(&p) {
-        Error::TensorShape { tensor, expected, found, .. } => {
+        Error::TensorShape {
+            tensor,
+            expected,
+            found,
+            ..
+        } => {
             assert_eq!(tensor, "token_embd.weight");
             assert_eq!(expected, [8, 32]);
             assert_eq!(found, [9, 32]);
@@ -208,10 +249,14 @@ fn tensor_shape_disagrees_with_metadata() {
 #[test]
 fn unknown_quant_type() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bytes = tiny_llama().tensor("blk.0.attn_q.weight", &[32, 32], 77).bytes();
+    let bytes = tiny_llama()
+        .tensor("blk.0.attn_q.weight", &[32, 32], 77)
+        .bytes();
     let p = write(dir.path(), "qtype.gguf", &bytes);
     match open_err(&p) {
-        Error::UnknownQuantType { tensor, type_id, .. } => {
+        Error::UnknownQuantType {
+            tensor, type_id, ..
+        } => {
             assert_eq!(tensor, "blk.0.attn_q.weight");
             assert_eq!(type_id, 77);
         }
@@ -222,9 +267,13 @@ fn unknown_quant_type() {
 #[test]
 fn missing_tensor() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bytes = tiny_llama().tensor("token_embd.weight", &[32, 8], 0).bytes();
+    let bytes = tiny_llama()
+        .tensor("token_embd.weight", &[32, 8], 0)
+        .bytes();
     let p = write(dir.path(), "missing_tensor.gguf", &bytes);
-    assert!(matches!(load_err(&p), Error::MissingTensor { tensor, .. } if tensor == "output_norm.weight"));
+    assert!(
+        matches!(load_err(&p), Error::MissingTensor { tensor, .. } if tensor == "output_norm.weight")
+    );
 }
 
 #[test]
@@ -233,7 +282,11 @@ fn unsupported_architecture_lists_supported_ones() {
     let bytes = Gguf::new().kv_str("general.architecture", "mamba").bytes();
     let p = write(dir.path(), "arch.gguf", &bytes);
     match load_err(&p) {
-        Error::UnsupportedArchitecture { architecture, supported, .. } => {
+        Error::UnsupportedArchitecture {
+            architecture,
+            supported,
+            ..
+        } => {
             assert_eq!(architecture, "mamba");
             assert!(supported.contains("llama") && supported.contains("gemma3"));
         }
@@ -245,7 +298,9 @@ fn unsupported_architecture_lists_supported_ones() {
 fn complete_tiny_model_loads_and_runs() {
     // The same writer makes a valid file, so the failures above are the broken parts only.
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut g = tiny_llama().tensor("token_embd.weight", &[32, 8], 0).tensor("output_norm.weight", &[32], 0);
+    let mut g = tiny_llama()
+        .tensor("token_embd.weight", &[32, 8], 0)
+        .tensor("output_norm.weight", &[32], 0);
     for (n, d) in [
         ("attn_norm", vec![32]),
         ("ffn_norm", vec![32]),
@@ -260,12 +315,31 @@ fn complete_tiny_model_loads_and_runs() {
         g = g.tensor(&format!("blk.0.{n}.weight"), &d, 0);
     }
     let p = write(dir.path(), "tiny.gguf", &g.bytes());
-    let model = Model::load(&p, &ModelOptions { context: 16, ..Default::default() }).expect("tiny model loads");
+    let model = Model::load(
+        &p,
+        &ModelOptions {
+            context: 16,
+            ..Default::default()
+        },
+    )
+    .expect("tiny model loads");
     let mut state = model.new_state().expect("state");
     let logits = model.forward(&mut state, &[1, 2, 3]).expect("forward");
     assert_eq!(logits.dims(), [8]);
     assert_eq!(state.pos(), 3);
-    assert!(matches!(model.forward(&mut state, &[8]), Err(Error::InvalidArgument { name: "token id", .. })));
+    assert!(matches!(
+        model.forward(&mut state, &[8]),
+        Err(Error::InvalidArgument {
+            name: "token id",
+            ..
+        })
+    ));
     let long = [0u32; 14];
-    assert!(matches!(model.forward(&mut state, &long), Err(Error::ContextFull { context: 16, needed: 17 })));
+    assert!(matches!(
+        model.forward(&mut state, &long),
+        Err(Error::ContextFull {
+            context: 16,
+            needed: 17
+        })
+    ));
 }

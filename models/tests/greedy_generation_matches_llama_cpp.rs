@@ -27,7 +27,10 @@ struct Case {
 fn cases(model_key: &str) -> Vec<Case> {
     let path = reference_dir().join("greedy.jsonl");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read {}: {e}; run scripts/setup.sh or set BORA_REFERENCE_DIR", path.display())
+        panic!(
+            "cannot read {}: {e}; run scripts/setup.sh or set BORA_REFERENCE_DIR",
+            path.display()
+        )
     });
     text.lines()
         .filter(|l| !l.trim().is_empty())
@@ -37,11 +40,20 @@ fn cases(model_key: &str) -> Vec<Case> {
                 return None;
             }
             let prompt = v["prompt"].as_str().expect("prompt").to_string();
-            let out = v["output_with_prompt"].as_str().expect("output_with_prompt");
+            let out = v["output_with_prompt"]
+                .as_str()
+                .expect("output_with_prompt");
             let start = out.find(&prompt).expect("output starts with the prompt") + prompt.len();
-            let continuation = out[start..].strip_suffix('\n').unwrap_or(&out[start..]).to_string();
+            let continuation = out[start..]
+                .strip_suffix('\n')
+                .unwrap_or(&out[start..])
+                .to_string();
             let n_predict = v["n_predict"].as_u64().expect("n_predict") as usize;
-            Some(Case { prompt, continuation, n_predict })
+            Some(Case {
+                prompt,
+                continuation,
+                n_predict,
+            })
         })
         .collect()
 }
@@ -49,15 +61,27 @@ fn cases(model_key: &str) -> Vec<Case> {
 fn check_model(name: &str, key: &str) {
     let path = resolve_model(name)
         .unwrap_or_else(|e| panic!("model {name} not available ({e}); run scripts/setup.sh"));
-    let model = Model::load(&path, &ModelOptions { context: 256, ..Default::default() }).expect("model loads");
+    let model = Model::load(
+        &path,
+        &ModelOptions {
+            context: 256,
+            ..Default::default()
+        },
+    )
+    .expect("model loads");
     let tok = ModelTokenizer::from_gguf_file(&path).expect("tokenizer loads");
     let cases = cases(key);
     assert!(!cases.is_empty(), "no {key} lines in greedy.jsonl");
     for case in cases {
         let mut state = model.new_state().expect("state");
         let prompt = encode_prompt(&tok, &case.prompt).expect("prompt encodes");
-        let opts = GenerateOptions { max_tokens: case.n_predict, prefill_chunk: 7, ..Default::default() };
-        let gen = Generation::new(&model, &tok, &mut state, prompt, opts).expect("generation starts");
+        let opts = GenerateOptions {
+            max_tokens: case.n_predict,
+            prefill_chunk: 7,
+            ..Default::default()
+        };
+        let gen =
+            Generation::new(&model, &tok, &mut state, prompt, opts).expect("generation starts");
         let mut text = String::new();
         let mut ids = Vec::new();
         let mut reason = None;
@@ -67,14 +91,18 @@ fn check_model(name: &str, key: &str) {
                     ids.push(id);
                     text.push_str(&t);
                 }
-                Event::Done { reason: r, text: t, .. } => {
+                Event::Done {
+                    reason: r, text: t, ..
+                } => {
                     text.push_str(&t);
                     reason = Some(r);
                 }
                 Event::Prefill { .. } => {}
             }
         }
-        let first = tok.decode(&ids[..ids.len().min(MUST_MATCH)]).expect("decode");
+        let first = tok
+            .decode(&ids[..ids.len().min(MUST_MATCH)])
+            .expect("decode");
         assert!(
             case.continuation.starts_with(&first),
             "{key}: prompt {:?}\n first {MUST_MATCH} tokens gave {first:?}\n llama.cpp gave {:?}",
@@ -82,7 +110,10 @@ fn check_model(name: &str, key: &str) {
             case.continuation
         );
         if matches!(reason, Some(StopReason::Eos(_))) {
-            assert_eq!(text, case.continuation, "{key}: stopped at EOS with different text");
+            assert_eq!(
+                text, case.continuation,
+                "{key}: stopped at EOS with different text"
+            );
         }
         if reason == Some(StopReason::MaxTokens) {
             assert_eq!(ids.len(), case.n_predict);

@@ -9,9 +9,14 @@ use bora_models::registry::resolve_model;
 use bora_models::{Model, ModelOptions};
 
 fn check(name: &str, rope_tables: usize) {
-    let path = resolve_model(name).unwrap_or_else(|e| panic!("model {name} not available ({e}); run scripts/setup.sh"));
+    let path = resolve_model(name)
+        .unwrap_or_else(|e| panic!("model {name} not available ({e}); run scripts/setup.sh"));
     let model = Model::load(&path, &ModelOptions::default()).expect("model loads");
-    assert_eq!(model.rope_table_count(), rope_tables, "{name}: one rope table per distinct base");
+    assert_eq!(
+        model.rope_table_count(),
+        rope_tables,
+        "{name}: one rope table per distinct base"
+    );
     let mut state = model.new_state().expect("state");
     let prompt: Vec<u32> = (0..128).map(|i| 100 + i).collect();
     model.forward(&mut state, &prompt).expect("prefill");
@@ -21,8 +26,17 @@ fn check(name: &str, rope_tables: usize) {
     let limit = 1.5 * model.file_size() as f64 + model.kv_cache_bytes() as f64;
     let peak = peak_rss_bytes().expect("VmHWM readable on Linux") as f64;
     let mib = |b: f64| b / 1048576.0;
-    eprintln!("{name}: peak RSS {:.1} MiB, limit {:.1} MiB", mib(peak), mib(limit));
-    assert!(peak <= limit, "{name}: peak RSS {:.1} MiB over the limit {:.1} MiB", mib(peak), mib(limit));
+    eprintln!(
+        "{name}: peak RSS {:.1} MiB, limit {:.1} MiB",
+        mib(peak),
+        mib(limit)
+    );
+    assert!(
+        peak <= limit,
+        "{name}: peak RSS {:.1} MiB over the limit {:.1} MiB",
+        mib(peak),
+        mib(limit)
+    );
 }
 
 #[test]

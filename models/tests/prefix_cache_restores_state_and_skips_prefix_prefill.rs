@@ -9,14 +9,24 @@ use bora_models::sampling::argmax;
 use bora_models::{Model, ModelOptions, ModelTokenizer};
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
 fn cached_prefix_matches_cold_prefill() {
     let path = resolve_model("smollm2-135m-instruct")
         .unwrap_or_else(|e| panic!("model not available ({e}); run scripts/setup.sh"));
-    let model = Model::load(&path, &ModelOptions { context: 256, ..Default::default() }).expect("model loads");
+    let model = Model::load(
+        &path,
+        &ModelOptions {
+            context: 256,
+            ..Default::default()
+        },
+    )
+    .expect("model loads");
     let tok = ModelTokenizer::from_gguf_file(&path).expect("tokenizer");
     let system = "<|im_start|>system\nYou are a robot. Reply with one JSON action.<|im_end|>\n";
     let prefix = encode_prompt(&tok, system).expect("prefix");
@@ -27,15 +37,33 @@ fn cached_prefix_matches_cold_prefill() {
 
     for user in ["Move forward two meters.", "Turn left.", "Stop!"] {
         let mut prompt = prefix.clone();
-        prompt.extend(tok.encode(&format!("<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"), true).expect("user"));
+        prompt.extend(
+            tok.encode(
+                &format!("<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"),
+                true,
+            )
+            .expect("user"),
+        );
 
         let mut cold = model.new_state().expect("cold state");
-        let cold_logits = model.forward(&mut cold, &prompt).expect("cold").to_vec1::<f32>().expect("vec");
+        let cold_logits = model
+            .forward(&mut cold, &prompt)
+            .expect("cold")
+            .to_vec1::<f32>()
+            .expect("vec");
 
         let rest = cache.prepare(&mut state, &prompt).expect("prepare");
-        assert_eq!(rest.len(), prompt.len() - prefix.len(), "only the request's own tokens are left");
+        assert_eq!(
+            rest.len(),
+            prompt.len() - prefix.len(),
+            "only the request's own tokens are left"
+        );
         assert_eq!(state.pos(), prefix.len());
-        let warm_logits = model.forward(&mut state, &rest).expect("warm").to_vec1::<f32>().expect("vec");
+        let warm_logits = model
+            .forward(&mut state, &rest)
+            .expect("warm")
+            .to_vec1::<f32>()
+            .expect("vec");
 
         assert_eq!(argmax(&cold_logits), argmax(&warm_logits), "{user}");
         let d = max_abs_diff(&cold_logits, &warm_logits);

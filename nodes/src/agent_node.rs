@@ -19,10 +19,10 @@ use bora_runtime::clock::{Clock, SystemClock};
 use bora_runtime::pipeline::{Agent, AgentInput, AgentOutput, AgentReport, Interpreter, PlanModel};
 use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use r2r::geometry_msgs::msg::Twist;
-use r2r::{std_msgs, ParameterValue, QosProfile};
+use r2r::{std_msgs, QosProfile};
 
 use crate::params::{AgentParams, ParamValue};
-use crate::ros::convert::{quaternion_to_yaw, twist_from};
+use crate::ros::convert::{param_value, quaternion_to_yaw, twist_from};
 use crate::ros::{drain, signals};
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
@@ -32,30 +32,24 @@ pub const NODE_NAME: &str = "bora_agent";
 /// degraded: fallback parser only).
 pub type ModelLoader = dyn Fn(&AgentParams) -> anyhow::Result<Box<dyn PlanModel>>;
 
-fn to_param(v: &ParameterValue) -> ParamValue {
-    match v {
-        ParameterValue::Bool(b) => ParamValue::Bool(*b),
-        ParameterValue::Integer(i) => ParamValue::Int(*i),
-        ParameterValue::Double(d) => ParamValue::Double(*d),
-        ParameterValue::String(s) => ParamValue::Str(s.clone()),
-        other => ParamValue::Other(format!("{other:?}")),
-    }
-}
-
 /// The parameters given to the node (from `--ros-args -p` and `--params-file`), unchecked.
 fn given_params(node: &r2r::Node) -> anyhow::Result<Vec<(String, ParamValue)>> {
-    let params = node.params.lock().map_err(|_| anyhow::anyhow!("parameter table poisoned"))?;
+    let params = node
+        .params
+        .lock()
+        .map_err(|_| anyhow::anyhow!("parameter table poisoned"))?;
     Ok(params
         .iter()
         .filter(|(name, _)| name.as_str() != "use_sim_time")
-        .map(|(name, p)| (name.clone(), to_param(&p.value)))
+        .filter_map(|(name, p)| Some((name.clone(), param_value(&p.value)?)))
         .collect())
 }
 
 /// Reads and checks the node's parameters (from `--ros-args -p` and `--params-file`).
 pub fn read_params(node: &r2r::Node) -> anyhow::Result<AgentParams> {
     let given = given_params(node)?;
-    AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v))).context("invalid parameter for bora agent")
+    AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v)))
+        .context("invalid parameter for bora agent")
 }
 
 /// For `bora agent --check-params`: creates the node only to read its parameters,
@@ -65,12 +59,14 @@ pub fn check_params() -> anyhow::Result<serde_json::Value> {
     let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
     let node = r2r::Node::create(ctx, NODE_NAME, "").context("cannot create the ROS 2 node")?;
     let given = given_params(&node)?;
-    AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v))).context("invalid parameter for bora agent")?;
+    AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v)))
+        .context("invalid parameter for bora agent")?;
     let mut values = serde_json::Map::new();
     for spec in crate::params::AGENT_PARAMS {
         let default = match spec.kind {
             crate::params::Kind::String => serde_json::Value::String(spec.default.to_owned()),
-            _ => serde_json::from_str(spec.default).unwrap_or_else(|_| serde_json::Value::String(spec.default.to_owned())),
+            _ => serde_json::from_str(spec.default)
+                .unwrap_or_else(|_| serde_json::Value::String(spec.default.to_owned())),
         };
         values.insert(spec.name.to_owned(), default);
     }
@@ -108,18 +104,28 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     };
     let interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let (mut agent, mut input, outputs) = Agent::start(params.agent.clone(), interpreter, Arc::clone(&clock)).context("cannot start the agent pipeline")?;
+    let (mut agent, mut input, outputs) =
+        Agent::start(params.agent.clone(), interpreter, Arc::clone(&clock))
+            .context("cannot start the agent pipeline")?;
 
-    let mut voice = node.subscribe::<std_msgs::msg::String>("voice_command", QosProfile::default())?;
+    let mut voice =
+        node.subscribe::<std_msgs::msg::String>("voice_command", QosProfile::default())?;
     let mut odom = node.subscribe::<r2r::nav_msgs::msg::Odometry>("odom", QosProfile::default())?;
-    let mut scan = node.subscribe::<r2r::sensor_msgs::msg::LaserScan>("scan", QosProfile::sensor_data())?;
-    let mut fault = node.subscribe::<std_msgs::msg::String>("agent/inject_fault", QosProfile::default())?;
+    let mut scan =
+        node.subscribe::<r2r::sensor_msgs::msg::LaserScan>("scan", QosProfile::sensor_data())?;
+    let mut fault =
+        node.subscribe::<std_msgs::msg::String>("agent/inject_fault", QosProfile::default())?;
     let cmd_vel = node.create_publisher::<Twist>("cmd_vel", QosProfile::default())?;
-    let plan_pub = node.create_publisher::<std_msgs::msg::String>("agent/plan", QosProfile::default())?;
-    let text_pub = node.create_publisher::<std_msgs::msg::String>("agent/text", QosProfile::default())?;
-    let say_pub = node.create_publisher::<std_msgs::msg::String>("agent/say", QosProfile::default())?;
-    let event_pub = node.create_publisher::<std_msgs::msg::String>("agent/events", QosProfile::default())?;
-    let diag_pub = node.create_publisher::<DiagnosticArray>("diagnostics", QosProfile::default())?;
+    let plan_pub =
+        node.create_publisher::<std_msgs::msg::String>("agent/plan", QosProfile::default())?;
+    let text_pub =
+        node.create_publisher::<std_msgs::msg::String>("agent/text", QosProfile::default())?;
+    let say_pub =
+        node.create_publisher::<std_msgs::msg::String>("agent/say", QosProfile::default())?;
+    let event_pub =
+        node.create_publisher::<std_msgs::msg::String>("agent/events", QosProfile::default())?;
+    let diag_pub =
+        node.create_publisher::<DiagnosticArray>("diagnostics", QosProfile::default())?;
     let mut ros_clock = r2r::Clock::create(r2r::ClockType::SystemTime)?;
 
     eprintln!(
@@ -140,7 +146,9 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         drain(&mut voice, |m| on_voice(&mut input, &m.data));
         drain(&mut odom, |m| input.odom(odometry(&m, input.now())));
         drain(&mut scan, |m| input.scan(laser_scan(m, input.now())));
-        drain(&mut fault, |m| on_fault(&mut input, &m.data, params.fault_injection));
+        drain(&mut fault, |m| {
+            on_fault(&mut input, &m.data, params.fault_injection)
+        });
         while let Some(out) = outputs.pop() {
             let r = match out {
                 AgentOutput::CmdVel(t) => cmd_vel.publish(&twist_from(t.linear_x, t.angular_z)),
@@ -150,7 +158,10 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
                 }
                 AgentOutput::Text(t) => text_pub.publish(&std_msgs::msg::String { data: t }),
                 AgentOutput::Say(t) => say_pub.publish(&std_msgs::msg::String { data: t }),
-                AgentOutput::Event(e) => event_pub.publish(&std_msgs::msg::String { data: e }),
+                AgentOutput::Event(e) => {
+                    tracing::info!(event = e.as_str(), "planner");
+                    event_pub.publish(&std_msgs::msg::String { data: e })
+                }
             };
             if let Err(e) = r {
                 tracing::warn!(error = %e, "publish failed");
@@ -173,7 +184,9 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         node.spin_once(Duration::from_millis(5));
     }
     eprintln!("bora agent: stopping (zero velocity published)");
-    agent.stop(Duration::from_secs(3)).context("a stage did not stop")?;
+    agent
+        .stop(Duration::from_secs(3))
+        .context("a stage did not stop")?;
     Ok(())
 }
 
@@ -184,14 +197,25 @@ fn on_voice(input: &mut AgentInput, text: &str) {
 
 fn on_fault(input: &mut AgentInput, text: &str, enabled: bool) {
     if !enabled {
-        tracing::warn!(fault = text, "fault injection ignored: parameter enable_fault_injection is false");
+        tracing::warn!(
+            fault = text,
+            "fault injection ignored: parameter enable_fault_injection is false"
+        );
         return;
     }
     // "stall_language SECONDS"
     let mut words = text.split_whitespace();
-    match (words.next(), words.next().and_then(|s| s.parse::<f64>().ok())) {
-        (Some("stall_language"), Some(s)) if s.is_finite() && s > 0.0 => input.inject_language_stall(Duration::from_secs_f64(s.min(3600.0))),
-        _ => tracing::warn!(fault = text, "unknown fault (known: `stall_language SECONDS`)"),
+    match (
+        words.next(),
+        words.next().and_then(|s| s.parse::<f64>().ok()),
+    ) {
+        (Some("stall_language"), Some(s)) if s.is_finite() && s > 0.0 => {
+            input.inject_language_stall(Duration::from_secs_f64(s.min(3600.0)))
+        }
+        _ => tracing::warn!(
+            fault = text,
+            "unknown fault (known: `stall_language SECONDS`)"
+        ),
     }
 }
 
@@ -219,11 +243,18 @@ fn laser_scan(m: r2r::sensor_msgs::msg::LaserScan, now: Duration) -> LaserScan {
 }
 
 fn kv(key: &str, value: impl ToString) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: value.to_string() }
+    KeyValue {
+        key: key.to_owned(),
+        value: value.to_string(),
+    }
 }
 
 /// The diagnostics message: one status for the model, one for latency, one for queues.
-fn diagnostics(report: &AgentReport, model_error: Option<&str>, stamp: r2r::builtin_interfaces::msg::Time) -> DiagnosticArray {
+fn diagnostics(
+    report: &AgentReport,
+    model_error: Option<&str>,
+    stamp: r2r::builtin_interfaces::msg::Time,
+) -> DiagnosticArray {
     const OK: u8 = 0;
     const WARN: u8 = 1;
     let degraded = !report.degraded.is_empty();
@@ -243,7 +274,12 @@ fn diagnostics(report: &AgentReport, model_error: Option<&str>, stamp: r2r::buil
         .iter()
         .flat_map(|l| {
             let name = format!("{:?}/{}", l.quantity, l.label).to_lowercase();
-            [kv(&format!("{name}/count"), l.count), kv(&format!("{name}/p50_us"), l.p50_us), kv(&format!("{name}/p99_us"), l.p99_us), kv(&format!("{name}/max_us"), l.max_us)]
+            [
+                kv(&format!("{name}/count"), l.count),
+                kv(&format!("{name}/p50_us"), l.p50_us),
+                kv(&format!("{name}/p99_us"), l.p99_us),
+                kv(&format!("{name}/max_us"), l.max_us),
+            ]
         })
         .collect();
     let queue_values = report
@@ -260,10 +296,27 @@ fn diagnostics(report: &AgentReport, model_error: Option<&str>, stamp: r2r::buil
         values,
     };
     DiagnosticArray {
-        header: r2r::std_msgs::msg::Header { stamp, frame_id: String::new() },
+        header: r2r::std_msgs::msg::Header {
+            stamp,
+            frame_id: String::new(),
+        },
         status: vec![
-            status("language", if degraded { WARN } else { OK }, if degraded { "degraded: fallback parser only" } else { "ok" }, model_values),
-            status("latency", OK, "latency percentiles (microseconds)", latency_values),
+            status(
+                "language",
+                if degraded { WARN } else { OK },
+                if degraded {
+                    "degraded: fallback parser only"
+                } else {
+                    "ok"
+                },
+                model_values,
+            ),
+            status(
+                "latency",
+                OK,
+                "latency percentiles (microseconds)",
+                latency_values,
+            ),
             status("queues", OK, "queue counters", queue_values),
         ],
     }

@@ -1,9 +1,12 @@
 //! bora-nodes: the ROS 2 boundary of bora (r2r, behind the `ros` feature) and the
-//! library half of the `bora` binary.
+//! library half of the `bora` binary: parameters, model loading, the nodes.
 
+pub mod model_loader;
 pub mod params;
 pub mod sim_params;
 
+#[cfg(feature = "ros")]
+pub mod agent_node;
 #[cfg(feature = "ros")]
 pub mod ros;
 #[cfg(feature = "ros")]

@@ -32,6 +32,12 @@ enum Command {
     Generate(cli::generate::GenerateArgs),
     /// Measure prefill/decode tokens/s, time to first token, peak RSS and bandwidth use.
     Bench(cli::bench::BenchArgs),
+    /// Run the agent as a ROS 2 node: voice_command in, cmd_vel and agent/plan out.
+    Agent(cli::agent::AgentArgs),
+    /// Interpret one command offline and print the plan, its source and latencies.
+    Intent(cli::intent::IntentArgs),
+    /// Publish a voice command (a speech recogniser stand-in); --wait prints the plan.
+    Say(cli::say::SayArgs),
     /// Simulated differential-drive robot (ROS 2 node): follows cmd_vel, publishes odom and scan.
     Sim(cli::sim::SimArgs),
 }
@@ -45,5 +51,8 @@ fn main() -> anyhow::Result<()> {
         Command::Generate(args) => cli::generate::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Sim(args) => cli::sim::run(args),
+        Command::Agent(args) => cli::agent::run(args),
+        Command::Intent(args) => cli::intent::run(args),
+        Command::Say(args) => cli::say::run(args),
     }
 }

@@ -13,7 +13,11 @@ use crate::params::AgentParams;
 pub fn parse_device(device: &str) -> anyhow::Result<DeviceSpec> {
     match device {
         "cpu" => Ok(DeviceSpec::Cpu),
-        d => match d.strip_prefix("cuda:").or_else(|| (d == "cuda").then_some("0")).map(str::parse) {
+        d => match d
+            .strip_prefix("cuda:")
+            .or_else(|| (d == "cuda").then_some("0"))
+            .map(str::parse)
+        {
             Some(Ok(n)) => Ok(DeviceSpec::Cuda(n)),
             _ => anyhow::bail!("device {device:?} is not `cpu` or `cuda:N`"),
         },
@@ -32,7 +36,10 @@ pub fn set_threads(threads: usize) {
 
 /// Loads the language model the parameters name (an error if `model` is "none").
 pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
-    let name = params.model.as_deref().context("no model configured (model parameter is \"none\")")?;
+    let name = params
+        .model
+        .as_deref()
+        .context("no model configured (model parameter is \"none\")")?;
     let path = resolve_model(name)?;
     set_threads(params.threads);
     let cfg = LlmConfig {
@@ -43,10 +50,10 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         prefill_chunk: params.prefill_chunk,
         budget: params.budget,
         policy: params.miss_policy,
-        limits: params.agent.limits.clone(),
+        schema: Some(params.agent.limits.json_schema()),
     };
-    let guide = crate::grammar::guide_factory(&path, &params.agent.limits)?;
-    LlmPlanModel::load(cfg, guide).with_context(|| format!("cannot load the language model {}", path.display()))
+    LlmPlanModel::load(cfg)
+        .with_context(|| format!("cannot load the language model {}", path.display()))
 }
 
 /// [`load_llm`] as the boxed [`PlanModel`] the agent takes.

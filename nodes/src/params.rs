@@ -57,42 +57,182 @@ pub struct ParamSpec {
 
 macro_rules! p {
     ($name:literal, $kind:ident, $default:literal, $doc:literal) => {
-        ParamSpec { name: $name, kind: Kind::$kind, default: $default, doc: $doc }
+        ParamSpec {
+            name: $name,
+            kind: Kind::$kind,
+            default: $default,
+            doc: $doc,
+        }
     };
 }
 
 /// Every parameter of `bora agent`.
 pub const AGENT_PARAMS: &[ParamSpec] = &[
-    p!("model", String, "smollm2-135m-instruct", "model name in the cache ($BORA_MODELS), or a GGUF path; \"none\" = fallback parser only"),
-    p!("device", String, "cpu", "where the model runs: cpu or cuda:N (needs a build with --features cuda)"),
-    p!("threads", Int, "0", "CPU threads for the model; 0 = all cores"),
-    p!("max_tokens", Int, "64", "most tokens the model may generate per command"),
-    p!("prefill_chunk", Int, "32", "prompt tokens per forward pass; the budget is checked between chunks"),
-    p!("context", Int, "1024", "model context in tokens (KV cache size)"),
-    p!("budget.first_token_ms", Double, "2000.0", "longest time to the first generated token, ms; 0 = unchecked"),
-    p!("budget.token_gap_ms", Double, "500.0", "longest gap between two generated tokens, ms; 0 = unchecked"),
-    p!("budget.total_ms", Double, "6000.0", "longest total generation time, ms; 0 = unchecked"),
-    p!("budget.miss_policy", String, "fallback", "on a budget miss: fallback (deterministic parser), stop, or ignore"),
-    p!("limits.max_distance_m", Double, "5.0", "largest |distance| of one move step, m"),
-    p!("limits.max_angle_deg", Double, "360.0", "largest |angle| of one turn step, degrees"),
+    p!(
+        "model",
+        String,
+        "smollm2-135m-instruct",
+        "model name in the cache ($BORA_MODELS), or a GGUF path; \"none\" = fallback parser only"
+    ),
+    p!(
+        "device",
+        String,
+        "cpu",
+        "where the model runs: cpu or cuda:N (needs a build with --features cuda)"
+    ),
+    p!(
+        "threads",
+        Int,
+        "0",
+        "CPU threads for the model; 0 = all cores"
+    ),
+    p!(
+        "max_tokens",
+        Int,
+        "64",
+        "most tokens the model may generate per command"
+    ),
+    p!(
+        "prefill_chunk",
+        Int,
+        "32",
+        "prompt tokens per forward pass; the budget is checked between chunks"
+    ),
+    p!(
+        "context",
+        Int,
+        "1024",
+        "model context in tokens (KV cache size)"
+    ),
+    p!(
+        "budget.first_token_ms",
+        Double,
+        "2000.0",
+        "longest time to the first generated token, ms; 0 = unchecked"
+    ),
+    p!(
+        "budget.token_gap_ms",
+        Double,
+        "500.0",
+        "longest gap between two generated tokens, ms; 0 = unchecked"
+    ),
+    p!(
+        "budget.total_ms",
+        Double,
+        "6000.0",
+        "longest total generation time, ms; 0 = unchecked"
+    ),
+    p!(
+        "budget.miss_policy",
+        String,
+        "fallback",
+        "on a budget miss: fallback (deterministic parser), stop, or ignore"
+    ),
+    p!(
+        "limits.max_distance_m",
+        Double,
+        "5.0",
+        "largest |distance| of one move step, m"
+    ),
+    p!(
+        "limits.max_angle_deg",
+        Double,
+        "360.0",
+        "largest |angle| of one turn step, degrees"
+    ),
     p!("limits.max_wait_s", Double, "30.0", "longest wait step, s"),
-    p!("limits.max_say_chars", Int, "200", "longest say text, characters"),
+    p!(
+        "limits.max_say_chars",
+        Int,
+        "200",
+        "longest say text, characters"
+    ),
     p!("limits.max_steps", Int, "8", "most steps in a plan (1..8)"),
     p!("planner.rate_hz", Double, "50.0", "planner loop rate, Hz"),
-    p!("planner.max_linear_speed_mps", Double, "0.5", "largest |linear.x| ever commanded, m/s"),
-    p!("planner.max_angular_speed_radps", Double, "1.0", "largest |angular.z| ever commanded, rad/s"),
-    p!("planner.max_linear_accel_mps2", Double, "0.5", "largest change of linear.x per second, m/s^2"),
-    p!("planner.max_angular_accel_radps2", Double, "2.0", "largest change of angular.z per second, rad/s^2"),
-    p!("planner.stop_distance_m", Double, "0.3", "forward motion halts when an obstacle ahead is closer than this, m (from the scanner)"),
-    p!("planner.max_odom_age_s", Double, "0.2", "odometry older than this stops the robot (watchdog), s"),
-    p!("perception.cone_half_angle_deg", Double, "20.0", "half-width of the obstacle cone ahead, degrees"),
-    p!("stages.stall_after_s", Double, "2.0", "a stage silent this long stops the robot (watchdog), s"),
-    p!("stages.language_core", Int, "-1", "CPU core for the language stage; -1 = any"),
-    p!("stages.perception_core", Int, "-1", "CPU core for the perception stage; -1 = any"),
-    p!("stages.planning_core", Int, "-1", "CPU core for the planning stage; -1 = any"),
-    p!("stages.planning_fifo_priority", Int, "0", "SCHED_FIFO priority of the planning stage, 1..99; 0 = normal scheduling"),
-    p!("diagnostics_period_s", Double, "1.0", "period of the diagnostics message, s"),
-    p!("enable_fault_injection", Bool, "false", "accept fault injections on agent/inject_fault (tests only)"),
+    p!(
+        "planner.max_linear_speed_mps",
+        Double,
+        "0.5",
+        "largest |linear.x| ever commanded, m/s"
+    ),
+    p!(
+        "planner.max_angular_speed_radps",
+        Double,
+        "1.0",
+        "largest |angular.z| ever commanded, rad/s"
+    ),
+    p!(
+        "planner.max_linear_accel_mps2",
+        Double,
+        "0.5",
+        "largest change of linear.x per second, m/s^2"
+    ),
+    p!(
+        "planner.max_angular_accel_radps2",
+        Double,
+        "2.0",
+        "largest change of angular.z per second, rad/s^2"
+    ),
+    p!(
+        "planner.stop_distance_m",
+        Double,
+        "0.3",
+        "forward motion halts when an obstacle ahead is closer than this, m (from the scanner)"
+    ),
+    p!(
+        "planner.max_odom_age_s",
+        Double,
+        "0.2",
+        "odometry older than this stops the robot (watchdog), s"
+    ),
+    p!(
+        "perception.cone_half_angle_deg",
+        Double,
+        "20.0",
+        "half-width of the obstacle cone ahead, degrees"
+    ),
+    p!(
+        "stages.stall_after_s",
+        Double,
+        "2.0",
+        "a stage silent this long stops the robot (watchdog), s"
+    ),
+    p!(
+        "stages.language_core",
+        Int,
+        "-1",
+        "CPU core for the language stage; -1 = any"
+    ),
+    p!(
+        "stages.perception_core",
+        Int,
+        "-1",
+        "CPU core for the perception stage; -1 = any"
+    ),
+    p!(
+        "stages.planning_core",
+        Int,
+        "-1",
+        "CPU core for the planning stage; -1 = any"
+    ),
+    p!(
+        "stages.planning_fifo_priority",
+        Int,
+        "0",
+        "SCHED_FIFO priority of the planning stage, 1..99; 0 = normal scheduling"
+    ),
+    p!(
+        "diagnostics_period_s",
+        Double,
+        "1.0",
+        "period of the diagnostics message, s"
+    ),
+    p!(
+        "enable_fault_injection",
+        Bool,
+        "false",
+        "accept fault injections on agent/inject_fault (tests only)"
+    ),
 ];
 
 /// A parameter that is unknown, of the wrong type or out of range.
@@ -146,7 +286,11 @@ fn err(name: &str, value: &ParamValue, reason: impl Into<String>) -> ParamError 
         ParamValue::Str(s) => format!("{s:?}"),
         ParamValue::Other(s) => s.clone(),
     };
-    ParamError { name: name.to_owned(), value, reason: reason.into() }
+    ParamError {
+        name: name.to_owned(),
+        value,
+        reason: reason.into(),
+    }
 }
 
 /// The value of `name` as a double (integers are accepted).
@@ -185,7 +329,11 @@ fn positive(name: &str, v: &ParamValue) -> Result<f64, ParamError> {
 fn budget_ms(name: &str, v: &ParamValue) -> Result<Option<Duration>, ParamError> {
     let d = double(name, v)?;
     if d < 0.0 {
-        return Err(err(name, v, "must be 0 (unchecked) or a positive number of ms"));
+        return Err(err(
+            name,
+            v,
+            "must be 0 (unchecked) or a positive number of ms",
+        ));
     }
     Ok((d > 0.0).then(|| Duration::from_secs_f64(d / 1000.0)))
 }
@@ -195,22 +343,36 @@ fn core(name: &str, v: &ParamValue) -> Result<Option<usize>, ParamError> {
     match i {
         -1 => Ok(None),
         0..=1023 => Ok(usize::try_from(i).ok()),
-        _ => Err(err(name, v, "must be -1 (any core) or a core index 0..1023")),
+        _ => Err(err(
+            name,
+            v,
+            "must be -1 (any core) or a core index 0..1023",
+        )),
     }
 }
 
 impl AgentParams {
     /// Builds the configuration from `(name, value)` pairs given on the command line or
     /// in a params file; names not given keep their defaults.
-    pub fn from_values<'a>(values: impl IntoIterator<Item = (&'a str, &'a ParamValue)>) -> Result<Self, ParamError> {
+    pub fn from_values<'a>(
+        values: impl IntoIterator<Item = (&'a str, &'a ParamValue)>,
+    ) -> Result<Self, ParamError> {
         let mut p = Self::defaults();
         for (name, v) in values {
             let Some(s) = spec(name) else {
-                return Err(err(name, v, "is not a parameter of bora agent (see `bora agent --list-params`)"));
+                return Err(err(
+                    name,
+                    v,
+                    "is not a parameter of bora agent (see `bora agent --list-params`)",
+                ));
             };
             p.set(s, v)?;
         }
-        p.agent = p.agent.clone().check().map_err(|e| ParamError { name: "(planner/limits)".into(), value: String::new(), reason: e.to_string() })?;
+        p.agent = p.agent.clone().check().map_err(|e| ParamError {
+            name: "(planner/limits)".into(),
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
         Ok(p)
     }
 
@@ -228,7 +390,10 @@ impl AgentParams {
                 total: Some(Duration::from_millis(6000)),
             },
             miss_policy: MissPolicy::Fallback,
-            agent: AgentConfig { planner: PlannerConfig::default(), ..AgentConfig::default() },
+            agent: AgentConfig {
+                planner: PlannerConfig::default(),
+                ..AgentConfig::default()
+            },
             diagnostics_period: Duration::from_secs(1),
             fault_injection: false,
         }
@@ -241,10 +406,18 @@ impl AgentParams {
             "model" => match v {
                 ParamValue::Str(m) if m.is_empty() || m == "none" => self.model = None,
                 ParamValue::Str(m) => self.model = Some(m.clone()),
-                _ => return Err(err(n, v, "must be a string: a model name, a GGUF path, or \"none\"")),
+                _ => {
+                    return Err(err(
+                        n,
+                        v,
+                        "must be a string: a model name, a GGUF path, or \"none\"",
+                    ))
+                }
             },
             "device" => match v {
-                ParamValue::Str(d) if d == "cpu" || d.starts_with("cuda") => self.device = d.clone(),
+                ParamValue::Str(d) if d == "cpu" || d.starts_with("cuda") => {
+                    self.device = d.clone()
+                }
                 _ => return Err(err(n, v, "must be \"cpu\" or \"cuda:N\"")),
             },
             "threads" => self.threads = ranged_usize(n, v, 0, 1024)?,
@@ -269,13 +442,21 @@ impl AgentParams {
             "limits.max_steps" => a.limits.max_steps = ranged_usize(n, v, 1, 8)?,
             "planner.rate_hz" => a.planner.rate_hz = positive(n, v)?,
             "planner.max_linear_speed_mps" => a.planner.max_linear_speed_mps = positive(n, v)?,
-            "planner.max_angular_speed_radps" => a.planner.max_angular_speed_radps = positive(n, v)?,
+            "planner.max_angular_speed_radps" => {
+                a.planner.max_angular_speed_radps = positive(n, v)?
+            }
             "planner.max_linear_accel_mps2" => a.planner.max_linear_accel_mps2 = positive(n, v)?,
-            "planner.max_angular_accel_radps2" => a.planner.max_angular_accel_radps2 = positive(n, v)?,
+            "planner.max_angular_accel_radps2" => {
+                a.planner.max_angular_accel_radps2 = positive(n, v)?
+            }
             "planner.stop_distance_m" => a.planner.stop_distance_m = positive(n, v)?,
             "planner.max_odom_age_s" => a.planner.max_odom_age_s = positive(n, v)?,
-            "perception.cone_half_angle_deg" => a.perception.cone_half_angle_deg = positive(n, v)? as f32,
-            "stages.stall_after_s" => a.stage_stall_after = Duration::from_secs_f64(positive(n, v)?),
+            "perception.cone_half_angle_deg" => {
+                a.perception.cone_half_angle_deg = positive(n, v)? as f32
+            }
+            "stages.stall_after_s" => {
+                a.stage_stall_after = Duration::from_secs_f64(positive(n, v)?)
+            }
             "stages.language_core" => a.language_rt.core = core(n, v)?,
             "stages.perception_core" => a.perception_rt.core = core(n, v)?,
             "stages.planning_core" => a.planning_rt.core = core(n, v)?,
@@ -284,9 +465,14 @@ impl AgentParams {
                 if !(0..=99).contains(&prio) {
                     return Err(err(n, v, "must be 0 (normal scheduling) or 1..99"));
                 }
-                a.planning_rt = StageRt { fifo_priority: (prio > 0).then_some(prio as i32), ..a.planning_rt };
+                a.planning_rt = StageRt {
+                    fifo_priority: (prio > 0).then_some(prio as i32),
+                    ..a.planning_rt
+                };
             }
-            "diagnostics_period_s" => self.diagnostics_period = Duration::from_secs_f64(positive(n, v)?),
+            "diagnostics_period_s" => {
+                self.diagnostics_period = Duration::from_secs_f64(positive(n, v)?)
+            }
             "enable_fault_injection" => match v {
                 ParamValue::Bool(b) => self.fault_injection = *b,
                 _ => return Err(err(n, v, "must be true or false")),
@@ -320,9 +506,15 @@ mod tests {
                 Kind::Double => ParamValue::Double(s.default.parse().expect("double default")),
                 Kind::String => ParamValue::Str(s.default.into()),
             };
-            let one = parse(&[(s.name, v)]).unwrap_or_else(|e| panic!("default of {} rejected: {e}", s.name));
+            let one = parse(&[(s.name, v)])
+                .unwrap_or_else(|e| panic!("default of {} rejected: {e}", s.name));
             // The declared default is the one in force when the parameter is not given.
-            assert_eq!(format!("{one:?}"), format!("{:?}", parse(&[]).expect("defaults")), "declared default of {} differs", s.name);
+            assert_eq!(
+                format!("{one:?}"),
+                format!("{:?}", parse(&[]).expect("defaults")),
+                "declared default of {} differs",
+                s.name
+            );
         }
     }
 

@@ -126,7 +126,11 @@ impl<T> SlotWriter<T> {
             // check. A plain load would need SeqCst's store-load ordering instead,
             // which loom does not model.
             let free = (0..self.shared.buffers.len()).find(|&i| {
-                i != self.current && self.shared.buffers[i].readers.fetch_add(0, Ordering::SeqCst) == 0
+                i != self.current
+                    && self.shared.buffers[i]
+                        .readers
+                        .fetch_add(0, Ordering::SeqCst)
+                        == 0
             });
             if let Some(i) = free {
                 return i;

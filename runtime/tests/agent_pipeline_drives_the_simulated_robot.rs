@@ -13,16 +13,26 @@ use bora_runtime::agent::Limits;
 use bora_runtime::budget::MissPolicy;
 use bora_runtime::clock::{Clock, SystemClock};
 use bora_runtime::pipeline::{
-    Agent, AgentConfig, AgentOutput, BudgetOutcome, CommandAccepted, Interpreter, LatencyBreakdown, ModelAttempt, PlanModel, SimLoop, SimRates,
+    Agent, AgentConfig, AgentOutput, BudgetOutcome, CommandAccepted, Interpreter, LatencyBreakdown,
+    ModelAttempt, PlanModel, SimLoop, SimRates,
 };
 use bora_runtime::sim::{DriveConfig, LidarConfig, Sim, World};
 
 fn start(model: Option<Box<dyn PlanModel>>) -> (Agent, SimLoop) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let interpreter = Interpreter::new(model, Limits::default(), MissPolicy::Fallback);
-    let (agent, input, outputs) = Agent::start(AgentConfig::default(), interpreter, clock).expect("agent starts");
-    let sim = Sim::new(World::default_room(), DriveConfig::default(), LidarConfig::default()).expect("sim");
-    (agent, SimLoop::new(sim, input, outputs, SimRates::default()))
+    let (agent, input, outputs) =
+        Agent::start(AgentConfig::default(), interpreter, clock).expect("agent starts");
+    let sim = Sim::new(
+        World::default_room(),
+        DriveConfig::default(),
+        LidarConfig::default(),
+    )
+    .expect("sim");
+    (
+        agent,
+        SimLoop::new(sim, input, outputs, SimRates::default()),
+    )
 }
 
 fn plan_json(out: &AgentOutput) -> Option<serde_json::Value> {
@@ -40,14 +50,26 @@ fn is_plan_done(out: &AgentOutput) -> bool {
 fn move_forward_one_meter_ends_at_one_meter() {
     let (agent, mut rig) = start(None);
     rig.run_for(Duration::from_millis(200), |_, _| {});
-    assert_eq!(rig.input().command("move forward one meter"), CommandAccepted::Queued);
-    let done = rig.run_until(Instant::now() + Duration::from_secs(15), |o, _| is_plan_done(o));
+    assert_eq!(
+        rig.input().command("move forward one meter"),
+        CommandAccepted::Queued
+    );
+    let done = rig.run_until(Instant::now() + Duration::from_secs(15), |o, _| {
+        is_plan_done(o)
+    });
     rig.run_for(Duration::from_millis(200), |_, _| {});
     let pose = rig.pose();
     assert!(done, "plan did not finish; pose {pose:?}");
-    assert!((pose.x - 1.0).abs() < 0.03 && pose.y.abs() < 0.03, "ended at {pose:?}");
+    assert!(
+        (pose.x - 1.0).abs() < 0.03 && pose.y.abs() < 0.03,
+        "ended at {pose:?}"
+    );
     let limits = bora_runtime::agent::PlannerConfig::default();
-    assert!(rig.max_linear_seen <= limits.max_linear_speed_mps + 1e-9, "cmd_vel over the speed limit: {}", rig.max_linear_seen);
+    assert!(
+        rig.max_linear_seen <= limits.max_linear_speed_mps + 1e-9,
+        "cmd_vel over the speed limit: {}",
+        rig.max_linear_seen
+    );
     agent.stop(Duration::from_secs(2)).expect("stages stop");
 }
 
@@ -59,15 +81,30 @@ struct SlowModel {
 }
 
 impl PlanModel for SlowModel {
-    fn generate(&mut self, _command: &str, cancel: &Arc<AtomicBool>, on_text: &mut dyn FnMut(&str)) -> ModelAttempt {
+    fn generate(
+        &mut self,
+        _command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> ModelAttempt {
         for _ in 0..self.tokens {
             if cancel.load(Ordering::SeqCst) {
-                return ModelAttempt { text: String::new(), budget: BudgetOutcome::Preempted, latency: LatencyBreakdown::default(), error: None };
+                return ModelAttempt {
+                    text: String::new(),
+                    budget: BudgetOutcome::Preempted,
+                    latency: LatencyBreakdown::default(),
+                    error: None,
+                };
             }
             std::thread::sleep(self.per_token);
             on_text(".");
         }
-        ModelAttempt { text: self.text.clone(), budget: BudgetOutcome::Met, latency: LatencyBreakdown::default(), error: None }
+        ModelAttempt {
+            text: self.text.clone(),
+            budget: BudgetOutcome::Met,
+            latency: LatencyBreakdown::default(),
+            error: None,
+        }
     }
     fn describe(&self) -> String {
         "slow double".into()
@@ -78,7 +115,11 @@ impl PlanModel for SlowModel {
 fn a_new_command_preempts_the_one_being_interpreted() {
     // Every interpretation takes ~1 s and yields "move 2 m"; the second command's
     // plan must be the only one that runs.
-    let model = SlowModel { per_token: Duration::from_millis(20), tokens: 50, text: r#"{"plan":[{"action":"turn","angle_deg":90}]}"#.into() };
+    let model = SlowModel {
+        per_token: Duration::from_millis(20),
+        tokens: 50,
+        text: r#"{"plan":[{"action":"turn","angle_deg":90}]}"#.into(),
+    };
     let (agent, mut rig) = start(Some(Box::new(model)));
     rig.run_for(Duration::from_millis(200), |_, _| {});
     rig.input().command("move forward two meters");
@@ -93,12 +134,27 @@ fn a_new_command_preempts_the_one_being_interpreted() {
     });
     assert!(done, "no plan finished; plans seen: {plans:?}");
     assert_eq!(plans.len(), 2, "{plans:?}");
-    assert!(plans[0]["plan"].is_null(), "first command should be preempted: {}", plans[0]);
-    assert!(plans[0]["reasons"].to_string().contains("preempted"), "{}", plans[0]);
+    assert!(
+        plans[0]["plan"].is_null(),
+        "first command should be preempted: {}",
+        plans[0]
+    );
+    assert!(
+        plans[0]["reasons"].to_string().contains("preempted"),
+        "{}",
+        plans[0]
+    );
     assert_eq!(plans[1]["source"], "model");
     let pose = rig.pose();
-    assert!(pose.x.abs() < 0.01 && pose.y.abs() < 0.01, "the preempted plan moved the robot: {pose:?}");
-    assert!((pose.yaw.to_degrees() - 90.0).abs() < 2.0, "yaw {}", pose.yaw.to_degrees());
+    assert!(
+        pose.x.abs() < 0.01 && pose.y.abs() < 0.01,
+        "the preempted plan moved the robot: {pose:?}"
+    );
+    assert!(
+        (pose.yaw.to_degrees() - 90.0).abs() < 2.0,
+        "yaw {}",
+        pose.yaw.to_degrees()
+    );
     agent.stop(Duration::from_secs(3)).expect("stages stop");
 }
 
@@ -108,7 +164,10 @@ fn reflex_stop_halts_a_move_within_a_planner_tick() {
     rig.run_for(Duration::from_millis(200), |_, _| {});
     rig.input().command("drive forward 3 meters");
     // Wait until the robot is moving.
-    let moving = rig.run_until(Instant::now() + Duration::from_secs(10), |o, _| matches!(o, AgentOutput::CmdVel(t) if t.linear_x > 0.1));
+    let moving = rig.run_until(
+        Instant::now() + Duration::from_secs(10),
+        |o, _| matches!(o, AgentOutput::CmdVel(t) if t.linear_x > 0.1),
+    );
     assert!(moving, "robot never started moving");
     let sent = Instant::now();
     assert_eq!(rig.input().command("STOP!"), CommandAccepted::ReflexStop);
@@ -121,9 +180,15 @@ fn reflex_stop_halts_a_move_within_a_planner_tick() {
     });
     let latency = sent.elapsed();
     assert!(stopped, "no zero cmd_vel after the stop");
-    assert!(reflex_reported, "the stop was not reported as a reflex on agent/plan");
+    assert!(
+        reflex_reported,
+        "the stop was not reported as a reflex on agent/plan"
+    );
     // One planner tick is 20 ms; allow generous scheduling slack on a shared machine.
-    assert!(latency < Duration::from_millis(250), "zero cmd_vel took {latency:?}");
+    assert!(
+        latency < Duration::from_millis(250),
+        "zero cmd_vel took {latency:?}"
+    );
     let x_at_stop = rig.pose().x;
     rig.run_for(Duration::from_millis(500), |o, _| {
         if let AgentOutput::CmdVel(t) = o {
@@ -132,8 +197,17 @@ fn reflex_stop_halts_a_move_within_a_planner_tick() {
     });
     assert!(rig.pose().x < 3.0 && (rig.pose().x - x_at_stop).abs() < 0.1);
     let report = agent.report();
-    let l = report.metrics.latency(bora_runtime::metrics::Quantity::CommandToAction, "command_to_first_cmd_vel").expect("recorded");
-    assert!(l.count >= 2, "command to first cmd_vel recorded for the move and the stop: {l:?}");
+    let l = report
+        .metrics
+        .latency(
+            bora_runtime::metrics::Quantity::CommandToAction,
+            "command_to_first_cmd_vel",
+        )
+        .expect("recorded");
+    assert!(
+        l.count >= 2,
+        "command to first cmd_vel recorded for the move and the stop: {l:?}"
+    );
     agent.stop(Duration::from_secs(2)).expect("stages stop");
 }
 
@@ -142,7 +216,10 @@ fn stalled_language_stage_trips_the_planner_watchdog() {
     let (agent, mut rig) = start(None);
     rig.run_for(Duration::from_millis(200), |_, _| {});
     rig.input().command("move forward 3 meters");
-    let moving = rig.run_until(Instant::now() + Duration::from_secs(10), |o, _| matches!(o, AgentOutput::CmdVel(t) if t.linear_x > 0.1));
+    let moving = rig.run_until(
+        Instant::now() + Duration::from_secs(10),
+        |o, _| matches!(o, AgentOutput::CmdVel(t) if t.linear_x > 0.1),
+    );
     assert!(moving);
     rig.input().inject_language_stall(Duration::from_secs(5));
     let injected = Instant::now();
@@ -157,7 +234,11 @@ fn stalled_language_stage_trips_the_planner_watchdog() {
     });
     assert!(zero, "no watchdog stop after the language stage stalled");
     // stage_stall_after is 2 s by default; the zero follows within a tick of it.
-    assert!(injected.elapsed() < Duration::from_millis(3000), "watchdog took {:?}", injected.elapsed());
+    assert!(
+        injected.elapsed() < Duration::from_millis(3000),
+        "watchdog took {:?}",
+        injected.elapsed()
+    );
     assert!(rig.pose().x < 3.0);
     agent.stop(Duration::from_secs(6)).ok();
 }

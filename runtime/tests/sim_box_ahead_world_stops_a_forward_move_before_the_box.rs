@@ -16,8 +16,15 @@ fn box_ahead_world_stops_a_forward_move_before_the_box() -> Result<(), Box<dyn s
     let world = World::from_yaml_file(&world_path())?;
     assert_eq!(world.boxes().len(), 1);
     assert_eq!(world.walls().len(), 4);
-    let drive = DriveConfig { cmd_timeout: Duration::from_secs(10), ..DriveConfig::default() };
-    assert_eq!(drive.footprint_radius, Some(0.2), "the world file's comment assumes 0.2 m");
+    let drive = DriveConfig {
+        cmd_timeout: Duration::from_secs(10),
+        ..DriveConfig::default()
+    };
+    assert_eq!(
+        drive.footprint_radius,
+        Some(0.2),
+        "the world file's comment assumes 0.2 m"
+    );
     let lidar = LidarConfig::default();
     let mut sim = Sim::new(world, drive, lidar)?;
 

@@ -2,6 +2,8 @@
 //! binary and the rclpy peers, and giving each test run its own ROS_DOMAIN_ID so that
 //! parallel runs on one machine do not hear each other.
 
+pub mod rig;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -38,7 +40,10 @@ pub fn python() -> anyhow::Result<PathBuf> {
 /// pid), within 1..=100 so Fast DDS's port arithmetic stays valid. `BORA_TEST_DOMAIN_ID`
 /// overrides it.
 pub fn domain_id() -> u32 {
-    if let Some(id) = std::env::var("BORA_TEST_DOMAIN_ID").ok().and_then(|s| s.parse().ok()) {
+    if let Some(id) = std::env::var("BORA_TEST_DOMAIN_ID")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         return id;
     }
     1 + std::process::id() % 100

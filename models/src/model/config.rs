@@ -90,20 +90,27 @@ impl ModelConfig {
         let n_layer = file.get_usize(&key("block_count"))?;
         let hidden = file.get_usize(&key("embedding_length"))?;
         let n_head = file.get_usize(&key("attention.head_count"))?;
-        let n_kv_head = file.get_usize_opt(&key("attention.head_count_kv"))?.unwrap_or(n_head);
+        let n_kv_head = file
+            .get_usize_opt(&key("attention.head_count_kv"))?
+            .unwrap_or(n_head);
         let ffn = file.get_usize(&key("feed_forward_length"))?;
         let rms_eps = file.get_f32(&key("attention.layer_norm_rms_epsilon"))?;
         let context_train = file.get_usize_opt(&key("context_length"))?.unwrap_or(2048);
         let vocab = match file.get_usize_opt(&key("vocab_size"))? {
             Some(v) => v,
-            None => match (file.get("tokenizer.ggml.tokens"), file.tensor_info("token_embd.weight")) {
+            None => match (
+                file.get("tokenizer.ggml.tokens"),
+                file.tensor_info("token_embd.weight"),
+            ) {
                 (Some(candle_core::quantized::gguf_file::Value::Array(a)), _) => a.len(),
                 (_, Some(info)) => info.shape.dims().first().copied().unwrap_or(0),
                 _ => {
                     return Err(Error::Metadata {
                         path: file.path().to_path_buf(),
                         key: key("vocab_size"),
-                        reason: "is missing, and so are tokenizer.ggml.tokens and token_embd.weight".into(),
+                        reason:
+                            "is missing, and so are tokenizer.ggml.tokens and token_embd.weight"
+                                .into(),
                     })
                 }
             },
@@ -112,11 +119,20 @@ impl ModelConfig {
             if ok {
                 Ok(())
             } else {
-                Err(Error::Metadata { path: file.path().to_path_buf(), key: key(k), reason: format!("= {v}: {why}") })
+                Err(Error::Metadata {
+                    path: file.path().to_path_buf(),
+                    key: key(k),
+                    reason: format!("= {v}: {why}"),
+                })
             }
         };
         check("block_count", n_layer > 0, "must be positive", n_layer)?;
-        check("attention.head_count", n_head > 0, "must be positive", n_head)?;
+        check(
+            "attention.head_count",
+            n_head > 0,
+            "must be positive",
+            n_head,
+        )?;
         check(
             "attention.head_count_kv",
             n_kv_head > 0 && n_head % n_kv_head == 0,
@@ -125,11 +141,25 @@ impl ModelConfig {
         )?;
         let cfg = match arch {
             Architecture::Llama => {
-                check("embedding_length", hidden % n_head == 0, "must be a multiple of attention.head_count", hidden)?;
+                check(
+                    "embedding_length",
+                    hidden % n_head == 0,
+                    "must be a multiple of attention.head_count",
+                    hidden,
+                )?;
                 let head_dim = hidden / n_head;
-                let rope_dim = file.get_usize_opt(&key("rope.dimension_count"))?.unwrap_or(head_dim);
-                check("rope.dimension_count", rope_dim == head_dim, "partial rope is not supported", rope_dim)?;
-                let rope_base = file.get_f32_opt(&key("rope.freq_base"))?.unwrap_or(10_000.0);
+                let rope_dim = file
+                    .get_usize_opt(&key("rope.dimension_count"))?
+                    .unwrap_or(head_dim);
+                check(
+                    "rope.dimension_count",
+                    rope_dim == head_dim,
+                    "partial rope is not supported",
+                    rope_dim,
+                )?;
+                let rope_base = file
+                    .get_f32_opt(&key("rope.freq_base"))?
+                    .unwrap_or(10_000.0);
                 Self {
                     arch,
                     n_layer,
@@ -151,14 +181,32 @@ impl ModelConfig {
             }
             Architecture::Gemma3 => {
                 let head_dim = file.get_usize(&key("attention.key_length"))?;
-                let v_dim = file.get_usize_opt(&key("attention.value_length"))?.unwrap_or(head_dim);
-                check("attention.value_length", v_dim == head_dim, "must equal attention.key_length", v_dim)?;
+                let v_dim = file
+                    .get_usize_opt(&key("attention.value_length"))?
+                    .unwrap_or(head_dim);
+                check(
+                    "attention.value_length",
+                    v_dim == head_dim,
+                    "must equal attention.key_length",
+                    v_dim,
+                )?;
                 // llama.cpp's defaults for gemma3 when the keys are absent.
-                let rope_base = file.get_f32_opt(&key("rope.freq_base"))?.unwrap_or(1_000_000.0);
-                let rope_base_local = file.get_f32_opt(&key("rope.local_freq_base"))?.unwrap_or(10_000.0);
+                let rope_base = file
+                    .get_f32_opt(&key("rope.freq_base"))?
+                    .unwrap_or(1_000_000.0);
+                let rope_base_local = file
+                    .get_f32_opt(&key("rope.local_freq_base"))?
+                    .unwrap_or(10_000.0);
                 let window = file.get_usize(&key("attention.sliding_window"))?;
-                let swa_pattern = file.get_usize_opt(&key("attention.sliding_window_pattern"))?.unwrap_or(6);
-                check("attention.sliding_window_pattern", swa_pattern > 0, "must be positive", swa_pattern)?;
+                let swa_pattern = file
+                    .get_usize_opt(&key("attention.sliding_window_pattern"))?
+                    .unwrap_or(6);
+                check(
+                    "attention.sliding_window_pattern",
+                    swa_pattern > 0,
+                    "must be positive",
+                    swa_pattern,
+                )?;
                 Self {
                     arch,
                     n_layer,

@@ -24,7 +24,8 @@ impl DeviceSpec {
                 if !candle_core::utils::cuda_is_available() {
                     return Err(Error::DeviceUnavailable {
                         device: self.to_string(),
-                        reason: "this build has no CUDA support; rebuild with `--features cuda`".into(),
+                        reason: "this build has no CUDA support; rebuild with `--features cuda`"
+                            .into(),
                     });
                 }
                 candle_core::Device::new_cuda(n).map_err(|e| Error::DeviceUnavailable {
@@ -74,14 +75,20 @@ mod tests {
         assert_eq!("cpu".parse::<DeviceSpec>()?, DeviceSpec::Cpu);
         assert_eq!("cuda:1".parse::<DeviceSpec>()?, DeviceSpec::Cuda(1));
         assert_eq!(DeviceSpec::Cuda(2).to_string(), "cuda:2");
-        assert!(matches!("gpu".parse::<DeviceSpec>(), Err(Error::InvalidArgument { name: "device", .. })));
+        assert!(matches!(
+            "gpu".parse::<DeviceSpec>(),
+            Err(Error::InvalidArgument { name: "device", .. })
+        ));
         Ok(())
     }
 
     #[test]
     fn cuda_without_the_feature_is_a_typed_error() {
         if !candle_core::utils::cuda_is_available() {
-            assert!(matches!(DeviceSpec::Cuda(0).open(), Err(Error::DeviceUnavailable { .. })));
+            assert!(matches!(
+                DeviceSpec::Cuda(0).open(),
+                Err(Error::DeviceUnavailable { .. })
+            ));
         }
     }
 }

@@ -26,7 +26,11 @@ impl QLinear {
     pub fn new(weight: Arc<QTensor>) -> Result<Self> {
         let bytes = weight.storage_size_in_bytes();
         let out_dim = weight.shape().dims().first().copied().unwrap_or(0);
-        Ok(Self { inner: QMatMul::from_arc(weight)?, bytes, out_dim })
+        Ok(Self {
+            inner: QMatMul::from_arc(weight)?,
+            bytes,
+            out_dim,
+        })
     }
 
     /// Apply to `x` of shape (..., in); returns (..., out).
@@ -55,12 +59,19 @@ pub struct RmsNorm {
 impl RmsNorm {
     /// Build from a (dequantized) weight vector and epsilon.
     pub fn new(weight: &QTensor, eps: f32, device: &Device) -> Result<Self> {
-        Ok(Self { weight: weight.dequantize(device)?, eps })
+        Ok(Self {
+            weight: weight.dequantize(device)?,
+            eps,
+        })
     }
 
     /// Normalise `x` over its last dimension.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(candle_nn::ops::rms_norm(&x.contiguous()?, &self.weight, self.eps)?)
+        Ok(candle_nn::ops::rms_norm(
+            &x.contiguous()?,
+            &self.weight,
+            self.eps,
+        )?)
     }
 }
 
@@ -77,14 +88,19 @@ impl RopeTable {
     /// Tables of shape (context, head_dim / 2) for frequency `base`.
     pub fn new(head_dim: usize, base: f32, context: usize, device: &Device) -> Result<Self> {
         let half = head_dim / 2;
-        let inv_freq: Vec<f32> =
-            (0..half).map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32)).collect();
+        let inv_freq: Vec<f32> = (0..half)
+            .map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32))
+            .collect();
         let mut angles = Vec::with_capacity(context * half);
         for p in 0..context {
             angles.extend(inv_freq.iter().map(|f| p as f32 * f));
         }
         let angles = Tensor::from_vec(angles, (context, half), device)?;
-        Ok(Self { cos: angles.cos()?, sin: angles.sin()?, base })
+        Ok(Self {
+            cos: angles.cos()?,
+            sin: angles.sin()?,
+            base,
+        })
     }
 
     /// The frequency base these tables were built for.
@@ -136,7 +152,13 @@ pub struct Attention {
 
 impl Attention {
     /// Attend `x` (1, seq, hidden) at positions `pos..pos+seq`, appending to `cache`.
-    pub fn forward(&self, x: &Tensor, pos: usize, cache: &mut LayerCache, ropes: &[RopeTable]) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        pos: usize,
+        cache: &mut LayerCache,
+        ropes: &[RopeTable],
+    ) -> Result<Tensor> {
         let (b, seq, _) = x.dims3()?;
         let hd = self.head_dim;
         let q = self.wq.forward(x)?.reshape((b, seq, self.n_head, hd))?;
@@ -166,20 +188,31 @@ impl Attention {
         };
         let att = candle_nn::ops::softmax_last_dim(&att)?;
         let y = att.matmul(&v)?; // (1, n_kv, n_rep * seq, hd)
-        let y = y.reshape((b, self.n_head, seq, hd))?.transpose(1, 2)?.reshape((b, seq, self.n_head * hd))?;
+        let y = y
+            .reshape((b, self.n_head, seq, hd))?
+            .transpose(1, 2)?
+            .reshape((b, seq, self.n_head * hd))?;
         self.wo.forward(&y)
     }
 
     /// Bytes of weights one token reads.
     pub fn weight_bytes(&self) -> usize {
-        self.wq.weight_bytes() + self.wk.weight_bytes() + self.wv.weight_bytes() + self.wo.weight_bytes()
+        self.wq.weight_bytes()
+            + self.wk.weight_bytes()
+            + self.wv.weight_bytes()
+            + self.wo.weight_bytes()
     }
 }
 
 /// Additive mask (seq, pos + seq) for queries at `pos..pos+seq`: 0 where a key is
 /// visible, -inf where it is in the future or (with a window) `window` or more tokens back,
 /// as llama.cpp masks. `None` when nothing is masked (one query, no window cut).
-fn causal_mask(seq: usize, pos: usize, window: Option<usize>, device: &Device) -> Result<Option<Tensor>> {
+fn causal_mask(
+    seq: usize,
+    pos: usize,
+    window: Option<usize>,
+    device: &Device,
+) -> Result<Option<Tensor>> {
     let kv_len = pos + seq;
     let window_cuts = window.is_some_and(|w| kv_len > w);
     if seq == 1 && !window_cuts {
@@ -244,10 +277,15 @@ mod tests {
 
     #[test]
     fn mask_hides_future_and_old_keys() -> Result<()> {
-        let m = causal_mask(3, 2, Some(3), &Device::Cpu)?.map(|t| t.to_vec2::<f32>()).transpose()?;
+        let m = causal_mask(3, 2, Some(3), &Device::Cpu)?
+            .map(|t| t.to_vec2::<f32>())
+            .transpose()?;
         let m = m.unwrap_or_default();
         // Query at position 2 sees keys 0..=2; at 3 sees 1..=3; at 4 sees 2..=4.
-        let vis: Vec<Vec<bool>> = m.iter().map(|r| r.iter().map(|v| v.is_finite()).collect()).collect();
+        let vis: Vec<Vec<bool>> = m
+            .iter()
+            .map(|r| r.iter().map(|v| v.is_finite()).collect())
+            .collect();
         assert_eq!(vis[0], [true, true, true, false, false]);
         assert_eq!(vis[1], [false, true, true, true, false]);
         assert_eq!(vis[2], [false, false, true, true, true]);

@@ -38,7 +38,10 @@ pub struct ModelOptions {
 
 impl Default for ModelOptions {
     fn default() -> Self {
-        Self { context: DEFAULT_CONTEXT, device: DeviceSpec::Cpu }
+        Self {
+            context: DEFAULT_CONTEXT,
+            device: DeviceSpec::Cpu,
+        }
     }
 }
 
@@ -91,7 +94,8 @@ impl Model {
         let cfg = ModelConfig::from_gguf(file)?;
         let device = options.device.open()?;
         let mut reader = file.reopen()?;
-        let mut load = |name: &str, shape: &[usize]| file.load_tensor(&mut reader, name, shape, &device);
+        let mut load =
+            |name: &str, shape: &[usize]| file.load_tensor(&mut reader, name, shape, &device);
 
         let (h, hd) = (cfg.hidden, cfg.head_dim);
         let embed = Arc::new(load("token_embd.weight", &[cfg.vocab, h])?);
@@ -119,7 +123,10 @@ impl Model {
             let lin = |q: QTensor| QLinear::new(Arc::new(q));
             let rms = |q: QTensor| RmsNorm::new(&q, cfg.rms_eps, &device);
             let qk_norm = if gemma {
-                Some((rms(t("attn_q_norm", &[hd])?)?, rms(t("attn_k_norm", &[hd])?)?))
+                Some((
+                    rms(t("attn_q_norm", &[hd])?)?,
+                    rms(t("attn_k_norm", &[hd])?)?,
+                ))
             } else {
                 None
             };
@@ -133,7 +140,11 @@ impl Model {
                 n_kv_head: cfg.n_kv_head,
                 head_dim: hd,
                 scale: 1.0 / (hd as f64).sqrt(),
-                window: if cfg.is_sliding(i) { cfg.sliding_window } else { None },
+                window: if cfg.is_sliding(i) {
+                    cfg.sliding_window
+                } else {
+                    None
+                },
                 rope,
                 rope_style: cfg.rope_style,
             };
@@ -146,10 +157,18 @@ impl Model {
             blocks.push(Block {
                 attn_norm: rms(t("attn_norm", &[h])?)?,
                 attn,
-                post_attn_norm: if gemma { Some(rms(t("post_attention_norm", &[h])?)?) } else { None },
+                post_attn_norm: if gemma {
+                    Some(rms(t("post_attention_norm", &[h])?)?)
+                } else {
+                    None
+                },
                 ffn_norm: rms(t("ffn_norm", &[h])?)?,
                 mlp,
-                post_ffn_norm: if gemma { Some(rms(t("post_ffw_norm", &[h])?)?) } else { None },
+                post_ffn_norm: if gemma {
+                    Some(rms(t("post_ffw_norm", &[h])?)?)
+                } else {
+                    None
+                },
             });
         }
         let embed_scale = gemma.then(|| (h as f64).sqrt());
@@ -189,8 +208,14 @@ impl Model {
 
     /// Bytes of weight data one decoded token reads (all matrices plus one embedding row).
     pub fn weight_bytes_per_token(&self) -> usize {
-        let blocks: usize = self.blocks.iter().map(|b| b.attn.weight_bytes() + b.mlp.weight_bytes()).sum();
-        blocks + self.output.weight_bytes() + self.embed.storage_size_in_bytes() / self.config.vocab.max(1)
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| b.attn.weight_bytes() + b.mlp.weight_bytes())
+            .sum();
+        blocks
+            + self.output.weight_bytes()
+            + self.embed.storage_size_in_bytes() / self.config.vocab.max(1)
     }
 
     /// Number of rotary sin/cos tables held (one per distinct rope base, shared by layers).
@@ -206,7 +231,13 @@ impl Model {
     /// A fresh, empty state with room for the configured context.
     pub fn new_state(&self) -> Result<ModelState> {
         let c = &self.config;
-        ModelState::new(c.n_layer, c.n_kv_head, c.head_dim, self.context, &self.device)
+        ModelState::new(
+            c.n_layer,
+            c.n_kv_head,
+            c.head_dim,
+            self.context,
+            &self.device,
+        )
     }
 
     /// Run `tokens` at the state's position, append their keys/values, and return the
@@ -222,7 +253,10 @@ impl Model {
         }
         let pos = state.pos();
         if pos + seq > self.context {
-            return Err(Error::ContextFull { context: self.context, needed: pos + seq });
+            return Err(Error::ContextFull {
+                context: self.context,
+                needed: pos + seq,
+            });
         }
         if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= self.config.vocab) {
             return Err(Error::InvalidArgument {
@@ -237,7 +271,9 @@ impl Model {
             x = (x * s)?;
         }
         for (block, cache) in self.blocks.iter().zip(state.layers.iter_mut()) {
-            let a = block.attn.forward(&block.attn_norm.forward(&x)?, pos, cache, &self.ropes)?;
+            let a = block
+                .attn
+                .forward(&block.attn_norm.forward(&x)?, pos, cache, &self.ropes)?;
             let a = match &block.post_attn_norm {
                 Some(n) => n.forward(&a)?,
                 None => a,

@@ -18,7 +18,10 @@ pub struct LayerCache {
 impl LayerCache {
     fn new(n_kv_head: usize, context: usize, head_dim: usize, device: &Device) -> Result<Self> {
         let shape = (1, n_kv_head, context, head_dim);
-        Ok(Self { k: Tensor::zeros(shape, DType::F32, device)?, v: Tensor::zeros(shape, DType::F32, device)? })
+        Ok(Self {
+            k: Tensor::zeros(shape, DType::F32, device)?,
+            v: Tensor::zeros(shape, DType::F32, device)?,
+        })
     }
 
     /// Write `k`, `v` (1, n_kv, seq, hd) at rows `pos..pos+seq`; return views of rows `0..pos+seq`.
@@ -26,11 +29,17 @@ impl LayerCache {
         let seq = k.dim(2)?;
         let context = self.k.dim(2)?;
         if pos + seq > context {
-            return Err(Error::ContextFull { context, needed: pos + seq });
+            return Err(Error::ContextFull {
+                context,
+                needed: pos + seq,
+            });
         }
         self.k.slice_set(&k.contiguous()?, 2, pos)?;
         self.v.slice_set(&v.contiguous()?, 2, pos)?;
-        Ok((self.k.narrow(2, 0, pos + seq)?, self.v.narrow(2, 0, pos + seq)?))
+        Ok((
+            self.k.narrow(2, 0, pos + seq)?,
+            self.v.narrow(2, 0, pos + seq)?,
+        ))
     }
 }
 
@@ -54,7 +63,11 @@ impl ModelState {
         let layers = (0..n_layer)
             .map(|_| LayerCache::new(n_kv_head, context, head_dim, device))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { layers, pos: 0, context })
+        Ok(Self {
+            layers,
+            pos: 0,
+            context,
+        })
     }
 
     /// Number of tokens already in the cache (the position of the next token).
@@ -84,13 +97,19 @@ impl ModelState {
             .iter()
             .map(|l| Ok((owned_rows(&l.k, self.pos)?, owned_rows(&l.v, self.pos)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(StateSnapshot { layers, len: self.pos })
+        Ok(StateSnapshot {
+            layers,
+            len: self.pos,
+        })
     }
 
     /// Make this state hold exactly the snapshot's tokens (copies its rows in place).
     pub fn restore(&mut self, snap: &StateSnapshot) -> Result<()> {
         if snap.len > self.context {
-            return Err(Error::ContextFull { context: self.context, needed: snap.len });
+            return Err(Error::ContextFull {
+                context: self.context,
+                needed: snap.len,
+            });
         }
         if snap.layers.len() != self.layers.len() {
             return Err(Error::InvalidArgument {
@@ -114,7 +133,11 @@ impl ModelState {
 fn owned_rows(t: &Tensor, n: usize) -> Result<Tensor> {
     let rows = t.narrow(2, 0, n)?;
     // `contiguous` copies a strided view but returns a shared handle to a contiguous one.
-    Ok(if rows.is_contiguous() { rows.copy()? } else { rows.contiguous()? })
+    Ok(if rows.is_contiguous() {
+        rows.copy()?
+    } else {
+        rows.contiguous()?
+    })
 }
 
 /// The KV rows of a fixed prefix, copied out of a [`ModelState`].
@@ -137,7 +160,10 @@ impl StateSnapshot {
 
     /// Bytes of KV data held.
     pub fn bytes(&self) -> usize {
-        self.layers.iter().map(|(k, v)| (k.elem_count() + v.elem_count()) * 4).sum()
+        self.layers
+            .iter()
+            .map(|(k, v)| (k.elem_count() + v.elem_count()) * 4)
+            .sum()
     }
 }
 
@@ -156,10 +182,17 @@ mod tests {
         let k2 = Tensor::new(&[[[[9f32, 9.]]]], &dev)?;
         st.reset();
         st.layers[0].append(&k2, &k2, 0)?;
-        assert_eq!(snap.layers[0].0.flatten_all()?.to_vec1::<f32>()?, [1., 2., 3., 4.]);
+        assert_eq!(
+            snap.layers[0].0.flatten_all()?.to_vec1::<f32>()?,
+            [1., 2., 3., 4.]
+        );
         st.restore(&snap)?;
         assert_eq!(st.pos(), 2);
-        let rows = st.layers[0].k.narrow(2, 0, 2)?.flatten_all()?.to_vec1::<f32>()?;
+        let rows = st.layers[0]
+            .k
+            .narrow(2, 0, 2)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
         assert_eq!(rows, [1., 2., 3., 4.]);
         Ok(())
     }
@@ -169,7 +202,13 @@ mod tests {
         let dev = Device::Cpu;
         let mut st = ModelState::new(1, 1, 2, 1, &dev)?;
         let k = Tensor::zeros((1, 1, 2, 2), DType::F32, &dev)?;
-        assert!(matches!(st.layers[0].append(&k, &k, 0), Err(Error::ContextFull { context: 1, needed: 2 })));
+        assert!(matches!(
+            st.layers[0].append(&k, &k, 0),
+            Err(Error::ContextFull {
+                context: 1,
+                needed: 2
+            })
+        ));
         Ok(())
     }
 }

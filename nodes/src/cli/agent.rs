@@ -31,7 +31,13 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(AGENT_PARAMS)?);
         } else {
             for p in AGENT_PARAMS {
-                println!("{:<36} {:<7} {:<24} {}", p.name, format!("{:?}", p.kind).to_lowercase(), p.default, p.doc);
+                println!(
+                    "{:<36} {:<7} {:<24} {}",
+                    p.name,
+                    format!("{:?}", p.kind).to_lowercase(),
+                    p.default,
+                    p.doc
+                );
             }
         }
         return Ok(());

@@ -50,8 +50,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let path = resolve_model(&args.model)?;
     let device: DeviceSpec = args.device.parse()?;
-    let (model, tokenizer) = load_model_and_tokenizer(&path, &ModelOptions { context: args.context, device })
-        .with_context(|| format!("loading {}", path.display()))?;
+    let (model, tokenizer) = load_model_and_tokenizer(
+        &path,
+        &ModelOptions {
+            context: args.context,
+            device,
+        },
+    )
+    .with_context(|| format!("loading {}", path.display()))?;
     let opts = BenchOptions {
         prefill_tokens: args.prefill_tokens,
         decode_tokens: args.decode_tokens,
@@ -65,9 +71,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let mib = |b: f64| b / (1024.0 * 1024.0);
-    println!("model        {} ({}, {:.1} MiB file)", args.model, r.architecture, mib(r.file_bytes as f64));
+    println!(
+        "model        {} ({}, {:.1} MiB file)",
+        args.model,
+        r.architecture,
+        mib(r.file_bytes as f64)
+    );
     println!("threads      {}", r.threads);
-    println!("prefill      {:.1} tok/s ({} tokens)", r.prefill_tok_s, r.prefill_tokens);
+    println!(
+        "prefill      {:.1} tok/s ({} tokens)",
+        r.prefill_tok_s, r.prefill_tokens
+    );
     println!(
         "decode       {:.1} tok/s ({} tokens; step p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms)",
         r.decode_tok_s, r.decode_tokens, r.decode_ms_p50, r.decode_ms_p99, r.decode_ms_max

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bora_models::generate::{encode_prompt, load_model_and_tokenizer, Event, GenerateOptions, Generation, StopReason};
+use bora_models::generate::{
+    encode_prompt, load_model_and_tokenizer, Event, GenerateOptions, Generation, StopReason,
+};
 use bora_models::registry::{resolve_model, DEFAULT_MODEL};
 use bora_models::sampling::Sampling;
 use bora_models::{Constraint, DeviceSpec, ModelOptions};
@@ -60,8 +62,14 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     }
     let path = resolve_model(&args.model)?;
     let device: DeviceSpec = args.device.parse()?;
-    let (model, tokenizer) = load_model_and_tokenizer(&path, &ModelOptions { context: args.context, device })
-        .with_context(|| format!("loading {}", path.display()))?;
+    let (model, tokenizer) = load_model_and_tokenizer(
+        &path,
+        &ModelOptions {
+            context: args.context,
+            device,
+        },
+    )
+    .with_context(|| format!("loading {}", path.display()))?;
     let prompt = encode_prompt(&tokenizer, &args.prompt)?;
     let sampling = if args.greedy {
         Sampling::Greedy
@@ -72,7 +80,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(0)
         });
-        Sampling::TopP { temperature: args.temperature, top_p: args.top_p, seed }
+        Sampling::TopP {
+            temperature: args.temperature,
+            top_p: args.top_p,
+            seed,
+        }
     };
     let opts = GenerateOptions {
         max_tokens: args.max_tokens,
@@ -82,9 +94,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     };
     let mut constraint = match &args.schema {
         Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading schema {}", file.display()))?;
-            let schema: serde_json::Value =
-                serde_json::from_str(&text).with_context(|| format!("schema {} is not JSON", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading schema {}", file.display()))?;
+            let schema: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("schema {} is not JSON", file.display()))?;
             Some(Constraint::json_schema(&tokenizer, &schema)?)
         }
         None => None,
@@ -110,7 +123,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
                 out.write_all(text.as_bytes())?;
                 out.flush()?;
             }
-            Event::Done { reason: r, text, .. } => {
+            Event::Done {
+                reason: r, text, ..
+            } => {
                 out.write_all(text.as_bytes())?;
                 reason = r;
             }
@@ -121,7 +136,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         let total = start.elapsed();
         let ttft = ttft.unwrap_or(total);
         let decode = total.saturating_sub(ttft).as_secs_f64();
-        let rate = if n_tokens > 1 && decode > 0.0 { (n_tokens - 1) as f64 / decode } else { 0.0 };
+        let rate = if n_tokens > 1 && decode > 0.0 {
+            (n_tokens - 1) as f64 / decode
+        } else {
+            0.0
+        };
         eprintln!(
             "prompt {n_prompt} tokens, prefill {:.1} ms ({:.0} tok/s), first token {:.1} ms, \
              {n_tokens} tokens at {rate:.1} tok/s, stop: {reason:?}",

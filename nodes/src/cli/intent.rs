@@ -33,7 +33,10 @@ pub struct IntentArgs {
 
 /// Runs `bora intent`.
 pub fn run(args: IntentArgs) -> anyhow::Result<()> {
-    let mut values = vec![("model", ParamValue::Str(args.model.clone())), ("threads", ParamValue::Int(args.threads))];
+    let mut values = vec![
+        ("model", ParamValue::Str(args.model.clone())),
+        ("threads", ParamValue::Int(args.threads)),
+    ];
     if let Some(ms) = args.first_token_ms {
         values.push(("budget.first_token_ms", ParamValue::Double(ms)));
     }
@@ -57,7 +60,10 @@ pub fn run(args: IntentArgs) -> anyhow::Result<()> {
         Some(plan) => println!("plan:    {}", serde_json::to_string(plan.plan())?),
         None => println!("plan:    none (no motion)"),
     }
-    println!("source:  {}", serde_json::to_value(out.source)?.as_str().unwrap_or("?"));
+    println!(
+        "source:  {}",
+        serde_json::to_value(out.source)?.as_str().unwrap_or("?")
+    );
     println!("model:   {}", interpreter.describe());
     if let Some(text) = &out.model_text {
         println!("output:  {text}");

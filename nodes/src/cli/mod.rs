@@ -1,7 +1,10 @@
 //! The `bora` subcommands, one module each.
 
+pub mod agent;
 pub mod bench;
 pub mod generate;
+pub mod intent;
+pub mod say;
 pub mod sim;
 pub mod tokenize;
 pub mod tracing_setup;

@@ -31,13 +31,20 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
     use bora_nodes::ros::{drain, r2r};
 
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
+        bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            args.timeout
+        );
     }
     let timeout = Duration::from_secs_f64(args.timeout.min(3600.0));
     let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
     let mut node = r2r::Node::create(ctx, "bora_say", "")?;
-    let publisher = node.create_publisher::<r2r::std_msgs::msg::String>("voice_command", r2r::QosProfile::default())?;
-    let mut plans = node.subscribe::<r2r::std_msgs::msg::String>("agent/plan", r2r::QosProfile::default())?;
+    let publisher = node.create_publisher::<r2r::std_msgs::msg::String>(
+        "voice_command",
+        r2r::QosProfile::default(),
+    )?;
+    let mut plans =
+        node.subscribe::<r2r::std_msgs::msg::String>("agent/plan", r2r::QosProfile::default())?;
     let deadline = Instant::now() + timeout;
     // A message published before discovery completes is lost: wait for the agent.
     while publisher.get_inter_process_subscription_count()? == 0 {
@@ -46,14 +53,17 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
         }
         node.spin_once(Duration::from_millis(20));
     }
-    if args.wait {
-        // Give our agent/plan subscription time to be matched too.
-        let until = Instant::now() + Duration::from_millis(300);
+    {
+        // The agent must match our publisher too (discovery runs both ways), and with
+        // --wait our agent/plan subscription must be matched: give both a moment.
+        let until = Instant::now() + Duration::from_millis(500);
         while Instant::now() < until {
             node.spin_once(Duration::from_millis(20));
         }
     }
-    publisher.publish(&r2r::std_msgs::msg::String { data: args.text.clone() })?;
+    publisher.publish(&r2r::std_msgs::msg::String {
+        data: args.text.clone(),
+    })?;
     if !args.wait {
         // Let the message leave before the node goes away.
         node.spin_once(Duration::from_millis(50));
@@ -77,7 +87,11 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    bail!("no plan for {:?} on agent/plan within {:.0} s", args.text, args.timeout)
+    bail!(
+        "no plan for {:?} on agent/plan within {:.0} s",
+        args.text,
+        args.timeout
+    )
 }
 
 /// Without the `ros` feature there is no ROS 2 to publish on.
@@ -87,18 +101,32 @@ pub fn run(_args: SayArgs) -> anyhow::Result<()> {
 }
 
 /// One readable line for a plan report from agent/plan.
+#[cfg_attr(not(feature = "ros"), allow(dead_code))]
 pub fn summary(v: &serde_json::Value) -> String {
     let us = |key: &str| v["latency_us"][key].as_f64().map(|x| x / 1e3);
     let ms = |key: &str| us(key).map_or("-".to_owned(), |x| format!("{x:.0} ms"));
     format!(
         "{:<8} {}  [total {}, first token {}, prefill {}, decode {}, {} tokens]{}",
         v["source"].as_str().unwrap_or("?"),
-        if v["plan"].is_null() { "no motion".to_owned() } else { v["plan"].to_string() },
+        if v["plan"].is_null() {
+            "no motion".to_owned()
+        } else {
+            v["plan"].to_string()
+        },
         ms("total_us"),
         ms("ttft_us"),
         ms("prefill_us"),
         ms("decode_us"),
         v["latency_us"]["tokens"].as_u64().unwrap_or(0),
-        v["reasons"].as_array().filter(|r| !r.is_empty()).map_or(String::new(), |r| format!("  ({})", r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")))
+        v["reasons"]
+            .as_array()
+            .filter(|r| !r.is_empty())
+            .map_or(String::new(), |r| format!(
+                "  ({})",
+                r.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
     )
 }

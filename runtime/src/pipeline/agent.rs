@@ -114,14 +114,20 @@ impl AgentInput {
         let seq = self.shared.latest_seq.fetch_add(1, Ordering::SeqCst) + 1;
         self.shared.preempt.store(true, Ordering::SeqCst);
         if crate::agent::is_reflex_stop(text) {
-            self.shared.stop_at_ns.store(duration_to_ns(now), Ordering::SeqCst);
+            self.shared
+                .stop_at_ns
+                .store(duration_to_ns(now), Ordering::SeqCst);
             self.shared.stop_seq.store(seq, Ordering::SeqCst);
             self.reflex.incr();
             let report = crate::pipeline::report::reflex_json(text, seq);
             let _ = self.outputs.push(AgentOutput::Plan(report));
             return CommandAccepted::ReflexStop;
         }
-        let msg = CommandMsg { seq, text: text.to_owned(), received_at: now };
+        let msg = CommandMsg {
+            seq,
+            text: text.to_owned(),
+            received_at: now,
+        };
         if self.commands.push(msg).is_queued() {
             CommandAccepted::Queued
         } else {
@@ -142,7 +148,9 @@ impl AgentInput {
     /// Fault injection for tests: the language stage hangs without a heartbeat for `d`.
     pub fn inject_language_stall(&mut self, d: Duration) {
         let until = duration_to_ns(self.clock.now() + d);
-        self.shared.language_stall_until_ns.store(until, Ordering::SeqCst);
+        self.shared
+            .language_stall_until_ns
+            .store(until, Ordering::SeqCst);
     }
 }
 
@@ -183,18 +191,53 @@ pub struct Agent {
 impl Agent {
     /// Starts the three stages. Returns the agent (for reports and shutdown) and its
     /// input and output ends.
-    pub fn start(config: AgentConfig, mut interpreter: Interpreter, clock: Arc<dyn Clock>) -> Result<(Agent, AgentInput, AgentOutputs)> {
+    pub fn start(
+        config: AgentConfig,
+        mut interpreter: Interpreter,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Agent, AgentInput, AgentOutputs)> {
         let config = config.check()?;
         let mut metrics = Metrics::new();
         let shutdown = Shutdown::new();
         let shared = Arc::new(Shared::default());
         let transit = Some(Arc::clone(&clock));
-        let commands = Arc::new(MpmcQueue::<CommandMsg>::new("commands", config.command_queue_capacity, Overflow::RejectNew, transit.clone())?);
-        let odom = Arc::new(MpmcQueue::new("odom", config.sensor_queue_capacity, Overflow::DropOldest, transit.clone())?);
-        let scan = Arc::new(MpmcQueue::new("scan", config.sensor_queue_capacity, Overflow::DropOldest, transit.clone())?);
-        let plans = Arc::new(MpmcQueue::<PlanMsg>::new("plans", 4, Overflow::DropOldest, transit.clone())?);
-        let outputs = Arc::new(MpmcQueue::new("outputs", config.output_queue_capacity, Overflow::DropOldest, None)?);
-        for q in [commands.stats(), odom.stats(), scan.stats(), plans.stats(), outputs.stats()] {
+        let commands = Arc::new(MpmcQueue::<CommandMsg>::new(
+            "commands",
+            config.command_queue_capacity,
+            Overflow::RejectNew,
+            transit.clone(),
+        )?);
+        let odom = Arc::new(MpmcQueue::new(
+            "odom",
+            config.sensor_queue_capacity,
+            Overflow::DropOldest,
+            transit.clone(),
+        )?);
+        let scan = Arc::new(MpmcQueue::new(
+            "scan",
+            config.sensor_queue_capacity,
+            Overflow::DropOldest,
+            transit.clone(),
+        )?);
+        let plans = Arc::new(MpmcQueue::<PlanMsg>::new(
+            "plans",
+            4,
+            Overflow::DropOldest,
+            transit.clone(),
+        )?);
+        let outputs = Arc::new(MpmcQueue::new(
+            "outputs",
+            config.output_queue_capacity,
+            Overflow::DropOldest,
+            None,
+        )?);
+        for q in [
+            commands.stats(),
+            odom.stats(),
+            scan.stats(),
+            plans.stats(),
+            outputs.stats(),
+        ] {
             metrics.watch_queue(q);
         }
         let mut world_writer = latest_slot("world", WorldState::default(), 2)?;
@@ -215,39 +258,44 @@ impl Agent {
         let mut scan_transit = metrics.recorder(Quantity::QueueTransit, "scan")?;
         let mut p_step = metrics.recorder(Quantity::StageStep, "perception")?;
         let p_clock = Arc::clone(&clock);
-        let perception_stage = builder("perception", &config.perception_rt, &shutdown).spawn(move |ctx| {
-            let span = ctx.step_span();
-            while !ctx.should_stop() {
-                ctx.beat();
-                let begin = p_clock.now();
-                let mut changed = false;
-                while let Some((o, t)) = p_odom.pop_with_transit() {
-                    let _e = span.enter();
-                    record_opt(&mut odom_transit, t);
-                    perception.update_odom(&o);
-                    changed = true;
+        let perception_stage =
+            builder("perception", &config.perception_rt, &shutdown).spawn(move |ctx| {
+                let span = ctx.step_span();
+                while !ctx.should_stop() {
+                    ctx.beat();
+                    let begin = p_clock.now();
+                    let mut changed = false;
+                    while let Some((o, t)) = p_odom.pop_with_transit() {
+                        let _e = span.enter();
+                        record_opt(&mut odom_transit, t);
+                        perception.update_odom(&o);
+                        changed = true;
+                    }
+                    while let Some((s, t)) = p_scan.pop_with_transit() {
+                        let _e = span.enter();
+                        record_opt(&mut scan_transit, t);
+                        perception.update_scan(&s);
+                        changed = true;
+                    }
+                    if changed {
+                        world_writer.write(perception.world());
+                        p_step.record(p_clock.now().saturating_sub(begin));
+                    } else {
+                        std::thread::sleep(Duration::from_micros(500));
+                    }
+                    p_step.publish();
+                    odom_transit.publish();
+                    scan_transit.publish();
                 }
-                while let Some((s, t)) = p_scan.pop_with_transit() {
-                    let _e = span.enter();
-                    record_opt(&mut scan_transit, t);
-                    perception.update_scan(&s);
-                    changed = true;
-                }
-                if changed {
-                    world_writer.write(perception.world());
-                    p_step.record(p_clock.now().saturating_sub(begin));
-                } else {
-                    std::thread::sleep(Duration::from_micros(500));
-                }
-                p_step.publish();
-                odom_transit.publish();
-                scan_transit.publish();
-            }
-        })?;
+            })?;
 
         // LANGUAGE: commands -> interpretation -> plans.
         let l_shared = Arc::clone(&shared);
-        let (l_commands, l_plans, l_outputs) = (Arc::clone(&commands), Arc::clone(&plans), Arc::clone(&outputs));
+        let (l_commands, l_plans, l_outputs) = (
+            Arc::clone(&commands),
+            Arc::clone(&plans),
+            Arc::clone(&outputs),
+        );
         let mut cmd_transit = metrics.recorder(Quantity::QueueTransit, "commands")?;
         let mut cmd_to_plan = metrics.recorder(Quantity::CommandToAction, "command_to_plan")?;
         let superseded = metrics.counter("commands_superseded");
@@ -255,73 +303,86 @@ impl Agent {
         let no_plan = metrics.counter("commands_without_plan");
         let fallbacks = metrics.counter("fallback_plans");
         let l_clock = Arc::clone(&clock);
-        let language_stage = builder("language", &config.language_rt, &shutdown).spawn(move |ctx| {
-            while !ctx.should_stop() {
-                let stall_until = l_shared.language_stall_until_ns.load(Ordering::SeqCst);
-                if l_clock.now_ns() < stall_until {
-                    std::thread::sleep(Duration::from_millis(1)); // injected fault: no heartbeat
-                    continue;
-                }
-                ctx.beat();
-                // Only the newest queued command matters; older ones are superseded.
-                let mut newest = None;
-                while let Some((cmd, t)) = l_commands.pop_with_transit() {
-                    record_opt(&mut cmd_transit, t);
-                    if let Some(old) = newest.replace(cmd) {
-                        superseded.incr();
-                        let _ = l_outputs.push(AgentOutput::Plan(superseded_json(&old.text, old.seq)));
+        let language_stage =
+            builder("language", &config.language_rt, &shutdown).spawn(move |ctx| {
+                while !ctx.should_stop() {
+                    let stall_until = l_shared.language_stall_until_ns.load(Ordering::SeqCst);
+                    if l_clock.now_ns() < stall_until {
+                        std::thread::sleep(Duration::from_millis(1)); // injected fault: no heartbeat
+                        continue;
                     }
-                }
-                cmd_transit.publish();
-                let Some(cmd) = newest else {
-                    std::thread::sleep(Duration::from_millis(2));
-                    continue;
-                };
-                l_shared.preempt.store(false, Ordering::SeqCst);
-                if l_shared.latest_seq.load(Ordering::SeqCst) != cmd.seq {
-                    superseded.incr();
-                    let _ = l_outputs.push(AgentOutput::Plan(superseded_json(&cmd.text, cmd.seq)));
-                    continue;
-                }
-                let cancel = Arc::clone(&l_shared.preempt);
-                let beat = ctx.heartbeat().clone();
-                let out = Arc::clone(&l_outputs);
-                let mut interp = interpreter.interpret(&cmd.text, &cancel, &mut |piece| {
-                    beat.beat();
-                    let _ = out.push(AgentOutput::Text(piece.to_owned()));
-                });
-                let stale = l_shared.latest_seq.load(Ordering::SeqCst) != cmd.seq || l_shared.stop_seq.load(Ordering::SeqCst) > cmd.seq;
-                if stale && interp.plan.is_some() {
-                    interp.plan = None;
-                    interp.source = crate::pipeline::interpret::Source::None;
-                    interp.reasons.push("preempted by a newer command".into());
-                }
-                if interp.reasons.iter().any(|r| r.starts_with("preempted")) {
-                    preempted.incr();
-                }
-                let mut json = interp.to_json();
-                json["seq"] = cmd.seq.into();
-                match interp.plan.take() {
-                    Some(plan) => {
-                        if interp.source == crate::pipeline::interpret::Source::Fallback {
-                            fallbacks.incr();
+                    ctx.beat();
+                    // Only the newest queued command matters; older ones are superseded.
+                    let mut newest = None;
+                    while let Some((cmd, t)) = l_commands.pop_with_transit() {
+                        record_opt(&mut cmd_transit, t);
+                        if let Some(old) = newest.replace(cmd) {
+                            superseded.incr();
+                            let _ = l_outputs
+                                .push(AgentOutput::Plan(superseded_json(&old.text, old.seq)));
                         }
-                        cmd_to_plan.record(l_clock.now().saturating_sub(cmd.received_at));
-                        cmd_to_plan.publish();
-                        let _ = l_plans.push(PlanMsg { seq: cmd.seq, plan, received_at: cmd.received_at });
                     }
-                    None => no_plan.incr(),
+                    cmd_transit.publish();
+                    let Some(cmd) = newest else {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    };
+                    l_shared.preempt.store(false, Ordering::SeqCst);
+                    if l_shared.latest_seq.load(Ordering::SeqCst) != cmd.seq {
+                        superseded.incr();
+                        let _ =
+                            l_outputs.push(AgentOutput::Plan(superseded_json(&cmd.text, cmd.seq)));
+                        continue;
+                    }
+                    let cancel = Arc::clone(&l_shared.preempt);
+                    let beat = ctx.heartbeat().clone();
+                    let out = Arc::clone(&l_outputs);
+                    let mut interp = interpreter.interpret(&cmd.text, &cancel, &mut |piece| {
+                        beat.beat();
+                        let _ = out.push(AgentOutput::Text(piece.to_owned()));
+                    });
+                    let stale = l_shared.latest_seq.load(Ordering::SeqCst) != cmd.seq
+                        || l_shared.stop_seq.load(Ordering::SeqCst) > cmd.seq;
+                    if stale && interp.plan.is_some() {
+                        interp.plan = None;
+                        interp.source = crate::pipeline::interpret::Source::None;
+                        interp.reasons.push("preempted by a newer command".into());
+                    }
+                    if interp.reasons.iter().any(|r| r.starts_with("preempted")) {
+                        preempted.incr();
+                    }
+                    let mut json = interp.to_json();
+                    json["seq"] = cmd.seq.into();
+                    match interp.plan.take() {
+                        Some(plan) => {
+                            if interp.source == crate::pipeline::interpret::Source::Fallback {
+                                fallbacks.incr();
+                            }
+                            cmd_to_plan.record(l_clock.now().saturating_sub(cmd.received_at));
+                            cmd_to_plan.publish();
+                            let _ = l_plans.push(PlanMsg {
+                                seq: cmd.seq,
+                                plan,
+                                received_at: cmd.received_at,
+                            });
+                        }
+                        None => no_plan.incr(),
+                    }
+                    let _ = l_outputs.push(AgentOutput::Plan(json.to_string()));
                 }
-                let _ = l_outputs.push(AgentOutput::Plan(json.to_string()));
-            }
-        })?;
+            })?;
 
         // PLANNING: fixed rate, owns the motors.
         let mut planner = Planner::new(config.planner.clone())?;
         let period = Duration::from_secs_f64(1.0 / config.planner.rate_hz);
-        let (pl_shared, pl_plans, pl_outputs) = (Arc::clone(&shared), Arc::clone(&plans), Arc::clone(&outputs));
+        let (pl_shared, pl_plans, pl_outputs) = (
+            Arc::clone(&shared),
+            Arc::clone(&plans),
+            Arc::clone(&outputs),
+        );
         let mut plan_transit = metrics.recorder(Quantity::QueueTransit, "plans")?;
-        let mut cmd_to_motion = metrics.recorder(Quantity::CommandToAction, "command_to_first_cmd_vel")?;
+        let mut cmd_to_motion =
+            metrics.recorder(Quantity::CommandToAction, "command_to_first_cmd_vel")?;
         let jitter = metrics.recorder(Quantity::LoopJitter, "planning")?;
         let step_time = metrics.recorder(Quantity::StageStep, "planning")?;
         let overruns = metrics.counter("planning_overruns");
@@ -331,67 +392,82 @@ impl Agent {
         let perception_beat = perception_stage.heartbeat().clone();
         let stall_after = config.stage_stall_after;
         let pl_clock = Arc::clone(&clock);
-        let planning_stage = builder("planning", &config.planning_rt, &shutdown).spawn(move |ctx| {
-            let start = pl_clock.now();
-            let mut lp = match PeriodicLoop::new("planning", start, period) {
-                Ok(lp) => lp.with_jitter_recorder(jitter).with_step_recorder(step_time).with_overrun_counter(overruns).with_heartbeat(ctx.heartbeat().clone()),
-                Err(e) => {
-                    tracing::error!(error = %e, "planning loop could not start");
-                    return;
-                }
-            };
-            let world_reader = world_reader;
-            let mut language_watch = language_beat.watch(start);
-            let mut perception_watch = perception_beat.watch(start);
-            let mut handled_stop = 0u64;
-            let mut pending_first_action: Option<Duration> = None;
-            lp.run(&*pl_clock, ctx.shutdown(), |_tick| {
-                let now = pl_clock.now();
-                let stop = pl_shared.stop_seq.load(Ordering::SeqCst);
-                if stop > handled_stop {
-                    handled_stop = stop;
-                    planner.stop(now);
-                    pending_first_action = Some(Duration::from_nanos(pl_shared.stop_at_ns.load(Ordering::SeqCst)));
-                }
-                while let Some((msg, t)) = pl_plans.pop_with_transit() {
-                    record_opt(&mut plan_transit, t);
-                    // Never start a plan older than the newest command or reflex stop.
-                    if msg.seq <= handled_stop || msg.seq < pl_shared.latest_seq.load(Ordering::SeqCst) {
-                        stale_plans.incr();
-                        continue;
+        let planning_stage =
+            builder("planning", &config.planning_rt, &shutdown).spawn(move |ctx| {
+                let start = pl_clock.now();
+                let mut lp = match PeriodicLoop::new("planning", start, period) {
+                    Ok(lp) => lp
+                        .with_jitter_recorder(jitter)
+                        .with_step_recorder(step_time)
+                        .with_overrun_counter(overruns)
+                        .with_heartbeat(ctx.heartbeat().clone()),
+                    Err(e) => {
+                        tracing::error!(error = %e, "planning loop could not start");
+                        return;
                     }
-                    planner.set_plan(msg.plan, now);
-                    pending_first_action = Some(msg.received_at);
-                }
-                let world = world_reader.read();
-                let stalled = if matches!(language_watch.check(now, stall_after), crate::liveness::Liveness::Stalled { .. }) {
-                    Some("language")
-                } else if matches!(perception_watch.check(now, stall_after), crate::liveness::Liveness::Stalled { .. }) {
-                    Some("perception")
-                } else {
-                    None
                 };
-                let out = planner.step(&world, now, stalled);
-                if let Some(twist) = out.twist {
-                    let _ = pl_outputs.push(AgentOutput::CmdVel(twist));
-                    if let Some(t0) = pending_first_action.take() {
-                        cmd_to_motion.record(pl_clock.now().saturating_sub(t0));
+                let world_reader = world_reader;
+                let mut language_watch = language_beat.watch(start);
+                let mut perception_watch = perception_beat.watch(start);
+                let mut handled_stop = 0u64;
+                let mut pending_first_action: Option<Duration> = None;
+                lp.run(&*pl_clock, ctx.shutdown(), |_tick| {
+                    let now = pl_clock.now();
+                    let stop = pl_shared.stop_seq.load(Ordering::SeqCst);
+                    if stop > handled_stop {
+                        handled_stop = stop;
+                        planner.stop(now);
+                        pending_first_action = Some(Duration::from_nanos(
+                            pl_shared.stop_at_ns.load(Ordering::SeqCst),
+                        ));
                     }
-                }
-                if let Some(say) = out.say {
-                    let _ = pl_outputs.push(AgentOutput::Say(say));
-                }
-                if let Some(event) = out.event {
-                    if matches!(event, crate::agent::PlanEvent::Watchdog { .. }) {
-                        watchdog_stops.incr();
+                    while let Some((msg, t)) = pl_plans.pop_with_transit() {
+                        record_opt(&mut plan_transit, t);
+                        // Never start a plan older than the newest command or reflex stop.
+                        if msg.seq <= handled_stop
+                            || msg.seq < pl_shared.latest_seq.load(Ordering::SeqCst)
+                        {
+                            stale_plans.incr();
+                            continue;
+                        }
+                        planner.set_plan(msg.plan, now);
+                        pending_first_action = Some(msg.received_at);
                     }
-                    let _ = pl_outputs.push(AgentOutput::Event(event_json(&event, now)));
-                }
-                plan_transit.publish();
-                cmd_to_motion.publish();
-                ControlFlow::Continue(())
-            });
-        })?;
+                    let world = world_reader.read();
+                    let stalled = if matches!(
+                        language_watch.check(now, stall_after),
+                        crate::liveness::Liveness::Stalled { .. }
+                    ) {
+                        Some("language")
+                    } else if matches!(
+                        perception_watch.check(now, stall_after),
+                        crate::liveness::Liveness::Stalled { .. }
+                    ) {
+                        Some("perception")
+                    } else {
+                        None
+                    };
+                    let out = planner.step(&world, now, stalled);
+                    if let Some(twist) = out.twist {
+                        let _ = pl_outputs.push(AgentOutput::CmdVel(twist));
+                        if let Some(t0) = pending_first_action.take() {
+                            cmd_to_motion.record(pl_clock.now().saturating_sub(t0));
+                        }
+                    }
+                    if let Some(say) = out.say {
+                        let _ = pl_outputs.push(AgentOutput::Say(say));
+                    }
+                    if let Some(event) = out.event {
+                        if matches!(event, crate::agent::PlanEvent::Watchdog { .. }) {
+                            watchdog_stops.incr();
+                        }
+                        let _ = pl_outputs.push(AgentOutput::Event(event_json(&event, now)));
+                    }
+                    plan_transit.publish();
+                    cmd_to_motion.publish();
+                    ControlFlow::Continue(())
+                });
+            })?;
 
         let agent = Agent {
             shutdown,
@@ -418,13 +494,20 @@ impl Agent {
             metrics: self.metrics.report(),
             model: self.model.clone(),
             degraded: self.degraded.clone(),
-            stages: self.stages.iter().map(|s| (s.name().to_owned(), format!("{:?}", s.rt()))).collect(),
+            stages: self
+                .stages
+                .iter()
+                .map(|s| (s.name().to_owned(), format!("{:?}", s.rt())))
+                .collect(),
         }
     }
 
     /// Each stage's real-time setup outcome.
     pub fn rt_reports(&self) -> Vec<(String, RtReport)> {
-        self.stages.iter().map(|s| (s.name().to_owned(), s.rt().clone())).collect()
+        self.stages
+            .iter()
+            .map(|s| (s.name().to_owned(), s.rt().clone()))
+            .collect()
     }
 
     /// Stops every stage and waits at most `timeout` for each; reports the first that

@@ -71,7 +71,11 @@ impl AgentConfig {
             ("output_queue_capacity", self.output_queue_capacity),
         ] {
             if value == 0 {
-                return Err(Error::InvalidConfig { field, value: value.to_string(), reason: "must be at least 1" });
+                return Err(Error::InvalidConfig {
+                    field,
+                    value: value.to_string(),
+                    reason: "must be at least 1",
+                });
             }
         }
         if self.stage_stall_after < Duration::from_millis(10) {
@@ -81,6 +85,11 @@ impl AgentConfig {
                 reason: "must be at least 10 ms",
             });
         }
-        Ok(Self { limits, planner, perception, ..self })
+        Ok(Self {
+            limits,
+            planner,
+            perception,
+            ..self
+        })
     }
 }

@@ -19,7 +19,10 @@ pub struct SimRates {
 
 impl Default for SimRates {
     fn default() -> Self {
-        Self { odom_period: Duration::from_millis(20), scan_period: Duration::from_millis(50) }
+        Self {
+            odom_period: Duration::from_millis(20),
+            scan_period: Duration::from_millis(50),
+        }
     }
 }
 
@@ -84,7 +87,11 @@ impl SimLoop {
 
     /// Runs until `done` returns true for an output (then returns true) or until the
     /// real-time instant `end` (then returns false).
-    pub fn run_until(&mut self, end: Instant, mut done: impl FnMut(&AgentOutput, &Sim) -> bool) -> bool {
+    pub fn run_until(
+        &mut self,
+        end: Instant,
+        mut done: impl FnMut(&AgentOutput, &Sim) -> bool,
+    ) -> bool {
         let step = self.sim.drive().config().step;
         while Instant::now() < end {
             // Apply every output the agent has produced so far.
@@ -122,7 +129,14 @@ impl SimLoop {
 
     fn odometry(&self) -> Odometry {
         let (pose, vel) = (self.sim.pose(), self.sim.velocity());
-        Odometry { x: pose.x, y: pose.y, yaw: pose.yaw, linear_x: vel.linear_x, angular_z: vel.angular_z, stamp: self.input.now() }
+        Odometry {
+            x: pose.x,
+            y: pose.y,
+            yaw: pose.yaw,
+            linear_x: vel.linear_x,
+            angular_z: vel.angular_z,
+            stamp: self.input.now(),
+        }
     }
 
     fn scan(&mut self) -> LaserScan {

@@ -5,7 +5,8 @@
 //! 2. **model**: the language model, constrained to the intent schema, under a token
 //!    budget (see [`PlanModel`]);
 //! 3. **fallback**: the deterministic parser, when there is no model, the model missed
-//!    its budget (policy [`MissPolicy::Fallback`]) or its output did not validate.
+//!    its budget (policy [`MissPolicy::Fallback`]), its output did not validate, or its
+//!    plan contradicts what the parser understood of the same command.
 //!
 //! If every path fails, the result is "no motion" with the reasons.
 
@@ -104,7 +105,12 @@ pub struct ModelAttempt {
 pub trait PlanModel: Send {
     /// Generates plan JSON for `command`, streaming text pieces to `on_text`, stopping
     /// early when `cancel` is set or the budget is missed.
-    fn generate(&mut self, command: &str, cancel: &Arc<AtomicBool>, on_text: &mut dyn FnMut(&str)) -> ModelAttempt;
+    fn generate(
+        &mut self,
+        command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> ModelAttempt;
     /// One line naming the model and device, for diagnostics.
     fn describe(&self) -> String;
     /// Registers the model's recorders (TTFT, token gaps, misses) with the agent's metrics.
@@ -174,7 +180,11 @@ impl std::fmt::Debug for Interpreter {
 impl Interpreter {
     /// An interpreter with `model` (None: fallback parser only, a degraded mode).
     pub fn new(model: Option<Box<dyn PlanModel>>, limits: Limits, policy: MissPolicy) -> Self {
-        Self { model, limits, policy }
+        Self {
+            model,
+            limits,
+            policy,
+        }
     }
 
     /// Whether a model is loaded (false: degraded, fallback parser only).
@@ -184,9 +194,10 @@ impl Interpreter {
 
     /// The model's one-line description, or why there is none.
     pub fn describe(&self) -> String {
-        self.model
-            .as_ref()
-            .map_or_else(|| "none (fallback parser only)".to_owned(), |m| m.describe())
+        self.model.as_ref().map_or_else(
+            || "none (fallback parser only)".to_owned(),
+            |m| m.describe(),
+        )
     }
 
     /// Lets the model record into the agent's metrics.
@@ -204,7 +215,12 @@ impl Interpreter {
 
     /// Interprets `command`. `cancel` is set by a newer command; then the result is a
     /// preempted interpretation with no plan, whatever the paths produced.
-    pub fn interpret(&mut self, command: &str, cancel: &Arc<AtomicBool>, on_text: &mut dyn FnMut(&str)) -> Interpretation {
+    pub fn interpret(
+        &mut self,
+        command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Interpretation {
         let start = Instant::now();
         let mut out = Interpretation {
             command: command.to_owned(),
@@ -215,8 +231,18 @@ impl Interpreter {
             model_text: None,
             reasons: Vec::new(),
         };
+        if command.trim().is_empty() {
+            out.reasons.push("empty command".into());
+            out.latency.total_us = micros(start.elapsed());
+            return out;
+        }
         if is_reflex_stop(command) {
-            out.plan = self.limits.validate(Plan { steps: vec![Step::Stop {}] }).ok();
+            out.plan = self
+                .limits
+                .validate(Plan {
+                    steps: vec![Step::Stop {}],
+                })
+                .ok();
             out.source = Source::Reflex;
             out.latency.total_us = micros(start.elapsed());
             return out;
@@ -233,8 +259,14 @@ impl Interpreter {
                     return out;
                 }
                 (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Stop => {
-                    out.reasons.push("model missed its token budget; policy stop".into());
-                    out.plan = self.limits.validate(Plan { steps: vec![Step::Stop {}] }).ok();
+                    out.reasons
+                        .push("model missed its token budget; policy stop".into());
+                    out.plan = self
+                        .limits
+                        .validate(Plan {
+                            steps: vec![Step::Stop {}],
+                        })
+                        .ok();
                     out.source = Source::Fallback;
                     out.latency.total_us = micros(start.elapsed());
                     return out;
@@ -244,12 +276,24 @@ impl Interpreter {
                 }
                 (_, Some(error)) => out.reasons.push(format!("model failed: {error}")),
                 _ => match self.limits.parse(&attempt.text) {
-                    Ok(plan) => {
-                        out.plan = Some(plan);
-                        out.source = Source::Model;
-                        out.latency.total_us = micros(start.elapsed());
-                        return out;
-                    }
+                    // A small model can write a valid plan that says something else
+                    // than the command (measured with SmolLM2-135M: "turn left" became
+                    // a right turn). Where the deterministic parser understands the
+                    // command, the model's plan must agree with it.
+                    Ok(plan) => match parse_command(command, &self.limits) {
+                        Ok(parsed) if parsed.steps() != plan.steps() => {
+                            out.reasons.push(format!(
+                                "model plan {} disagreed with the deterministic parse",
+                                serde_json::to_string(plan.plan()).unwrap_or_default()
+                            ));
+                        }
+                        _ => {
+                            out.plan = Some(plan);
+                            out.source = Source::Model;
+                            out.latency.total_us = micros(start.elapsed());
+                            return out;
+                        }
+                    },
                     Err(e) => out.reasons.push(format!("model output rejected: {e}")),
                 },
             }
@@ -279,7 +323,12 @@ mod tests {
 
     struct Canned(ModelAttempt);
     impl PlanModel for Canned {
-        fn generate(&mut self, _: &str, _: &Arc<AtomicBool>, on_text: &mut dyn FnMut(&str)) -> ModelAttempt {
+        fn generate(
+            &mut self,
+            _: &str,
+            _: &Arc<AtomicBool>,
+            on_text: &mut dyn FnMut(&str),
+        ) -> ModelAttempt {
             on_text(&self.0.text);
             self.0.clone()
         }
@@ -289,7 +338,12 @@ mod tests {
     }
 
     fn attempt(text: &str, budget: BudgetOutcome) -> ModelAttempt {
-        ModelAttempt { text: text.into(), budget, latency: LatencyBreakdown::default(), error: None }
+        ModelAttempt {
+            text: text.into(),
+            budget,
+            latency: LatencyBreakdown::default(),
+            error: None,
+        }
     }
 
     fn run(model: Option<ModelAttempt>, policy: MissPolicy, command: &str) -> Interpretation {
@@ -307,42 +361,119 @@ mod tests {
 
     #[test]
     fn reflex_bypasses_the_model() {
-        let out = run(Some(attempt(r#"{"plan":[{"action":"move","distance_m":1}]}"#, BudgetOutcome::Met)), MissPolicy::Fallback, "STOP now");
+        let out = run(
+            Some(attempt(
+                r#"{"plan":[{"action":"move","distance_m":1}]}"#,
+                BudgetOutcome::Met,
+            )),
+            MissPolicy::Fallback,
+            "STOP now",
+        );
         assert_eq!(out.source, Source::Reflex);
-        assert_eq!(out.plan.map(|p| p.steps().to_vec()), Some(vec![Step::Stop {}]));
+        assert_eq!(
+            out.plan.map(|p| p.steps().to_vec()),
+            Some(vec![Step::Stop {}])
+        );
         assert!(out.model_text.is_none());
     }
 
     #[test]
     fn valid_model_output_is_used() {
-        let out = run(Some(attempt(r#"{"plan":[{"action":"turn","angle_deg":45}]}"#, BudgetOutcome::Met)), MissPolicy::Fallback, "turn left 45 degrees");
+        let out = run(
+            Some(attempt(
+                r#"{"plan":[{"action":"turn","angle_deg":45}]}"#,
+                BudgetOutcome::Met,
+            )),
+            MissPolicy::Fallback,
+            "turn left 45 degrees",
+        );
         assert_eq!(out.source, Source::Model);
-        assert_eq!(out.plan.map(|p| p.steps().to_vec()), Some(vec![Step::Turn { angle_deg: 45.0 }]));
+        assert_eq!(
+            out.plan.map(|p| p.steps().to_vec()),
+            Some(vec![Step::Turn { angle_deg: 45.0 }])
+        );
+    }
+
+    #[test]
+    fn a_model_plan_that_contradicts_the_parse_is_not_used() {
+        let out = run(
+            Some(attempt(
+                r#"{"plan":[{"action":"turn","angle_deg":-90}]}"#,
+                BudgetOutcome::Met,
+            )),
+            MissPolicy::Fallback,
+            "turn left",
+        );
+        assert_eq!(out.source, Source::Fallback);
+        assert_eq!(
+            out.plan.map(|p| p.steps().to_vec()),
+            Some(vec![Step::Turn { angle_deg: 90.0 }])
+        );
+        assert!(out.reasons[0].contains("disagreed"), "{:?}", out.reasons);
+        // A command the parser does not understand keeps the model's plan.
+        let out = run(
+            Some(attempt(
+                r#"{"plan":[{"action":"say","text":"hi"}]}"#,
+                BudgetOutcome::Met,
+            )),
+            MissPolicy::Fallback,
+            "greet the visitors",
+        );
+        assert_eq!(out.source, Source::Model);
     }
 
     #[test]
     fn out_of_range_model_output_falls_back() {
-        let out = run(Some(attempt(r#"{"plan":[{"action":"move","distance_m":50}]}"#, BudgetOutcome::Met)), MissPolicy::Fallback, "move forward 2 meters");
+        let out = run(
+            Some(attempt(
+                r#"{"plan":[{"action":"move","distance_m":50}]}"#,
+                BudgetOutcome::Met,
+            )),
+            MissPolicy::Fallback,
+            "move forward 2 meters",
+        );
         assert_eq!(out.source, Source::Fallback);
-        assert_eq!(out.plan.map(|p| p.steps().to_vec()), Some(vec![Step::Move { distance_m: 2.0 }]));
+        assert_eq!(
+            out.plan.map(|p| p.steps().to_vec()),
+            Some(vec![Step::Move { distance_m: 2.0 }])
+        );
         assert!(out.reasons[0].contains("rejected"), "{:?}", out.reasons);
     }
 
     #[test]
     fn budget_miss_applies_the_policy() {
         let text = r#"{"plan":[{"action":"move","distance_m":1}]}"#;
-        let fb = run(Some(attempt(text, MISS)), MissPolicy::Fallback, "move back 1 m");
+        let fb = run(
+            Some(attempt(text, MISS)),
+            MissPolicy::Fallback,
+            "move back 1 m",
+        );
         assert_eq!(fb.source, Source::Fallback);
-        assert_eq!(fb.plan.map(|p| p.steps().to_vec()), Some(vec![Step::Move { distance_m: -1.0 }]));
+        assert_eq!(
+            fb.plan.map(|p| p.steps().to_vec()),
+            Some(vec![Step::Move { distance_m: -1.0 }])
+        );
         let stop = run(Some(attempt(text, MISS)), MissPolicy::Stop, "move back 1 m");
-        assert_eq!(stop.plan.map(|p| p.steps().to_vec()), Some(vec![Step::Stop {}]));
-        let ignore = run(Some(attempt(text, MISS)), MissPolicy::Ignore, "move back 1 m");
+        assert_eq!(
+            stop.plan.map(|p| p.steps().to_vec()),
+            Some(vec![Step::Stop {}])
+        );
+        let back = r#"{"plan":[{"action":"move","distance_m":-1}]}"#;
+        let ignore = run(
+            Some(attempt(back, MISS)),
+            MissPolicy::Ignore,
+            "move back 1 m",
+        );
         assert_eq!(ignore.source, Source::Model);
     }
 
     #[test]
     fn preempted_generation_yields_no_plan() {
-        let out = run(Some(attempt("{\"plan\":[", BudgetOutcome::Preempted)), MissPolicy::Fallback, "move forward");
+        let out = run(
+            Some(attempt("{\"plan\":[", BudgetOutcome::Preempted)),
+            MissPolicy::Fallback,
+            "move forward",
+        );
         assert!(out.plan.is_none());
         assert_eq!(out.source, Source::None);
     }
@@ -358,10 +489,32 @@ mod tests {
     }
 
     #[test]
+    fn empty_commands_never_reach_the_model() {
+        let out = run(
+            Some(attempt(
+                r#"{"plan":[{"action":"move","distance_m":1}]}"#,
+                BudgetOutcome::Met,
+            )),
+            MissPolicy::Fallback,
+            " \t\n",
+        );
+        assert!(out.plan.is_none());
+        assert!(out.model_text.is_none());
+        assert_eq!(out.reasons, vec!["empty command".to_owned()]);
+    }
+
+    #[test]
     fn json_form_starts_with_the_plan() {
-        let out = run(None, MissPolicy::Fallback, "move forward one meter then turn left");
+        let out = run(
+            None,
+            MissPolicy::Fallback,
+            "move forward one meter then turn left",
+        );
         let json = out.to_json();
-        assert_eq!(json["plan"], json!([{"action":"move","distance_m":1.0},{"action":"turn","angle_deg":90.0}]));
+        assert_eq!(
+            json["plan"],
+            json!([{"action":"move","distance_m":1.0},{"action":"turn","angle_deg":90.0}])
+        );
         assert_eq!(json["source"], "fallback");
     }
 }

@@ -5,12 +5,14 @@
 pub mod agent;
 pub mod config;
 pub mod inprocess;
-pub mod llm;
 pub mod interpret;
+pub mod llm;
 pub mod report;
 
 pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, CommandAccepted};
 pub use config::{AgentConfig, StageRt};
-pub use interpret::{BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, PlanModel, Source};
 pub use inprocess::{SimLoop, SimRates};
-pub use llm::{GuideFactory, LlmConfig, LlmPlanModel};
+pub use interpret::{
+    BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, PlanModel, Source,
+};
+pub use llm::{LlmConfig, LlmPlanModel};

@@ -50,7 +50,9 @@ fn watchdog_text(reason: WatchdogReason) -> String {
     match reason {
         WatchdogReason::StageStalled { stage } => format!("stage {stage} stalled"),
         WatchdogReason::OdometryMissing => "no odometry".into(),
-        WatchdogReason::OdometryStale { age } => format!("odometry {:.0} ms old", age.as_secs_f64() * 1e3),
+        WatchdogReason::OdometryStale { age } => {
+            format!("odometry {:.0} ms old", age.as_secs_f64() * 1e3)
+        }
         WatchdogReason::ScanMissing => "no scan".into(),
         WatchdogReason::ScanStale { age } => format!("scan {:.0} ms old", age.as_secs_f64() * 1e3),
     }

@@ -1,0 +1,158 @@
+"""rclpy peer for bora's end-to-end tests: a real, independent ROS 2 client.
+
+It speaks JSON lines: one request per line on stdin, one reply per line on stdout.
+All times are this process's time.monotonic() in seconds, taken on receipt.
+
+  {"op": "ready", "timeout": s}          wait until agent and sim are discovered both ways
+  {"op": "say", "text": T}               publish T on voice_command -> {"t_pub"}
+  {"op": "fault", "text": T}             publish T on agent/inject_fault -> {"t_pub"}
+  {"op": "wait_plan", "text": T, "timeout": s}   the agent/plan report for command T
+  {"op": "wait_event", "contains": S, "since": t, "timeout": s}  first agent/events line containing S
+  {"op": "wait_still", "settle": s, "timeout": s}    until odom speed is ~0 for `settle` s
+  {"op": "pose"}                         latest odom pose {x, y, yaw, vx, wz, t}
+  {"op": "cmd_vel_log", "since": t}      [[t, linear.x, angular.z], ...] received after t
+  {"op": "odom_log", "since": t}         [[t, x, y, yaw, vx, wz], ...] received after t
+  {"op": "quit"}
+"""
+import json
+import math
+import sys
+import threading
+import time
+
+import rclpy
+import rclpy.executors
+from geometry_msgs.msg import Twist
+from nav_msgs.msg import Odometry
+from std_msgs.msg import String
+
+
+class Peer:
+    def __init__(self):
+        self.node = rclpy.create_node("bora_test_peer")
+        self.voice = self.node.create_publisher(String, "voice_command", 10)
+        self.fault = self.node.create_publisher(String, "agent/inject_fault", 10)
+        self.plans = []
+        self.events = []
+        self.cmd_vel = []
+        self.odom = []
+        self.node.create_subscription(String, "agent/plan", self.on_plan, 50)
+        self.node.create_subscription(String, "agent/events", self.on_event, 100)
+        self.node.create_subscription(Twist, "cmd_vel", self.on_cmd_vel, 100)
+        self.node.create_subscription(Odometry, "odom", self.on_odom, 100)
+
+    def on_plan(self, m):
+        self.plans.append((time.monotonic(), m.data))
+
+    def on_event(self, m):
+        self.events.append((time.monotonic(), m.data))
+
+    def on_cmd_vel(self, m):
+        self.cmd_vel.append([time.monotonic(), m.linear.x, m.angular.z])
+
+    def on_odom(self, m):
+        q = m.pose.pose.orientation
+        yaw = 2.0 * math.atan2(q.z, q.w)
+        self.odom.append([time.monotonic(), m.pose.pose.position.x, m.pose.pose.position.y, yaw,
+                          m.twist.twist.linear.x, m.twist.twist.angular.z])
+
+    def spin_until(self, cond, timeout):
+        """Polls cond() while the executor thread receives messages."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = cond()
+            if v is not None:
+                return v
+            time.sleep(0.005)
+        return None
+
+    def handle(self, req):
+        op = req["op"]
+        timeout = float(req.get("timeout", 30.0))
+        if op == "ready":
+            deadline = time.monotonic() + timeout
+            ok = self.spin_until(lambda: True if (self.voice.get_subscription_count() > 0
+                                                  and self.fault.get_subscription_count() > 0
+                                                  and len(self.odom) > 5) else None, timeout)
+            # Our side seeing the agent is not the agent seeing us: probe with an empty
+            # command (rejected without motion) until its report comes back.
+            while ok and time.monotonic() < deadline:
+                self.voice.publish(String(data=""))
+                if self.spin_until(lambda: True if any(json.loads(d).get("command") == "" for _, d in list(self.plans)) else None, 0.5):
+                    return {"ok": True}
+            return {"ok": False}
+        if op in ("say", "fault"):
+            pub = self.voice if op == "say" else self.fault
+            t = time.monotonic()
+            pub.publish(String(data=req["text"]))
+            return {"ok": True, "t_pub": t}
+        if op == "wait_plan":
+            def find():
+                for t, data in list(self.plans):
+                    v = json.loads(data)
+                    if v.get("command") == req["text"]:
+                        return {"ok": True, "t": t, "plan": v}
+                return None
+            return self.spin_until(find, timeout) or {"ok": False}
+        if op == "wait_event":
+            since = float(req.get("since", 0.0))
+
+            def find_event():
+                for t, data in list(self.events):
+                    if t >= since and req["contains"] in data:
+                        return {"ok": True, "t": t, "event": data}
+                return None
+            return self.spin_until(find_event, timeout) or {"ok": False}
+        if op == "wait_still":
+            settle = float(req.get("settle", 0.5))
+
+            def still():
+                if not self.odom:
+                    return None
+                now = time.monotonic()
+                odom = list(self.odom)
+                recent = [o for o in odom if o[0] > now - settle]
+                if odom[0][0] > now - settle or not recent:
+                    return None
+                if all(abs(o[4]) < 1e-6 and abs(o[5]) < 1e-6 for o in recent):
+                    return {"ok": True}
+                return None
+            return self.spin_until(still, timeout) or {"ok": False}
+        if op == "pose":
+            if not self.odom:
+                return {"ok": False}
+            t, x, y, yaw, vx, wz = self.odom[-1]
+            return {"ok": True, "t": t, "x": x, "y": y, "yaw": yaw, "vx": vx, "wz": wz}
+        if op == "cmd_vel_log":
+            since = float(req.get("since", 0.0))
+            return {"ok": True, "log": [c for c in list(self.cmd_vel) if c[0] >= since]}
+        if op == "odom_log":
+            since = float(req.get("since", 0.0))
+            return {"ok": True, "log": [o for o in list(self.odom) if o[0] >= since]}
+        return {"ok": False, "error": "unknown op " + op}
+
+
+def main():
+    rclpy.init()
+    peer = Peer()
+    # Messages arrive on an executor thread all the time, not only while a request runs
+    # (list appends are atomic under the GIL; readers only iterate over copies).
+    executor = rclpy.executors.SingleThreadedExecutor()
+    executor.add_node(peer.node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        req = json.loads(line)
+        if req["op"] == "quit":
+            break
+        reply = peer.handle(req)
+        print(json.dumps(reply), flush=True)
+    executor.shutdown()
+    peer.node.destroy_node()
+    rclpy.shutdown()
+
+
+if __name__ == "__main__":
+    main()
