@@ -225,3 +225,29 @@ fn sigterm_publishes_a_zero_twist_before_the_agent_exits() -> anyhow::Result<()>
     );
     Ok(())
 }
+
+#[test]
+fn a_corrupt_model_file_starts_the_agent_degraded_on_the_fallback_parser() -> anyhow::Result<()> {
+    let _g = serial();
+    let dir = std::env::temp_dir().join(format!("bora-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let bad = dir.join("broken.gguf");
+    std::fs::write(&bad, b"GGUF\x03\x00\x00\x00 this is not a model")?;
+    let param = format!("model:={}", bad.display());
+    let mut rig = Rig::start(&[], &[param.as_str()])?;
+    let t = rig.say("move forward half a meter")?;
+    let plan = rig.wait_plan("move forward half a meter", 30.0)?;
+    assert_eq!(plan["source"], "fallback", "{plan}");
+    assert!(
+        plan["reasons"].to_string().contains("no model loaded"),
+        "{plan}"
+    );
+    rig.wait_event("plan_done", t, 30.0)?;
+    let pose = rig.wait_still(0.5, 30.0)?;
+    assert!(
+        (pose["x"].as_f64().unwrap_or(f64::NAN) - 0.5).abs() < 0.05,
+        "{pose}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    assert_within_limits(&mut rig)
+}
