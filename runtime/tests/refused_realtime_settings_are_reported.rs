@@ -12,6 +12,11 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
+/// The two tests run one at a time: tracing caches each callsite's interest, and a
+/// callsite first hit on another test's thread (no subscriber) can miss the warnings
+/// this test's scoped subscriber waits for (seen once in CI).
+static SERIAL: Mutex<()> = Mutex::new(());
+
 /// Fields of each WARN event, as `name=value` strings.
 #[derive(Clone, Default)]
 struct Warnings(Arc<Mutex<Vec<Vec<String>>>>);
@@ -42,6 +47,7 @@ impl<S: Subscriber> Layer<S> for Warnings {
 
 #[test]
 fn refused_priority_and_pinning_are_returned_and_warned() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let warnings = Warnings::default();
     let subscriber = tracing_subscriber::registry().with(warnings.clone());
     // A priority outside SCHED_FIFO's range and a core that does not exist are refused
@@ -75,6 +81,7 @@ fn refused_priority_and_pinning_are_returned_and_warned() {
 
 #[test]
 fn a_stage_with_refused_settings_still_runs_and_reports_them() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let stage = StageBuilder::new("refused")
         .fifo_priority(1_000)
         .spawn(|ctx| ctx.rt().clone())
