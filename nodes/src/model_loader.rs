@@ -3,26 +3,12 @@
 //! Shared by `bora agent`, `bora intent` and `bora profile`.
 
 use anyhow::Context;
+use bora_models::generate::load_model_and_tokenizer;
 use bora_models::registry::resolve_model;
-use bora_models::DeviceSpec;
+use bora_models::{Model, ModelOptions, ModelTokenizer};
 use bora_runtime::pipeline::{LlmConfig, LlmPlanModel, PlanModel};
 
 use crate::params::AgentParams;
-
-/// Parses `cpu` or `cuda:N` (as in the `device` parameter).
-pub fn parse_device(device: &str) -> anyhow::Result<DeviceSpec> {
-    match device {
-        "cpu" => Ok(DeviceSpec::Cpu),
-        d => match d
-            .strip_prefix("cuda:")
-            .or_else(|| (d == "cuda").then_some("0"))
-            .map(str::parse)
-        {
-            Some(Ok(n)) => Ok(DeviceSpec::Cuda(n)),
-            _ => anyhow::bail!("device {device:?} is not `cpu` or `cuda:N`"),
-        },
-    }
-}
 
 /// Sets the model's CPU thread count for this process (0 = leave the default: all cores).
 /// Must run before the first model computation.
@@ -44,7 +30,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
     set_threads(params.threads);
     let cfg = LlmConfig {
         path: path.clone(),
-        device: parse_device(&params.device)?,
+        device: params.device.parse()?,
         context: params.context,
         max_tokens: params.max_tokens,
         prefill_chunk: params.prefill_chunk,
@@ -54,6 +40,26 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
     };
     LlmPlanModel::load(cfg)
         .with_context(|| format!("cannot load the language model {}", path.display()))
+}
+
+/// Loads a model and its tokenizer for the model-only commands (`generate`, `bench`):
+/// `threads` None keeps candle's default (all cores).
+pub fn load_model_only(
+    model: &str,
+    device: &str,
+    context: usize,
+    threads: Option<usize>,
+) -> anyhow::Result<(Model, ModelTokenizer)> {
+    if let Some(t) = threads {
+        anyhow::ensure!(t > 0, "--threads must be at least 1, got {t}");
+        set_threads(t);
+    }
+    let path = resolve_model(model)?;
+    let options = ModelOptions {
+        context,
+        device: device.parse()?,
+    };
+    load_model_and_tokenizer(&path, &options).with_context(|| format!("loading {}", path.display()))
 }
 
 /// [`load_llm`] as the boxed [`PlanModel`] the agent takes.

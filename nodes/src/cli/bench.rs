@@ -1,11 +1,8 @@
 //! `bora bench`: prefill and decode speed, time to first token cold and cached, peak RSS
 //! and the fraction of the measured memory bandwidth decode reaches.
 
-use anyhow::Context;
 use bora_models::bench::{self, BenchOptions};
-use bora_models::generate::load_model_and_tokenizer;
-use bora_models::registry::{resolve_model, DEFAULT_MODEL};
-use bora_models::{DeviceSpec, ModelOptions};
+use bora_models::registry::DEFAULT_MODEL;
 
 /// Arguments of `bora bench`.
 #[derive(clap::Args, Debug)]
@@ -33,31 +30,14 @@ pub struct BenchArgs {
     pub device: String,
 }
 
-/// Set candle's compute thread count; must run before the first model operation.
-pub fn set_threads(threads: usize) -> anyhow::Result<()> {
-    anyhow::ensure!(threads > 0, "--threads must be at least 1, got {threads}");
-    // candle sizes its pools from these on first use; nothing has run yet, and this
-    // process has no other threads at this point.
-    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
-    Ok(())
-}
-
 /// Run `bora bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(t) = args.threads {
-        set_threads(t)?;
-    }
-    let path = resolve_model(&args.model)?;
-    let device: DeviceSpec = args.device.parse()?;
-    let (model, tokenizer) = load_model_and_tokenizer(
-        &path,
-        &ModelOptions {
-            context: args.context,
-            device,
-        },
-    )
-    .with_context(|| format!("loading {}", path.display()))?;
+    let (model, tokenizer) = bora_nodes::model_loader::load_model_only(
+        &args.model,
+        &args.device,
+        args.context,
+        args.threads,
+    )?;
     let opts = BenchOptions {
         prefill_tokens: args.prefill_tokens,
         decode_tokens: args.decode_tokens,

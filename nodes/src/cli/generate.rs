@@ -4,12 +4,10 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bora_models::generate::{
-    encode_prompt, load_model_and_tokenizer, Event, GenerateOptions, Generation, StopReason,
-};
-use bora_models::registry::{resolve_model, DEFAULT_MODEL};
+use bora_models::generate::{encode_prompt, Event, GenerateOptions, Generation, StopReason};
+use bora_models::registry::DEFAULT_MODEL;
 use bora_models::sampling::Sampling;
-use bora_models::{Constraint, DeviceSpec, ModelOptions};
+use bora_models::Constraint;
 
 /// Arguments of `bora generate`.
 #[derive(clap::Args, Debug)]
@@ -57,19 +55,12 @@ pub struct GenerateArgs {
 
 /// Run `bora generate`.
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
-    if let Some(t) = args.threads {
-        super::bench::set_threads(t)?;
-    }
-    let path = resolve_model(&args.model)?;
-    let device: DeviceSpec = args.device.parse()?;
-    let (model, tokenizer) = load_model_and_tokenizer(
-        &path,
-        &ModelOptions {
-            context: args.context,
-            device,
-        },
-    )
-    .with_context(|| format!("loading {}", path.display()))?;
+    let (model, tokenizer) = bora_nodes::model_loader::load_model_only(
+        &args.model,
+        &args.device,
+        args.context,
+        args.threads,
+    )?;
     let prompt = encode_prompt(&tokenizer, &args.prompt)?;
     let sampling = if args.greedy {
         Sampling::Greedy
