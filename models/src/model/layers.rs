@@ -19,6 +19,7 @@ pub struct QLinear {
     inner: QMatMul,
     bytes: usize,
     out_dim: usize,
+    in_dim: usize,
 }
 
 impl QLinear {
@@ -26,16 +27,42 @@ impl QLinear {
     pub fn new(weight: Arc<QTensor>) -> Result<Self> {
         let bytes = weight.storage_size_in_bytes();
         let out_dim = weight.shape().dims().first().copied().unwrap_or(0);
+        let in_dim = weight.shape().dims().get(1).copied().unwrap_or(0);
         Ok(Self {
             inner: QMatMul::from_arc(weight)?,
             bytes,
             out_dim,
+            in_dim,
         })
     }
 
     /// Apply to `x` of shape (..., in); returns (..., out).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.inner.forward(x)?)
+    }
+
+    /// Slice form for CPU callers that keep their own buffers: `x` is `tokens` rows of
+    /// `in_dim()` f32 (row-major), `y` receives `tokens` rows of `out_dim()` f32.
+    ///
+    /// Placeholder through candle; bora's own kernels (issue #8) replace the body.
+    pub fn forward_slice(&self, x: &[f32], tokens: usize, y: &mut [f32]) -> Result<()> {
+        let (inp, out) = (self.in_dim(), self.out_dim);
+        if x.len() != tokens * inp || y.len() != tokens * out {
+            return Err(crate::Error::InvalidArgument {
+                name: "QLinear::forward_slice",
+                value: format!("x {} y {} tokens {tokens}", x.len(), y.len()),
+                reason: format!("expected x = tokens x {inp} and y = tokens x {out}"),
+            });
+        }
+        let xt = Tensor::from_slice(x, (tokens, inp), &Device::Cpu)?;
+        let yt = self.inner.forward(&xt)?.flatten_all()?.to_vec1::<f32>()?;
+        y.copy_from_slice(&yt);
+        Ok(())
+    }
+
+    /// Input width.
+    pub fn in_dim(&self) -> usize {
+        self.in_dim
     }
 
     /// Bytes of weight data read by one product (one token in decode).
