@@ -291,9 +291,10 @@ fn read_blocks<T: GgmlType + 'static>(
     Ok(Box::new(blocks))
 }
 
-/// Bytes a tensor of `shape` and `dtype` occupies in the file.
+/// Bytes a tensor of `shape` and `dtype` occupies in the file; `u64::MAX` when the
+/// claimed size does not fit in 64 bits (no file is that large, so the extent check fails).
 pub fn tensor_bytes(shape: &Shape, dtype: GgmlDType) -> u64 {
-    (shape.elem_count() / dtype.block_size()) as u64 * dtype.type_size() as u64
+    ((shape.elem_count() / dtype.block_size()) as u64).saturating_mul(dtype.type_size() as u64)
 }
 
 /// Map a ggml type id to candle's dtype (`None` for ids candle cannot hold).
@@ -574,5 +575,8 @@ mod tests {
         // Q8_0: 32 values in 34 bytes.
         assert_eq!(tensor_bytes(&Shape::from((2, 64)), GgmlDType::Q8_0), 4 * 34);
         assert_eq!(tensor_bytes(&Shape::from(10), GgmlDType::F32), 40);
+        // 32 x 542551296285575048 Q8_0 values would be 2^64 + 16 bytes: saturates, never wraps.
+        let huge = Shape::from((542_551_296_285_575_048usize, 32));
+        assert_eq!(tensor_bytes(&huge, GgmlDType::Q8_0), u64::MAX);
     }
 }

@@ -76,6 +76,19 @@ impl Gguf {
         self
     }
 
+    /// A tensor directory entry with no data behind it (for claimed sizes no file holds).
+    fn tensor_info_only(mut self, name: &str, dims: &[u64], type_id: u32, offset: u64) -> Self {
+        gstr(&mut self.infos, name);
+        self.infos.extend((dims.len() as u32).to_le_bytes());
+        for d in dims {
+            self.infos.extend(d.to_le_bytes());
+        }
+        self.infos.extend(type_id.to_le_bytes());
+        self.infos.extend(offset.to_le_bytes());
+        self.n_tensors += 1;
+        self
+    }
+
     fn bytes(&self) -> Vec<u8> {
         let mut out = b"GGUF".to_vec();
         out.extend(self.version.to_le_bytes());
@@ -342,4 +355,27 @@ fn complete_tiny_model_loads_and_runs() {
             needed: 17
         })
     ));
+}
+
+/// Found while writing the fuzz target (fuzz/fuzz_targets/gguf.rs): a Q8_0 tensor of
+/// 32 x 542551296285575048 values claims 2^64 + 16 bytes, which wrapped to 16 bytes, so
+/// the extent check passed and the loader built a tensor far larger than its data.
+#[test]
+fn tensor_byte_size_overflow_is_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes = tiny_llama()
+        .tensor_info_only("token_embd.weight", &[32, 542_551_296_285_575_048], 8, 0)
+        .bytes();
+    let mut padded = bytes.clone();
+    padded.extend([0u8; 64]);
+    let p = write(dir.path(), "overflow.gguf", &padded);
+    match open_err(&p) {
+        Error::GgufTruncated { section, .. }
+        | Error::InvalidGguf {
+            reason: section, ..
+        } => {
+            assert!(section.contains("token_embd.weight"), "{section}")
+        }
+        e => panic!("expected a size error, got {e:?}"),
+    }
 }
