@@ -5,6 +5,12 @@
 //! backwards. NaN, +inf, and ranges below `range_min` or above `range_max` are no return.
 //! -inf is, per REP 117, "something closer than the scanner can measure": it counts as
 //! an obstacle at `range_min`, so a robot nose-to-wall does not drive on.
+//!
+//! A malformed scan (no beams; a non-finite angle_min, angle_increment, range_min or
+//! range_max; range_min < 0 or range_max < range_min) is no scan at all: it is dropped
+//! without refreshing the scan's time stamp, so a scanner that only sends such scans goes
+//! stale and the planner's scan watchdog stops the robot (rather than driving blind on
+//! "no return").
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +79,17 @@ fn valid_range(scan: &LaserScan, r: f32) -> Option<f32> {
         r
     };
     (r.is_finite() && r >= scan.range_min && r <= scan.range_max).then_some(r)
+}
+
+/// Whether `scan` can be read at all (see the module docs); ranges are checked per beam.
+pub fn is_well_formed(scan: &LaserScan) -> bool {
+    !scan.ranges.is_empty()
+        && scan.angle_min.is_finite()
+        && scan.angle_increment.is_finite()
+        && scan.range_min.is_finite()
+        && scan.range_max.is_finite()
+        && scan.range_min >= 0.0
+        && scan.range_max >= scan.range_min
 }
 
 /// `angle` wrapped to [-pi, pi] without a division remainder (cheap per beam).
@@ -150,8 +167,12 @@ impl Perception {
         self.state
     }
 
-    /// Takes in a new scan; returns the updated world state.
+    /// Takes in a new scan; returns the updated world state. A malformed scan (see
+    /// [`is_well_formed`]) changes nothing, its stamp included.
     pub fn update_scan(&mut self, scan: &LaserScan) -> WorldState {
+        if !is_well_formed(scan) {
+            return self.state;
+        }
         (
             self.state.nearest_obstacle_ahead,
             self.state.nearest_obstacle_behind,
@@ -215,6 +236,57 @@ mod tests {
         s.ranges[beam(3)] = f32::NAN;
         s.ranges[beam(4)] = 0.1; // exactly range_min counts
         assert_eq!(nearest_in_cone(&s, 0.0, 20f32.to_radians()), Some(0.1));
+    }
+
+    #[test]
+    fn malformed_scans_change_nothing_not_even_the_stamp() {
+        let mut p = Perception::new(PerceptionConfig::default()).unwrap();
+        let mut good = scan(f32::INFINITY);
+        good.ranges[beam(0)] = 1.0;
+        let before = p.update_scan(&good);
+        assert_eq!(before.nearest_obstacle_ahead, Some(1.0));
+        let later = Duration::from_secs(9);
+        let broken: [fn(&mut LaserScan); 7] = [
+            |s| s.ranges.clear(),
+            |s| s.angle_min = f32::NAN,
+            |s| s.angle_increment = f32::INFINITY,
+            |s| s.range_min = f32::NAN,
+            |s| s.range_max = f32::NAN,
+            |s| s.range_min = -1.0,
+            |s| s.range_max = 0.05,
+        ];
+        for (k, breakit) in broken.iter().enumerate() {
+            let mut s = scan(f32::NEG_INFINITY);
+            s.stamp = later;
+            breakit(&mut s);
+            assert!(!is_well_formed(&s), "case {k}");
+            assert_eq!(p.update_scan(&s), before, "case {k} changed the world");
+        }
+        assert!(is_well_formed(&good));
+    }
+
+    #[test]
+    fn scans_of_only_nan_or_inf_see_nothing_and_minus_inf_blocks() {
+        let mut p = Perception::new(PerceptionConfig::default()).unwrap();
+        for r in [f32::NAN, f32::INFINITY] {
+            let w = p.update_scan(&scan(r));
+            assert_eq!(
+                (w.nearest_obstacle_ahead, w.nearest_obstacle_behind),
+                (None, None),
+                "{r}"
+            );
+        }
+        let w = p.update_scan(&scan(f32::NEG_INFINITY));
+        assert_eq!(w.nearest_obstacle_ahead, Some(0.1));
+        assert_eq!(w.nearest_obstacle_behind, Some(0.1));
+        // A zero angle increment puts every beam at angle_min (behind, from -pi).
+        let mut s = scan(2.0);
+        s.angle_increment = 0.0;
+        let w = p.update_scan(&s);
+        assert_eq!(
+            (w.nearest_obstacle_ahead, w.nearest_obstacle_behind),
+            (None, Some(2.0))
+        );
     }
 
     #[test]

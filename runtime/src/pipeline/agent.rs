@@ -135,6 +135,17 @@ impl AgentInput {
         }
     }
 
+    /// Refuses a command that cannot be interpreted at all (the ROS node's reason: not
+    /// UTF-8, a NUL byte...): no motion, and its `agent/plan` report gives `reason`
+    /// (`command` is what can be shown of it). Like any newer command, it keeps an older
+    /// command's plan from starting; a plan already running goes on.
+    pub fn reject(&mut self, command: &str, reason: &str) {
+        let seq = self.shared.latest_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        self.shared.preempt.store(true, Ordering::SeqCst);
+        let report = crate::pipeline::report::rejected_json(command, seq, reason);
+        let _ = self.outputs.push(AgentOutput::Plan(report));
+    }
+
     /// Hands in odometry (stamp it with [`AgentInput::now`] on arrival).
     pub fn odom(&mut self, odom: Odometry) {
         let _ = self.odom.push(odom);

@@ -31,6 +31,19 @@ pub fn superseded_json(command: &str, seq: u64) -> String {
     .to_string()
 }
 
+/// `agent/plan` JSON for a command refused before interpretation (e.g. bytes that are
+/// not text): no plan, and `reason`.
+pub fn rejected_json(command: &str, seq: u64, reason: &str) -> String {
+    json!({
+        "plan": null,
+        "source": "none",
+        "command": command,
+        "seq": seq,
+        "reasons": [reason],
+    })
+    .to_string()
+}
+
 /// `agent/plan`-side JSON for a planner event at `now` (agent clock).
 pub fn event_json(event: &PlanEvent, now: Duration) -> String {
     let t = now.as_secs_f64();
