@@ -23,7 +23,7 @@ use r2r::{std_msgs, QosProfile};
 
 use crate::params::{AgentParams, ParamValue};
 use crate::ros::convert::{param_value, quaternion_to_yaw, twist_from};
-use crate::ros::{drain, signals};
+use crate::ros::{cdr, drain, signals};
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
 pub const NODE_NAME: &str = "bora_agent";
@@ -108,8 +108,12 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         Agent::start(params.agent.clone(), interpreter, Arc::clone(&clock))
             .context("cannot start the agent pipeline")?;
 
-    let mut voice =
-        node.subscribe::<std_msgs::msg::String>("voice_command", QosProfile::default())?;
+    // Raw: r2r would turn bytes that are not UTF-8 into "" and cut at a NUL (ros/cdr.rs).
+    let mut voice = node.subscribe_raw(
+        "voice_command",
+        "std_msgs/msg/String",
+        QosProfile::default(),
+    )?;
     let mut odom = node.subscribe::<r2r::nav_msgs::msg::Odometry>("odom", QosProfile::default())?;
     let mut scan =
         node.subscribe::<r2r::sensor_msgs::msg::LaserScan>("scan", QosProfile::sensor_data())?;
@@ -143,7 +147,7 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     let mut next_diag = Instant::now();
     while !signals::stop_requested() {
         node.spin_once(Duration::from_millis(2));
-        drain(&mut voice, |m| on_voice(&mut input, &m.data));
+        drain(&mut voice, |raw| on_voice(&mut input, &raw));
         drain(&mut odom, |m| input.odom(odometry(&m, input.now())));
         drain(&mut scan, |m| input.scan(laser_scan(m, input.now())));
         drain(&mut fault, |m| {
@@ -154,13 +158,13 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
                 AgentOutput::CmdVel(t) => cmd_vel.publish(&twist_from(t.linear_x, t.angular_z)),
                 AgentOutput::Plan(json) => {
                     tracing::info!(plan = json.as_str(), "plan");
-                    plan_pub.publish(&std_msgs::msg::String { data: json })
+                    plan_pub.publish(&text_msg(json))
                 }
-                AgentOutput::Text(t) => text_pub.publish(&std_msgs::msg::String { data: t }),
-                AgentOutput::Say(t) => say_pub.publish(&std_msgs::msg::String { data: t }),
+                AgentOutput::Text(t) => text_pub.publish(&text_msg(t)),
+                AgentOutput::Say(t) => say_pub.publish(&text_msg(t)),
                 AgentOutput::Event(e) => {
                     tracing::info!(event = e.as_str(), "planner");
-                    event_pub.publish(&std_msgs::msg::String { data: e })
+                    event_pub.publish(&text_msg(e))
                 }
             };
             if let Err(e) = r {
@@ -190,9 +194,58 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn on_voice(input: &mut AgentInput, text: &str) {
-    let outcome = input.command(text);
-    tracing::info!(command = text, outcome = ?outcome, "voice command");
+fn on_voice(input: &mut AgentInput, raw: &[u8]) {
+    match voice_text(raw) {
+        Ok(text) => {
+            let outcome = input.command(&text);
+            tracing::info!(command = text.as_str(), outcome = ?outcome, "voice command");
+        }
+        Err((shown, reason)) => {
+            tracing::warn!(
+                command = shown.as_str(),
+                reason = reason.as_str(),
+                "voice command rejected"
+            );
+            input.reject(&shown, &reason);
+        }
+    }
+}
+
+/// The text of a serialized voice command, or what can be shown of it and why it is
+/// refused: it must be UTF-8 without NUL (a NUL cannot come from a ROS client's string
+/// API, so it marks a crafted or corrupted message).
+fn voice_text(raw: &[u8]) -> Result<String, (String, String)> {
+    let bytes = cdr::string_bytes(raw).map_err(|e| {
+        (
+            String::new(),
+            format!("voice_command message unreadable as std_msgs/String: {e}"),
+        )
+    })?;
+    match std::str::from_utf8(bytes) {
+        Err(e) => Err((
+            String::from_utf8_lossy(bytes).into_owned(),
+            format!(
+                "command is not valid UTF-8 (bad byte at offset {}): send UTF-8 text",
+                e.valid_up_to()
+            ),
+        )),
+        Ok(t) if t.contains('\0') => Err((
+            t.to_owned(),
+            "command contains a NUL character: send plain text".to_owned(),
+        )),
+        Ok(t) => Ok(t.to_owned()),
+    }
+}
+
+/// A std_msgs/String for `text`. r2r's String cannot hold a NUL (its conversion would
+/// panic), and model text or a say step may carry one: it becomes U+FFFD.
+fn text_msg(text: String) -> std_msgs::msg::String {
+    let data = if text.contains('\0') {
+        text.replace('\0', "\u{fffd}")
+    } else {
+        text
+    };
+    std_msgs::msg::String { data }
 }
 
 fn on_fault(input: &mut AgentInput, text: &str, enabled: bool) {
@@ -319,5 +372,44 @@ fn diagnostics(
             ),
             status("queues", OK, "queue counters", queue_values),
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cdr_le(text: &[u8]) -> Vec<u8> {
+        let mut v = vec![0, 1, 0, 0];
+        v.extend(u32::try_from(text.len() + 1).unwrap_or(0).to_le_bytes());
+        v.extend(text);
+        v.push(0);
+        v
+    }
+
+    #[test]
+    fn voice_commands_must_be_utf8_without_nul() {
+        assert_eq!(
+            voice_text(&cdr_le(b"turn left")),
+            Ok("turn left".to_owned())
+        );
+        assert_eq!(
+            voice_text(&cdr_le("\u{1b}[2J\r".as_bytes())),
+            Ok("\u{1b}[2J\r".to_owned())
+        );
+        let (shown, why) = voice_text(&cdr_le(b"go \xff 1 m")).unwrap_err();
+        assert_eq!(shown, "go \u{fffd} 1 m");
+        assert!(why.contains("UTF-8") && why.contains("offset 3"), "{why}");
+        let (shown, why) = voice_text(&cdr_le(b"stop\0go")).unwrap_err();
+        assert_eq!(shown, "stop\u{0}go");
+        assert!(why.contains("NUL"), "{why}");
+        let (_, why) = voice_text(&[0, 1]).unwrap_err();
+        assert!(why.contains("unreadable"), "{why}");
+    }
+
+    #[test]
+    fn published_text_never_carries_a_nul() {
+        assert_eq!(text_msg("a\0b".into()).data, "a\u{fffd}b");
+        assert_eq!(text_msg("plain".into()).data, "plain");
     }
 }
