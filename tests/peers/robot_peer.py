@@ -6,12 +6,21 @@ All times are this process's time.monotonic() in seconds, taken on receipt.
   {"op": "ready", "timeout": s}          wait until agent and sim are discovered both ways
   {"op": "say", "text": T}               publish T on voice_command -> {"t_pub"}
   {"op": "fault", "text": T}             publish T on agent/inject_fault -> {"t_pub"}
-  {"op": "wait_plan", "text": T, "timeout": s}   the agent/plan report for command T
+  {"op": "say_bytes", "hex": H}          publish the bytes H (hex; any bytes, invalid UTF-8
+                                         included) as a serialized std_msgs/String -> {"t_pub"}
+  {"op": "scans", "scans": [S...], "repeat": n, "period": s}   publish each LaserScan S
+                                         ({angle_min, angle_increment, range_min, range_max,
+                                         ranges}; "nan", "inf", "-inf" allowed as strings)
+                                         n times, `period` s apart -> {"t_pub"} (first publish)
+  {"op": "wait_plan", "text": T, "timeout": s, "since": t}   the agent/plan report for command T
+                                         (received after t, default 0)
   {"op": "wait_event", "contains": S, "since": t, "timeout": s}  first agent/events line containing S
   {"op": "wait_still", "settle": s, "timeout": s}    until odom speed is ~0 for `settle` s
   {"op": "pose"}                         latest odom pose {x, y, yaw, vx, wz, t}
   {"op": "cmd_vel_log", "since": t}      [[t, linear.x, angular.z], ...] received after t
   {"op": "odom_log", "since": t}         [[t, x, y, yaw, vx, wz], ...] received after t
+  {"op": "relay", "on": B}              republish odom on relay/odom while B (off at start);
+                                         -> {"t_last"}: when the last one was relayed
   {"op": "quit"}
 """
 import json
@@ -24,6 +33,8 @@ import rclpy
 import rclpy.executors
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+from rclpy.serialization import serialize_message
+from sensor_msgs.msg import LaserScan
 from std_msgs.msg import String
 
 
@@ -32,6 +43,10 @@ class Peer:
         self.node = rclpy.create_node("bora_test_peer")
         self.voice = self.node.create_publisher(String, "voice_command", 10)
         self.fault = self.node.create_publisher(String, "agent/inject_fault", 10)
+        self.scan = self.node.create_publisher(LaserScan, "scan", 10)
+        self.relay = self.node.create_publisher(Odometry, "relay/odom", 10)
+        self.relaying = False
+        self.t_relayed = 0.0
         self.plans = []
         self.events = []
         self.cmd_vel = []
@@ -51,6 +66,9 @@ class Peer:
         self.cmd_vel.append([time.monotonic(), m.linear.x, m.angular.z])
 
     def on_odom(self, m):
+        if self.relaying:
+            self.relay.publish(m)
+            self.t_relayed = time.monotonic()
         q = m.pose.pose.orientation
         yaw = 2.0 * math.atan2(q.z, q.w)
         self.odom.append([time.monotonic(), m.pose.pose.position.x, m.pose.pose.position.y, yaw,
@@ -86,11 +104,45 @@ class Peer:
             t = time.monotonic()
             pub.publish(String(data=req["text"]))
             return {"ok": True, "t_pub": t}
+        if op == "say_bytes":
+            # rclpy only takes str for a String's data, and encodes it as UTF-8; a raw
+            # serialized message carries any bytes. Serialize a same-length placeholder and
+            # put the bytes in its place (CDR: header, u32 length, bytes, NUL).
+            raw = bytes.fromhex(req["hex"])
+            placeholder = b"\x01" * len(raw)
+            wire = serialize_message(String(data=placeholder.decode()))
+            at = wire.index(placeholder, 8)
+            wire = wire[:at] + raw + wire[at + len(raw):]
+            t = time.monotonic()
+            self.voice.publish(wire)
+            return {"ok": True, "t_pub": t}
+        if op == "relay":
+            self.relaying = bool(req["on"])
+            return {"ok": True, "t_last": self.t_relayed}
+        if op == "scans":
+            t0 = None
+            for _ in range(int(req.get("repeat", 1))):
+                for spec in req["scans"]:
+                    m = LaserScan()
+                    m.header.frame_id = "base_link"
+                    m.angle_min = float(spec.get("angle_min", -math.pi))
+                    m.angle_increment = float(spec.get("angle_increment", math.radians(1.0)))
+                    m.angle_max = m.angle_min + m.angle_increment * max(0, len(spec["ranges"]) - 1)
+                    m.range_min = float(spec.get("range_min", 0.1))
+                    m.range_max = float(spec.get("range_max", 10.0))
+                    m.ranges = [float(r) for r in spec["ranges"]]
+                    if t0 is None:
+                        t0 = time.monotonic()
+                    self.scan.publish(m)
+                    time.sleep(float(req.get("period", 0.01)))
+            return {"ok": True, "t_pub": t0}
         if op == "wait_plan":
+            since = float(req.get("since", 0.0))
+
             def find():
                 for t, data in list(self.plans):
                     v = json.loads(data)
-                    if v.get("command") == req["text"]:
+                    if t >= since and v.get("command") == req["text"]:
                         return {"ok": True, "t": t, "plan": v}
                 return None
             return self.spin_until(find, timeout) or {"ok": False}

@@ -41,6 +41,7 @@ pub struct Rig {
     /// The ROS_DOMAIN_ID used by every process of the rig.
     pub domain: u32,
     sim: Option<Child>,
+    sim_args: Vec<String>,
     agent: Option<Child>,
     peer: Child,
     peer_in: ChildStdin,
@@ -58,6 +59,16 @@ impl Rig {
     /// Starts sim (with `sim_args`), agent (with ROS parameters `agent_params`,
     /// `name:=value` each) and the peer; waits until the peer sees both.
     pub fn start(sim_args: &[&str], agent_params: &[&str]) -> anyhow::Result<Rig> {
+        Rig::start_remapped(sim_args, agent_params, &[])
+    }
+
+    /// As [`Rig::start`], with the agent's topics remapped (`from:=to` each, e.g.
+    /// `odom:=relay/odom` to feed it the peer's odometry relay).
+    pub fn start_remapped(
+        sim_args: &[&str],
+        agent_params: &[&str],
+        agent_remaps: &[&str],
+    ) -> anyhow::Result<Rig> {
         let domain = rig_domain();
         let bin = bora_bin()?;
         let log_dir =
@@ -66,15 +77,14 @@ impl Rig {
         let log = |name: &str| -> anyhow::Result<Stdio> {
             Ok(std::fs::File::create(log_dir.join(name))?.into())
         };
-        let sim = ros_env(Command::new(&bin).arg("sim").args(sim_args), domain)
-            .stdout(log("sim.out")?)
-            .stderr(log("sim.err")?)
-            .spawn()
-            .context("cannot start bora sim")?;
+        let sim = spawn_sim(&bin, sim_args, domain, &log_dir)?;
         let mut agent_cmd = Command::new(&bin);
         agent_cmd.args(["--log", "info", "agent", "--ros-args"]);
         for p in agent_params {
             agent_cmd.args(["-p", p]);
+        }
+        for r in agent_remaps {
+            agent_cmd.args(["-r", r]);
         }
         let agent = ros_env(&mut agent_cmd, domain)
             .stdout(log("agent.out")?)
@@ -93,6 +103,7 @@ impl Rig {
         let mut rig = Rig {
             domain,
             sim: Some(sim),
+            sim_args: sim_args.iter().map(|s| (*s).to_owned()).collect(),
             agent: Some(agent),
             peer,
             peer_in,
@@ -104,6 +115,48 @@ impl Rig {
             bail!("sim and agent not discovered within 90 s{}", rig.logs());
         }
         Ok(rig)
+    }
+
+    /// Kills the sim (SIGKILL) and starts a fresh one with the same arguments, in the
+    /// same domain; the agent keeps running. Returns once the peer gets odometry again.
+    pub fn restart_sim(&mut self) -> anyhow::Result<()> {
+        if let Some(mut s) = self.sim.take() {
+            s.kill()?;
+            s.wait()?;
+        }
+        let args: Vec<&str> = self.sim_args.iter().map(String::as_str).collect();
+        self.sim = Some(spawn_sim(&bora_bin()?, &args, self.domain, &self.log_dir)?);
+        let since = self.pose()?["t"].as_f64().unwrap_or(0.0);
+        for _ in 0..600 {
+            if !self.odom_log(since + 1e-6)?.is_empty() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!(
+            "no odometry from the restarted sim within 30 s{}",
+            self.logs()
+        )
+    }
+
+    /// The agent/plan report for `text` received after `since` (peer clock).
+    pub fn wait_plan_since(
+        &mut self,
+        text: &str,
+        since: f64,
+        timeout_s: f64,
+    ) -> anyhow::Result<Value> {
+        let r = self
+            .call(json!({"op": "wait_plan", "text": text, "since": since, "timeout": timeout_s}))?;
+        if r["ok"] != true {
+            bail!("no plan for {text:?} within {timeout_s} s{}", self.logs());
+        }
+        Ok(r["plan"].clone())
+    }
+
+    /// Everything the agent wrote to stderr so far (its log).
+    pub fn agent_log(&self) -> String {
+        std::fs::read_to_string(self.log_dir.join("agent.err")).unwrap_or_default()
     }
 
     /// Sends one request to the peer and returns its reply.
@@ -195,11 +248,19 @@ impl Rig {
 
     /// Sends SIGTERM to the agent and waits for it to exit; returns whether it exited 0.
     pub fn terminate_agent(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        self.signal_agent("TERM", timeout)
+    }
+
+    /// Sends `signal` (a `kill` name: TERM, INT) to the agent and waits for it to exit;
+    /// returns whether it exited 0.
+    pub fn signal_agent(&mut self, signal: &str, timeout: Duration) -> anyhow::Result<bool> {
         let Some(a) = self.agent.take() else {
             bail!("agent already gone")
         };
         let pid = a.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status()?;
+        Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()?;
         let out = crate::wait_with_timeout(a, timeout)?;
         Ok(out.status.success())
     }
@@ -218,6 +279,26 @@ impl Rig {
         }
         s
     }
+}
+
+fn spawn_sim(
+    bin: &std::path::Path,
+    args: &[&str],
+    domain: u32,
+    log_dir: &std::path::Path,
+) -> anyhow::Result<Child> {
+    let log = |name: &str| -> anyhow::Result<Stdio> {
+        Ok(std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_dir.join(name))?
+            .into())
+    };
+    ros_env(Command::new(bin).arg("sim").args(args), domain)
+        .stdout(log("sim.out")?)
+        .stderr(log("sim.err")?)
+        .spawn()
+        .context("cannot start bora sim")
 }
 
 impl Drop for Rig {
