@@ -8,6 +8,7 @@ mod error;
 pub use error::{Error, Result};
 
 pub mod gguf;
+pub mod kernels;
 pub mod model;
 pub use model::{DeviceSpec, Model, ModelOptions, ModelState};
 pub mod bench;

@@ -1,0 +1,166 @@
+//! x86-64 AVX2 + FMA + F16C kernels: one weight row times `T` activation rows, each
+//! weight block unpacked once into 32 bytes and reused for all `T` tokens.
+//!
+//! Codes of the offset types (Q4_0, Q4_1, Q5_0) are unsigned, so `maddubs` (u8 x i8)
+//! multiplies them directly and the offset is applied through the activation block sum;
+//! Q8_0 codes are signed and use the sign trick (|w| x sign(x, w)).
+
+use std::arch::x86_64::*;
+
+use super::quant::Q8Block;
+use super::QType;
+
+/// Whether this CPU runs these kernels.
+pub fn available() -> bool {
+    is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+        && is_x86_feature_detected!("f16c")
+}
+
+/// f16 at `p` (unaligned) to f32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn h2f(p: *const u8) -> f32 {
+    // SAFETY: the caller guarantees two readable bytes at `p`.
+    let h = unsafe { std::ptr::read_unaligned(p as *const u16) };
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(h))))
+}
+
+/// 16 packed nibble bytes at `p` to 32 codes: low nibbles first, then high nibbles.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn nibbles(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 16 readable bytes at `p`.
+    let q = unsafe { _mm_loadu_si128(p as *const __m128i) };
+    let m4 = _mm_set1_epi8(0x0f);
+    let lo = _mm_and_si128(q, m4);
+    let hi = _mm_and_si128(_mm_srli_epi16(q, 4), m4);
+    _mm256_set_m128i(hi, lo)
+}
+
+/// Bit i of the u32 at `p` to 0x10 in byte i.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn high_bits(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 4 readable bytes at `p`.
+    let x = unsafe { std::ptr::read_unaligned(p as *const u32) };
+    let shuf = _mm256_set_epi64x(
+        0x0303_0303_0303_0303,
+        0x0202_0202_0202_0202,
+        0x0101_0101_0101_0101,
+        0,
+    );
+    let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(x as i32), shuf);
+    let mask = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe);
+    let set = _mm256_cmpeq_epi8(_mm256_or_si256(bytes, mask), _mm256_set1_epi64x(-1));
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
+}
+
+/// Sum of the 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn hsum(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+/// Defines `$name::<T>`: row of `nb` blocks times `T` activation rows spaced `xstride`
+/// blocks apart, results in `out[..T]`. `$unpack(p) -> (codes, d, c)` decodes one block
+/// (value = d * code + c); `$signed` selects the signed-code product.
+macro_rules! tile {
+    ($name:ident, $bb:expr, $unpack:ident, $signed:expr) => {
+        /// One weight row times `T` (1..=4) activation rows.
+        ///
+        /// # Safety
+        /// `row` points to `nb` blocks; `x` to `T` rows of at least `nb` blocks spaced
+        /// `xstride` blocks apart; the CPU supports AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn $name<const T: usize>(
+            row: *const u8,
+            nb: usize,
+            x: *const Q8Block,
+            xstride: usize,
+            out: &mut [f32; 4],
+        ) {
+            let ones = _mm256_set1_epi16(1);
+            let mut acc = [_mm256_setzero_ps(); T];
+            let mut bias = [0f32; T];
+            for b in 0..nb {
+                // SAFETY: block b < nb lies inside the row (caller contract).
+                let (w, d, c) = unsafe { $unpack(row.add(b * $bb)) };
+                let wa = if $signed { _mm256_sign_epi8(w, w) } else { w };
+                for t in 0..T {
+                    // SAFETY: token t < T, block b < nb <= xstride (caller contract).
+                    let xb = unsafe { &*x.add(t * xstride + b) };
+                    // SAFETY: `qs` is 32 readable bytes.
+                    let xq = unsafe { _mm256_loadu_si256(xb.qs.as_ptr() as *const __m256i) };
+                    let xs = if $signed { _mm256_sign_epi8(xq, w) } else { xq };
+                    let s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xs), ones);
+                    acc[t] =
+                        _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), _mm256_cvtepi32_ps(s32), acc[t]);
+                    bias[t] += c * xb.s;
+                }
+            }
+            for t in 0..T {
+                // SAFETY: AVX2 is available (caller contract).
+                out[t] = unsafe { hsum(acc[t]) } + bias[t];
+            }
+        }
+    };
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn unpack_q4_0(p: *const u8) -> (__m256i, f32, f32) {
+    // SAFETY: `p` is one 18-byte Q4_0 block: f16 d, 16 nibble bytes.
+    unsafe {
+        let d = h2f(p);
+        (nibbles(p.add(2)), d, -8.0 * d)
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn unpack_q4_1(p: *const u8) -> (__m256i, f32, f32) {
+    // SAFETY: `p` is one 20-byte Q4_1 block: f16 d, f16 m, 16 nibble bytes.
+    unsafe { (nibbles(p.add(4)), h2f(p), h2f(p.add(2))) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn unpack_q5_0(p: *const u8) -> (__m256i, f32, f32) {
+    // SAFETY: `p` is one 22-byte Q5_0 block: f16 d, u32 high bits, 16 nibble bytes.
+    unsafe {
+        let d = h2f(p);
+        let q = _mm256_or_si256(nibbles(p.add(6)), high_bits(p.add(2)));
+        (q, d, -16.0 * d)
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn unpack_q8_0(p: *const u8) -> (__m256i, f32, f32) {
+    // SAFETY: `p` is one 34-byte Q8_0 block: f16 d, 32 signed codes.
+    unsafe { (_mm256_loadu_si256(p.add(2) as *const __m256i), h2f(p), 0.0) }
+}
+
+tile!(tile_q4_0, 18, unpack_q4_0, false);
+tile!(tile_q4_1, 20, unpack_q4_1, false);
+tile!(tile_q5_0, 22, unpack_q5_0, false);
+tile!(tile_q8_0, 34, unpack_q8_0, true);
+
+/// The 1-token and 4-token tile kernels for `ty`.
+pub fn tiles(ty: QType) -> super::Tiles {
+    use super::avx2_k::{tile_q4k, tile_q6k};
+    use super::Tiles::{B32, K};
+    match ty {
+        QType::Q4_0 => B32(tile_q4_0::<1>, tile_q4_0::<4>),
+        QType::Q4_1 => B32(tile_q4_1::<1>, tile_q4_1::<4>),
+        QType::Q5_0 => B32(tile_q5_0::<1>, tile_q5_0::<4>),
+        QType::Q8_0 => B32(tile_q8_0::<1>, tile_q8_0::<4>),
+        QType::Q4K => K(tile_q4k::<1>, tile_q4k::<4>),
+        QType::Q6K => K(tile_q6k::<1>, tile_q6k::<4>),
+    }
+}

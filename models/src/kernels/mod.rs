@@ -1,0 +1,340 @@
+//! bora's quantized CPU kernels: `y = x W^T` straight from GGML weight blocks.
+//!
+//! The activation rows are quantized once per product to 8-bit blocks (llama.cpp's
+//! Q8_1 layout, f16-rounded scales), then every weight row is an integer dot product per
+//! block with f32 scale accumulation. Prefill takes 4 tokens per pass over a weight row,
+//! so each unpacked weight block is reused 4 times. The instruction set is detected once
+//! (AVX2+FMA+F16C on x86-64, else the portable scalar reference); output rows are split
+//! over the [`pool`] threads, and one thread runs inline with no pool at all.
+
+pub mod kquant;
+pub mod pool;
+pub mod quant;
+pub mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx2_k;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use std::thread::LocalKey;
+
+pub use kquant::Q8KBlock;
+pub use pool::Pool;
+pub use quant::{Q8Block, QType};
+
+use crate::{Error, Result};
+
+/// One weight row (`nb` blocks at `row`) times `T` activation rows `xstride` blocks
+/// apart (`T` fixed per function: 1 or 4), results in `out[..T]`.
+pub(crate) type TileFn<A> =
+    unsafe fn(row: *const u8, nb: usize, x: *const A, xstride: usize, out: &mut [f32; 4]);
+
+/// The 1-token and 4-token kernels of one weight type, by activation format.
+pub(crate) enum Tiles {
+    /// 32-value weight blocks against [`Q8Block`] activations.
+    B32(TileFn<Q8Block>, TileFn<Q8Block>),
+    /// 256-value K-quant blocks against [`Q8KBlock`] activations.
+    K(TileFn<Q8KBlock>, TileFn<Q8KBlock>),
+}
+
+/// An activation block format: how rows are quantized and where the scratch lives.
+trait Act: Copy + Default + Sync + 'static {
+    /// Values per block.
+    const ELEMS: usize;
+    /// Quantize whole blocks of `x` into `out`.
+    fn quantize(x: &[f32], out: &mut [Self]);
+    /// This thread's reusable buffer.
+    fn scratch() -> &'static LocalKey<RefCell<Vec<Self>>>;
+}
+
+thread_local! {
+    /// Quantized activations of the current product, reused between calls.
+    static SCRATCH: RefCell<Vec<Q8Block>> = const { RefCell::new(Vec::new()) };
+    /// The same for K-quant products.
+    static SCRATCH_K: RefCell<Vec<Q8KBlock>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Act for Q8Block {
+    const ELEMS: usize = 32;
+    fn quantize(x: &[f32], out: &mut [Self]) {
+        quant::quantize_q8(x, out)
+    }
+    fn scratch() -> &'static LocalKey<RefCell<Vec<Self>>> {
+        &SCRATCH
+    }
+}
+
+impl Act for Q8KBlock {
+    const ELEMS: usize = 256;
+    fn quantize(x: &[f32], out: &mut [Self]) {
+        kquant::quantize_q8k(x, out)
+    }
+    fn scratch() -> &'static LocalKey<RefCell<Vec<Self>>> {
+        &SCRATCH_K
+    }
+}
+
+/// Products reading fewer weight bytes (times tokens) than this run on the calling
+/// thread alone (waking a worker would cost more than it saves).
+const MIN_PARALLEL_BYTES: usize = 32 * 1024;
+
+/// An instruction set the kernels can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable Rust, the reference every other kernel is tested against.
+    Scalar,
+    /// x86-64 AVX2 with FMA and F16C.
+    Avx2,
+}
+
+impl Isa {
+    /// The fastest instruction set this CPU supports (detected once).
+    pub fn detect() -> Self {
+        static ISA: OnceLock<Isa> = OnceLock::new();
+        *ISA.get_or_init(|| Self::available().last().copied().unwrap_or(Self::Scalar))
+    }
+
+    /// Every instruction set this CPU supports, slowest (scalar) first.
+    pub fn available() -> Vec<Self> {
+        #[allow(unused_mut)]
+        let mut v = vec![Self::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            v.push(Self::Avx2);
+        }
+        v
+    }
+
+    fn tiles(self, ty: QType) -> Tiles {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => avx2::tiles(ty),
+            _ => scalar_tiles(ty),
+        }
+    }
+}
+
+fn scalar_tiles(ty: QType) -> Tiles {
+    macro_rules! wrap {
+        ($act:ty, $bb:expr, $dot:expr) => {{
+            /// # Safety
+            /// As [`TileFn`].
+            unsafe fn t1(row: *const u8, nb: usize, x: *const $act, xs: usize, o: &mut [f32; 4]) {
+                // SAFETY: caller contract of TileFn.
+                unsafe { tile_scalar::<$act, 1>($dot, $bb, row, nb, x, xs, o) }
+            }
+            /// # Safety
+            /// As [`TileFn`].
+            unsafe fn t4(row: *const u8, nb: usize, x: *const $act, xs: usize, o: &mut [f32; 4]) {
+                // SAFETY: caller contract of TileFn.
+                unsafe { tile_scalar::<$act, 4>($dot, $bb, row, nb, x, xs, o) }
+            }
+            (t1 as TileFn<$act>, t4 as TileFn<$act>)
+        }};
+    }
+    macro_rules! b32 {
+        ($t:expr) => {{
+            let (a, b) = wrap!(Q8Block, $t.block_bytes(), |r: &[u8], x: &[Q8Block]| {
+                scalar::dot_row($t, r, x)
+            });
+            Tiles::B32(a, b)
+        }};
+    }
+    match ty {
+        QType::Q4_0 => b32!(QType::Q4_0),
+        QType::Q4_1 => b32!(QType::Q4_1),
+        QType::Q5_0 => b32!(QType::Q5_0),
+        QType::Q8_0 => b32!(QType::Q8_0),
+        QType::Q4K => {
+            let (a, b) = wrap!(Q8KBlock, kquant::Q4K_BYTES, kquant::dot_q4k);
+            Tiles::K(a, b)
+        }
+        QType::Q6K => {
+            let (a, b) = wrap!(Q8KBlock, kquant::Q6K_BYTES, kquant::dot_q6k);
+            Tiles::K(a, b)
+        }
+    }
+}
+
+/// # Safety
+/// As [`TileFn`], with `row` holding `nb` blocks of `bb` bytes.
+unsafe fn tile_scalar<A, const T: usize>(
+    dot: impl Fn(&[u8], &[A]) -> f32,
+    bb: usize,
+    row: *const u8,
+    nb: usize,
+    x: *const A,
+    xstride: usize,
+    out: &mut [f32; 4],
+) {
+    // SAFETY: the caller guarantees `nb` blocks of `bb` bytes at `row`.
+    let rr = unsafe { std::slice::from_raw_parts(row, nb * bb) };
+    for (t, o) in out.iter_mut().enumerate().take(T) {
+        // SAFETY: the caller guarantees `nb` blocks for token t at `x + t * xstride`.
+        let xr = unsafe { std::slice::from_raw_parts(x.add(t * xstride), nb) };
+        *o = dot(rr, xr);
+    }
+}
+
+/// A borrowed quantized matrix of `rows` outputs by `cols` inputs, row-major GGML blocks.
+#[derive(Debug, Clone, Copy)]
+pub struct QMatrix<'a> {
+    ty: QType,
+    data: &'a [u8],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> QMatrix<'a> {
+    /// View `data` as a (rows, cols) matrix of `ty`; `cols` must be a whole number of
+    /// blocks and `data` exactly the matrix's bytes.
+    pub fn new(ty: QType, data: &'a [u8], rows: usize, cols: usize) -> Result<Self> {
+        let be = ty.block_elems();
+        if cols % be != 0 || data.len() != rows * (cols / be) * ty.block_bytes() {
+            return Err(Error::InvalidArgument {
+                name: "kernels::QMatrix",
+                value: format!("{ty:?} {rows}x{cols}, {} bytes", data.len()),
+                reason: format!(
+                    "the row width must be a multiple of {be} and the data {} bytes",
+                    rows * (cols / be) * ty.block_bytes()
+                ),
+            });
+        }
+        Ok(Self {
+            ty,
+            data,
+            rows,
+            cols,
+        })
+    }
+
+    /// Output rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input width.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Weight type.
+    pub fn qtype(&self) -> QType {
+        self.ty
+    }
+
+    /// Bytes of one row.
+    fn row_bytes(&self) -> usize {
+        self.cols / self.ty.block_elems() * self.ty.block_bytes()
+    }
+}
+
+/// `y = x W^T` on the detected instruction set and the process-wide pool: `x` is
+/// `tokens` rows of `w.cols()` f32, `y` receives `tokens` rows of `w.rows()` f32.
+pub fn matmul(w: &QMatrix<'_>, x: &[f32], tokens: usize, y: &mut [f32]) -> Result<()> {
+    matmul_on(Isa::detect(), pool::global(), w, x, tokens, y)
+}
+
+/// Raw output pointer shared by the parts of one product.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+// SAFETY: the parts of one product write disjoint output rows (see `matmul_on`).
+unsafe impl Send for OutPtr {}
+// SAFETY: as above.
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// Element `i` (a method, so closures capture the Sync wrapper, not the raw field).
+    fn at(self, i: usize) -> *mut f32 {
+        self.0.wrapping_add(i)
+    }
+}
+
+/// [`matmul`] on a given instruction set and pool (tests compare every combination).
+pub fn matmul_on(
+    isa: Isa,
+    pool: &Pool,
+    w: &QMatrix<'_>,
+    x: &[f32],
+    tokens: usize,
+    y: &mut [f32],
+) -> Result<()> {
+    let (rows, cols) = (w.rows, w.cols);
+    if x.len() != tokens * cols || y.len() != tokens * rows {
+        return Err(Error::InvalidArgument {
+            name: "kernels::matmul",
+            value: format!("x {} y {} tokens {tokens}", x.len(), y.len()),
+            reason: format!("expected x = tokens x {cols} and y = tokens x {rows}"),
+        });
+    }
+    if tokens == 0 || rows == 0 {
+        return Ok(());
+    }
+    match isa.tiles(w.ty) {
+        Tiles::B32(t1, t4) => run(pool, w, x, tokens, y, t1, t4),
+        Tiles::K(t1, t4) => run(pool, w, x, tokens, y, t1, t4),
+    }
+    Ok(())
+}
+
+/// Quantize `x` into this thread's scratch, then run the tiles over all output rows,
+/// split over the pool's threads.
+fn run<A: Act>(
+    pool: &Pool,
+    w: &QMatrix<'_>,
+    x: &[f32],
+    tokens: usize,
+    y: &mut [f32],
+    t1: TileFn<A>,
+    t4: TileFn<A>,
+) {
+    let (rows, nb) = (w.rows, w.cols / A::ELEMS);
+    A::scratch().with(|cell| {
+        let mut fresh = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let buf: &mut Vec<A> = match borrowed.as_mut() {
+            Ok(b) => b,
+            Err(_) => &mut fresh,
+        };
+        if buf.len() < tokens * nb {
+            buf.resize(tokens * nb, A::default());
+        }
+        let xq = &mut buf[..tokens * nb];
+        A::quantize(x, xq);
+        let xq: &[A] = xq;
+        let out = OutPtr(y.as_mut_ptr());
+        let row_bytes = w.row_bytes();
+        let job = |part: usize, parts: usize| {
+            let (r0, r1) = (rows * part / parts, rows * (part + 1) / parts);
+            let mut o = [0f32; 4];
+            for r in r0..r1 {
+                let row = w.data[r * row_bytes..(r + 1) * row_bytes].as_ptr();
+                let mut t = 0;
+                while t < tokens {
+                    let (f, n) = if tokens - t >= 4 { (t4, 4) } else { (t1, 1) };
+                    // SAFETY: `row` is `nb` blocks of `w.ty` (checked by QMatrix::new);
+                    // tokens t..t+n each have `nb` blocks in `xq` at stride `nb`.
+                    unsafe { f(row, nb, xq.as_ptr().add(t * nb), nb, &mut o) };
+                    for (i, &v) in o.iter().enumerate().take(n) {
+                        // SAFETY: (t + i, r) is inside y (tokens x rows, checked by the
+                        // caller) and row r belongs to this part alone.
+                        unsafe { *out.at((t + i) * rows + r) = v };
+                    }
+                    t += n;
+                }
+            }
+        };
+        // Weight bytes per part decide: tiny products stay on this thread.
+        if tokens * w.data.len() < MIN_PARALLEL_BYTES {
+            job(0, 1);
+        } else {
+            pool.run(&job);
+        }
+    });
+}

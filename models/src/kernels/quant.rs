@@ -1,0 +1,163 @@
+//! Block formats: f16 scale conversion, the weight block sizes of the GGML types the
+//! kernels handle, and the 8-bit activation blocks they multiply against.
+
+/// A weight type the kernels multiply directly (GGML block layouts, bit for bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QType {
+    /// 32 values: f16 scale, 4-bit codes minus 8.
+    Q4_0,
+    /// 32 values: f16 scale and minimum, 4-bit codes.
+    Q4_1,
+    /// 32 values: f16 scale, 5-bit codes minus 16 (high bits packed in a u32).
+    Q5_0,
+    /// 32 values: f16 scale, signed 8-bit codes.
+    Q8_0,
+    /// 256 values: f16 scale and minimum, 6-bit sub-scales and minimums per 32, 4-bit codes.
+    Q4K,
+    /// 256 values: f16 scale, i8 sub-scales per 16, 6-bit codes minus 32.
+    Q6K,
+}
+
+impl QType {
+    /// The kernels' type for a candle GGML type, if they handle it.
+    pub fn from_ggml(t: candle_core::quantized::GgmlDType) -> Option<Self> {
+        use candle_core::quantized::GgmlDType as G;
+        match t {
+            G::Q4_0 => Some(Self::Q4_0),
+            G::Q4_1 => Some(Self::Q4_1),
+            G::Q5_0 => Some(Self::Q5_0),
+            G::Q8_0 => Some(Self::Q8_0),
+            G::Q4K => Some(Self::Q4K),
+            G::Q6K => Some(Self::Q6K),
+            _ => None,
+        }
+    }
+
+    /// Values per block.
+    pub fn block_elems(self) -> usize {
+        match self {
+            Self::Q4K | Self::Q6K => 256,
+            _ => 32,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn block_bytes(self) -> usize {
+        match self {
+            Self::Q4_0 => 18,
+            Self::Q4_1 => 20,
+            Self::Q5_0 => 22,
+            Self::Q8_0 => 34,
+            Self::Q4K => super::kquant::Q4K_BYTES,
+            Self::Q6K => super::kquant::Q6K_BYTES,
+        }
+    }
+}
+
+/// One activation block: 32 values as `d * qs[i]`, plus `s = d * sum(qs)` (llama.cpp's
+/// Q8_1; the offset types need the sum). `d` and `s` are rounded through f16 exactly as
+/// llama.cpp stores them, so products match its numerics.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Q8Block {
+    /// Scale (f16-rounded).
+    pub d: f32,
+    /// Scale times the sum of the codes (f16-rounded).
+    pub s: f32,
+    /// Codes in -127..=127.
+    pub qs: [i8; 32],
+}
+
+/// Quantize `x` (a whole number of 32-blocks) into `out` (one block per 32 values).
+pub fn quantize_q8(x: &[f32], out: &mut [Q8Block]) {
+    for (xb, ob) in x.chunks_exact(32).zip(out.iter_mut()) {
+        let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let mut sum = 0i32;
+        for (q, &v) in ob.qs.iter_mut().zip(xb) {
+            // `as` saturates (and maps NaN to 0), so no input can overflow the code.
+            let c = (v * id).round() as i8;
+            *q = c;
+            sum += i32::from(c);
+        }
+        ob.d = f16_round(d);
+        ob.s = f16_round(d * sum as f32);
+    }
+}
+
+/// IEEE half (bits) to f32.
+#[inline]
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let exp = u32::from(h >> 10) & 0x1f;
+    let man = u32::from(h & 0x3ff);
+    let bits = if exp == 0 {
+        if man == 0 {
+            sign
+        } else {
+            // Subnormal: value = man * 2^-24.
+            return sign_of(h) * (man as f32) * (1.0 / 16_777_216.0);
+        }
+    } else if exp == 31 {
+        sign | 0x7f80_0000 | (man << 13)
+    } else {
+        sign | ((exp + 112) << 23) | (man << 13)
+    };
+    f32::from_bits(bits)
+}
+
+fn sign_of(h: u16) -> f32 {
+    if h & 0x8000 != 0 {
+        -1.0
+    } else {
+        1.0
+    }
+}
+
+/// f32 to IEEE half (bits), round to nearest even, saturating to infinity.
+pub fn f32_to_f16(v: f32) -> u16 {
+    let x = v.to_bits();
+    let sign = ((x >> 16) & 0x8000) as u16;
+    let exp = ((x >> 23) & 0xff) as i32;
+    let man = x & 0x7f_ffff;
+    if exp == 0xff {
+        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
+    }
+    let e = exp - 127 + 15;
+    if e >= 31 {
+        return sign | 0x7c00;
+    }
+    if e <= 0 {
+        if e < -10 {
+            return sign;
+        }
+        let m = man | 0x80_0000;
+        let shift = (14 - e) as u32;
+        let half = 1u32 << (shift - 1);
+        let rem = m & ((1u32 << shift) - 1);
+        let mut r = m >> shift;
+        if rem > half || (rem == half && r & 1 == 1) {
+            r += 1;
+        }
+        return sign | r as u16;
+    }
+    let rem = man & 0x1fff;
+    let mut r = ((e as u32) << 10) | (man >> 13);
+    if rem > 0x1000 || (rem == 0x1000 && r & 1 == 1) {
+        r += 1; // may carry into the exponent, which is the correct rounding
+    }
+    sign | r as u16
+}
+
+/// `v` rounded to the nearest f16 value.
+#[inline]
+pub fn f16_round(v: f32) -> f32 {
+    f16_to_f32(f32_to_f16(v))
+}
+
+/// Little-endian u16 at `b[i..i + 2]`.
+#[inline]
+pub fn le16(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}

@@ -1,0 +1,168 @@
+//! Every kernel on every instruction set of this machine, against the scalar reference
+//! and against candle's dequantize-then-f32 product, on awkward shapes.
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+
+use super::quant::{f16_round, f16_to_f32, f32_to_f16};
+use super::*;
+
+/// A random (rows, cols) matrix quantized by candle, with candle's dequantization.
+fn random_weight(ty: GgmlDType, rows: usize, cols: usize, seed: u64) -> (Vec<u8>, Vec<f32>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let w: Vec<f32> = (0..rows * cols)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    let t = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&t, ty).unwrap();
+    let deq = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap();
+    (
+        q.data().unwrap().into_owned(),
+        deq.to_vec1::<f32>().unwrap(),
+    )
+}
+
+fn random_x(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(-2.0f32..2.0)).collect()
+}
+
+const TYPES: [(QType, GgmlDType); 6] = [
+    (QType::Q4_0, GgmlDType::Q4_0),
+    (QType::Q4_1, GgmlDType::Q4_1),
+    (QType::Q5_0, GgmlDType::Q5_0),
+    (QType::Q8_0, GgmlDType::Q8_0),
+    (QType::Q4K, GgmlDType::Q4K),
+    (QType::Q6K, GgmlDType::Q6K),
+];
+
+/// (rows, cols, tokens): 1 row, odd rows, 1..=3 blocks, widths not a multiple of 256,
+/// token counts that are not a multiple of the 4-token tile.
+const SHAPES: [(usize, usize, usize); 9] = [
+    (1, 32, 1),
+    (3, 64, 5),
+    (7, 96, 3),
+    (1, 576, 7),
+    (17, 640, 1),
+    (33, 1536, 2),
+    (64, 576, 9),
+    (5, 96, 4),
+    (300, 640, 6),
+];
+
+/// The same for the 256-value K-quants: 1..=3 blocks and the gemma widths.
+const SHAPES_K: [(usize, usize, usize); 6] = [
+    (1, 256, 1),
+    (3, 512, 5),
+    (7, 768, 3),
+    (17, 1024, 4),
+    (33, 2048, 6),
+    (2, 256, 9),
+];
+
+#[test]
+fn every_isa_matches_scalar_and_dequantized_f32() {
+    let pools = [Pool::new(1), Pool::new(3)];
+    for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
+        let shapes: &[_] = if ty.block_elems() == 256 {
+            &SHAPES_K
+        } else {
+            &SHAPES
+        };
+        for (si, &(rows, cols, tokens)) in shapes.iter().enumerate() {
+            let seed = (ti * 100 + si) as u64;
+            let (data, deq) = random_weight(gg, rows, cols, seed);
+            let x = random_x(tokens * cols, seed + 7);
+            let w = QMatrix::new(ty, &data, rows, cols).unwrap();
+            let mut reference = vec![0f32; tokens * rows];
+            matmul_on(Isa::Scalar, &pools[0], &w, &x, tokens, &mut reference).unwrap();
+            // Against the exact f32 product of candle's dequantized weights: the only
+            // error is the 8-bit activation rounding, at most (1/2 + 127 * 2^-11) of the
+            // block's step d = amax / 127 per value (the 32-block scale is f16-rounded).
+            for t in 0..tokens {
+                let xr = &x[t * cols..(t + 1) * cols];
+                for r in 0..rows {
+                    let wr = &deq[r * cols..(r + 1) * cols];
+                    let exact: f64 = wr.iter().zip(xr).map(|(&a, &b)| f64::from(a * b)).sum();
+                    let mut bound = 1e-4f64;
+                    for (wb, xb) in wr.chunks(ty.block_elems()).zip(xr.chunks(ty.block_elems())) {
+                        let step = xb.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+                        let wsum: f32 = wb.iter().map(|v| v.abs()).sum();
+                        bound += f64::from(wsum * step) * 0.57;
+                    }
+                    let got = f64::from(reference[t * rows + r]);
+                    assert!(
+                        (got - exact).abs() <= bound * 1.001 + exact.abs() * 1e-5,
+                        "{ty:?} {rows}x{cols} t{tokens} [{t},{r}]: scalar {got} vs f32 {exact} (bound {bound})"
+                    );
+                }
+            }
+            for isa in Isa::available() {
+                for pool in &pools {
+                    let mut y = vec![f32::NAN; tokens * rows];
+                    matmul_on(isa, pool, &w, &x, tokens, &mut y).unwrap();
+                    for (i, (&a, &b)) in y.iter().zip(&reference).enumerate() {
+                        // Same integer sums; only the f32 summation order differs.
+                        let tol = 2e-5 * (cols as f32).sqrt() * (1.0 + b.abs());
+                        assert!(
+                            (a - b).abs() <= tol,
+                            "{isa:?} {ty:?} {rows}x{cols} t{tokens} threads {} [{i}]: {a} vs scalar {b}",
+                            pool.threads()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn scalar_dequantize_matches_candle() {
+    for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
+        let cols = 2 * ty.block_elems();
+        let (data, deq) = random_weight(gg, 3, cols, 900 + ti as u64);
+        let mut mine = vec![0f32; 3 * cols];
+        let rb = data.len() / 3;
+        for r in 0..3 {
+            scalar::dequantize_row(
+                ty,
+                &data[r * rb..(r + 1) * rb],
+                &mut mine[r * cols..(r + 1) * cols],
+            );
+        }
+        for (i, (a, b)) in mine.iter().zip(&deq).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                "{ty:?} [{i}]: {a} vs candle {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn f16_conversions_round_trip_and_round_to_nearest_even() {
+    for h in 0u16..=0xffff {
+        let v = f16_to_f32(h);
+        if v.is_nan() {
+            continue;
+        }
+        assert_eq!(f32_to_f16(v), h, "half bits {h:#06x} ({v})");
+    }
+    assert_eq!(f16_round(1.0 + 1.0 / 4096.0), 1.0); // tie, rounds to even
+    assert_eq!(f16_round(1.0 + 3.0 / 4096.0), 1.0 + 1.0 / 1024.0);
+    assert_eq!(f16_round(1.0 + 3.0 / 2048.0), 1.0 + 2.0 / 1024.0); // tie, rounds to even
+    assert_eq!(f32_to_f16(1e6), 0x7c00);
+}
+
+#[test]
+fn bad_shapes_are_errors_not_panics() {
+    let data = vec![0u8; 20];
+    assert!(QMatrix::new(QType::Q4_1, &data, 1, 33).is_err());
+    assert!(QMatrix::new(QType::Q4_1, &data, 2, 32).is_err());
+    let w = QMatrix::new(QType::Q4_1, &data, 1, 32).unwrap();
+    let mut y = vec![0f32; 2];
+    assert!(matmul(&w, &[0.0; 32], 2, &mut y).is_err());
+    matmul(&w, &[0.0; 64], 2, &mut y).unwrap();
+    assert_eq!(y, [0.0, 0.0]);
+}
