@@ -96,7 +96,12 @@ esac
 # shellcheck source=/dev/null
 source "$repo/scripts/env.sh"
 export PATH="$root/bin:$PATH"
-export LIBRARY_PATH="$root/lib:$root/lib/stubs${LIBRARY_PATH:+:$LIBRARY_PATH}"
+# The wheels' lib/ and lib/stubs; an installed toolkit's lib64/ and lib64/stubs.
+link_dirs=""
+for d in "$root/lib" "$root/lib64" "$root/lib/stubs" "$root/lib64/stubs"; do
+  [ -d "$d" ] && link_dirs="$link_dirs${link_dirs:+:}$d"
+done
+export LIBRARY_PATH="$link_dirs${LIBRARY_PATH:+:$LIBRARY_PATH}"
 
 nvcc_version="$(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
 say "nvcc $nvcc_version at $(command -v nvcc); compute capability $CUDA_COMPUTE_CAP; target dir $CARGO_TARGET_DIR"
