@@ -326,13 +326,29 @@ fn positive(name: &str, v: &ParamValue) -> Result<f64, ParamError> {
     }
 }
 
+/// Longest duration any parameter accepts, s: an hour. A larger value is a typo, and a
+/// huge one would not fit a `Duration` or would overflow the deadlines computed from it.
+const MAX_DURATION_S: f64 = 3600.0;
+
+/// A positive duration parameter given in seconds, at most [`MAX_DURATION_S`].
+fn seconds(name: &str, v: &ParamValue) -> Result<Duration, ParamError> {
+    let s = positive(name, v)?;
+    if s > MAX_DURATION_S {
+        return Err(err(name, v, format!("must be at most {MAX_DURATION_S} s")));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
 fn budget_ms(name: &str, v: &ParamValue) -> Result<Option<Duration>, ParamError> {
     let d = double(name, v)?;
-    if d < 0.0 {
+    if !(0.0..=MAX_DURATION_S * 1000.0).contains(&d) {
         return Err(err(
             name,
             v,
-            "must be 0 (unchecked) or a positive number of ms",
+            format!(
+                "must be 0 (unchecked) or a positive number of ms, at most {}",
+                MAX_DURATION_S * 1000.0
+            ),
         ));
     }
     Ok((d > 0.0).then(|| Duration::from_secs_f64(d / 1000.0)))
@@ -440,7 +456,14 @@ impl AgentParams {
             "limits.max_wait_s" => a.limits.max_wait_s = positive(n, v)?,
             "limits.max_say_chars" => a.limits.max_say_chars = ranged_usize(n, v, 1, 10_000)?,
             "limits.max_steps" => a.limits.max_steps = ranged_usize(n, v, 1, 8)?,
-            "planner.rate_hz" => a.planner.rate_hz = positive(n, v)?,
+            "planner.rate_hz" => {
+                // The pipeline ticks every 1 / rate_hz s: a tiny rate has no such period.
+                let hz = positive(n, v)?;
+                if !(0.1..=10_000.0).contains(&hz) {
+                    return Err(err(n, v, "must be 0.1 to 10000 Hz"));
+                }
+                a.planner.rate_hz = hz;
+            }
             "planner.max_linear_speed_mps" => a.planner.max_linear_speed_mps = positive(n, v)?,
             "planner.max_angular_speed_radps" => {
                 a.planner.max_angular_speed_radps = positive(n, v)?
@@ -454,9 +477,7 @@ impl AgentParams {
             "perception.cone_half_angle_deg" => {
                 a.perception.cone_half_angle_deg = positive(n, v)? as f32
             }
-            "stages.stall_after_s" => {
-                a.stage_stall_after = Duration::from_secs_f64(positive(n, v)?)
-            }
+            "stages.stall_after_s" => a.stage_stall_after = seconds(n, v)?,
             "stages.language_core" => a.language_rt.core = core(n, v)?,
             "stages.perception_core" => a.perception_rt.core = core(n, v)?,
             "stages.planning_core" => a.planning_rt.core = core(n, v)?,
@@ -470,9 +491,7 @@ impl AgentParams {
                     ..a.planning_rt
                 };
             }
-            "diagnostics_period_s" => {
-                self.diagnostics_period = Duration::from_secs_f64(positive(n, v)?)
-            }
+            "diagnostics_period_s" => self.diagnostics_period = seconds(n, v)?,
             "enable_fault_injection" => match v {
                 ParamValue::Bool(b) => self.fault_injection = *b,
                 _ => return Err(err(n, v, "must be true or false")),
@@ -545,6 +564,13 @@ mod tests {
             ("threads", ParamValue::Str("four".into())),
             ("stages.planning_fifo_priority", ParamValue::Int(100)),
             ("no_such_param", ParamValue::Int(1)),
+            // Found by fuzz/fuzz_targets/params.rs: durations too large for a `Duration`
+            // (or for a deadline computed from it) panicked instead of being rejected.
+            ("budget.first_token_ms", ParamValue::Double(1e300)),
+            ("budget.total_ms", ParamValue::Double(3_600_001.0)),
+            ("stages.stall_after_s", ParamValue::Double(1e300)),
+            ("diagnostics_period_s", ParamValue::Int(i64::MAX)),
+            ("planner.rate_hz", ParamValue::Double(1e-300)),
         ] {
             let e = parse(&[(name, v.clone())]).expect_err(name);
             assert_eq!(e.name, name, "{e}");

@@ -255,6 +255,14 @@ impl SimSettings {
             }
         }
         let cmd_timeout = positive("cmd_timeout", self.cmd_timeout.unwrap_or(0.5), "s")?;
+        // Found by fuzz/fuzz_targets/params.rs: a huge timeout panicked in `Duration`.
+        if cmd_timeout > 3600.0 {
+            return Err(err(
+                "cmd_timeout",
+                cmd_timeout.to_string(),
+                "must be at most 3600 s",
+            ));
+        }
         let footprint = self.footprint_radius.unwrap_or(0.2);
         if !(footprint.is_finite() && footprint >= 0.0) {
             return Err(err(
@@ -402,6 +410,11 @@ mod tests {
         };
         assert_eq!(name_of(with(|s| s.odom_rate = Some(500.0))), "odom_rate");
         assert_eq!(name_of(with(|s| s.cmd_timeout = Some(-1.0))), "cmd_timeout");
+        // Found by fuzz/fuzz_targets/params.rs: panicked in `Duration::from_secs_f64`.
+        assert_eq!(
+            name_of(with(|s| s.cmd_timeout = Some(1e300))),
+            "cmd_timeout"
+        );
         assert_eq!(name_of(with(|s| s.beams = Some(0))), "beams");
         assert_eq!(
             name_of(with(|s| s.max_linear_x = Some(-0.5))),
