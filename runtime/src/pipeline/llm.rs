@@ -313,6 +313,12 @@ impl PlanModel for LlmPlanModel {
             }
         });
         text.push_str(&tail_text);
+        // Hand this generation's TTFT and token gaps to the collector; without it they
+        // never reached the agent's report.
+        if let Some(m) = self.driver.metrics_mut() {
+            m.ttft.publish();
+            m.token_gap.publish();
+        }
         latency.prefill_us = micros(prefill_end.saturating_duration_since(start));
         latency.decode_us = micros(last_at.saturating_duration_since(prefill_end));
         latency.ttft_us = first_at.map(|f| micros(f.saturating_duration_since(t0)));
@@ -335,6 +341,10 @@ impl PlanModel for LlmPlanModel {
             latency,
             error,
         }
+    }
+
+    fn budget(&self) -> TokenBudget {
+        self.cfg.budget
     }
 
     fn describe(&self) -> String {
