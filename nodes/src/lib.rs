@@ -3,6 +3,7 @@
 
 pub mod model_loader;
 pub mod params;
+pub mod profile;
 pub mod sim_params;
 
 #[cfg(feature = "ros")]

@@ -38,6 +38,8 @@ enum Command {
     Intent(cli::intent::IntentArgs),
     /// Publish a voice command (a speech recogniser stand-in); --wait prints the plan.
     Say(cli::say::SayArgs),
+    /// Profile this machine: model speed and every pipeline latency (compare: regressions).
+    Profile(cli::profile::ProfileArgs),
     /// Simulated differential-drive robot (ROS 2 node): follows cmd_vel, publishes odom and scan.
     Sim(cli::sim::SimArgs),
 }
@@ -54,5 +56,6 @@ fn main() -> anyhow::Result<()> {
         Command::Agent(args) => cli::agent::run(args),
         Command::Intent(args) => cli::intent::run(args),
         Command::Say(args) => cli::say::run(args),
+        Command::Profile(args) => cli::profile::run(args),
     }
 }

@@ -1,0 +1,311 @@
+//! The profile's workload: raw model speed (`bora_models::bench`), then the whole agent
+//! pipeline in-process with the simulated robot feeding perception, while a fixed cycle
+//! of commands arrives at a fixed period. Collects every figure of the report.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use bora_models::bench::{self, BenchOptions, BenchReport};
+use bora_runtime::clock::{Clock, SystemClock};
+use bora_runtime::metrics::{MetricsReport, Quantity};
+use bora_runtime::pipeline::{Agent, AgentOutput, CommandAccepted, Interpreter, SimLoop, SimRates};
+use bora_runtime::sim::{DriveConfig, LidarConfig, Sim, World};
+use serde_json::Value;
+
+use super::progress::Progress;
+use super::report::{
+    BudgetFigures, Counter, Latency, ModelFigures, ProfileReport, QueueFigures, Workload, SCHEMA,
+};
+use super::stress::Stress;
+use super::threads::CpuSnapshot;
+use crate::params::{AgentParams, ParamValue};
+
+/// The default command cycle: small motions that keep the robot inside the room.
+pub const DEFAULT_COMMANDS: &[&str] = &[
+    "turn left 30 degrees",
+    "move forward 20 centimeters",
+    "turn right 30 degrees",
+    "move backward 20 centimeters",
+];
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ProfileOptions {
+    /// Model name in the cache or a GGUF path.
+    pub model: String,
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    /// Model compute threads (0 = all cores).
+    pub threads: usize,
+    /// The commands, sent in order and cycled.
+    pub commands: Vec<String>,
+    /// Measured run length.
+    pub duration: Duration,
+    /// Time between two commands.
+    pub command_period: Duration,
+    /// Busy threads during the run.
+    pub stress_threads: usize,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// Runs the whole profile and returns its report.
+pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
+    anyhow::ensure!(
+        !opts.commands.is_empty(),
+        "the command list is empty (give --commands a file with one command per line)"
+    );
+    let mut progress = Progress::new(opts.quiet);
+    let params = params(opts)?;
+
+    progress.phase("model bench (load, prefill, decode, TTFT, bandwidth)");
+    let bench = model_bench(opts, &params)?;
+
+    progress.phase("loading the pipeline's model");
+    let llm = crate::model_loader::load_llm(&params)?;
+    let (load_ms, prefix_ms) = (ms(llm.load_time), ms(llm.prefix_time));
+    let interpreter = Interpreter::new(
+        Some(Box::new(llm)),
+        params.agent.limits.clone(),
+        params.miss_policy,
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let (mut agent, input, outputs) =
+        Agent::start(params.agent.clone(), interpreter, clock).context("starting the agent")?;
+    let sim = Sim::new(
+        World::default_room(),
+        DriveConfig::default(),
+        LidarConfig::default(),
+    )
+    .context("building the simulated robot")?;
+    let mut rig = SimLoop::new(sim, input, outputs, SimRates::default());
+
+    progress.phase("warm-up (sensors flowing, no command)");
+    rig.run_for(Duration::from_secs(1), |_, _| {});
+    let _ = agent.report();
+
+    let stress = Stress::start(opts.stress_threads)?;
+    progress.phase("run");
+    let mut tally = Tally::default();
+    let cpu_before = CpuSnapshot::take();
+    let start = Instant::now();
+    let (mut next_command, mut next_collect) = (start, start);
+    while start.elapsed() < opts.duration {
+        let now = Instant::now();
+        if now >= next_collect {
+            // Recorders keep only a couple of unpublished seconds: collect once a second.
+            let _ = agent.report();
+            progress.tick(start.elapsed(), opts.duration);
+            next_collect += Duration::from_secs(1);
+        }
+        if now >= next_command {
+            let text = &opts.commands[tally.sent as usize % opts.commands.len()];
+            match rig.input().command(text) {
+                CommandAccepted::Queued => tally.queued += 1,
+                CommandAccepted::Rejected => tally.rejected += 1,
+                CommandAccepted::ReflexStop => {}
+            }
+            tally.sent += 1;
+            next_command += opts.command_period;
+        }
+        rig.run_for(Duration::from_millis(5), |o, _| tally.output(o));
+    }
+    let wall = start.elapsed();
+    let cpu = CpuSnapshot::take().since(&cpu_before, wall);
+    drop(stress);
+    progress.phase("drain (last command's plan and motion)");
+    // Let the last command finish so its latencies are in, without sending more.
+    let drain_end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < drain_end {
+        let _ = agent.report();
+        rig.run_for(Duration::from_millis(500), |o, _| tally.output(o));
+    }
+    let metrics = agent.report().metrics;
+    agent
+        .stop(Duration::from_secs(5))
+        .context("stopping the agent")?;
+    progress.finish_line();
+
+    let created_unix_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok(ProfileReport {
+        schema: SCHEMA.into(),
+        bora_version: env!("CARGO_PKG_VERSION").into(),
+        created_unix_s,
+        workload: Workload {
+            mode: "in_process".into(),
+            model_name: opts.model.clone(),
+            device: opts.device.clone(),
+            threads: opts.threads,
+            duration_s: wall.as_secs_f64(),
+            command_period_s: opts.command_period.as_secs_f64(),
+            stress_threads: opts.stress_threads,
+            command_set: opts.commands.clone(),
+            commands_sent: tally.sent,
+            commands_queued: tally.queued,
+            commands_rejected: tally.rejected,
+            plan_reports: tally.plans,
+        },
+        machine: super::machine::probe(bench.bandwidth_gb_s),
+        model: ModelFigures {
+            architecture: bench.architecture.clone(),
+            file_bytes: bench.file_bytes,
+            load_ms,
+            prefix_ms,
+            ttft_cold_ms: bench.ttft_cold_ms,
+            ttft_cached_ms: bench.ttft_cached_ms,
+            prefill_tok_s: bench.prefill_tok_s,
+            decode_tok_s: bench.decode_tok_s,
+            decode_bandwidth_fraction: bench.decode_bandwidth_fraction,
+        },
+        latencies: latencies(&metrics),
+        budget: BudgetFigures {
+            fallback_plans: metrics.counter("fallback_plans").unwrap_or(0),
+            // The budget outcome of a generation cut short by a newer command can read
+            // "met"; the agent's counter is the authority.
+            preempted: metrics.counter("generations_preempted").unwrap_or(0),
+            ..tally.budget
+        },
+        queues: metrics
+            .queues
+            .iter()
+            .map(|q| QueueFigures {
+                name: q.name.clone(),
+                capacity: q.capacity,
+                pushes: q.pushes,
+                drops: q.drops,
+                rejects: q.rejects,
+            })
+            .collect(),
+        counters: metrics
+            .counters
+            .iter()
+            .map(|c| Counter {
+                name: c.name.clone(),
+                value: c.value,
+            })
+            .collect(),
+        threads: cpu,
+        peak_rss_bytes: bench::peak_rss_bytes(),
+    })
+}
+
+fn params(opts: &ProfileOptions) -> anyhow::Result<AgentParams> {
+    let threads = i64::try_from(opts.threads).context("--threads is too large")?;
+    let values = [
+        ("model", ParamValue::Str(opts.model.clone())),
+        ("device", ParamValue::Str(opts.device.clone())),
+        ("threads", ParamValue::Int(threads)),
+    ];
+    Ok(AgentParams::from_values(
+        values.iter().map(|(n, v)| (*n, v)),
+    )?)
+}
+
+fn model_bench(opts: &ProfileOptions, params: &AgentParams) -> anyhow::Result<BenchReport> {
+    let threads = (opts.threads > 0).then_some(opts.threads);
+    let (model, tokenizer) =
+        crate::model_loader::load_model_only(&opts.model, &opts.device, params.context, threads)?;
+    let bench_opts = BenchOptions {
+        prefill_tokens: 64,
+        decode_tokens: 32,
+        ..Default::default()
+    };
+    bench::run(&model, &tokenizer, &bench_opts)
+        .with_context(|| format!("benchmarking the model {}", opts.model))
+}
+
+/// What the run's outputs said.
+#[derive(Debug, Default)]
+struct Tally {
+    sent: u64,
+    queued: u64,
+    rejected: u64,
+    plans: u64,
+    budget: BudgetFigures,
+}
+
+impl Tally {
+    fn output(&mut self, out: &AgentOutput) {
+        let AgentOutput::Plan(json) = out else {
+            return;
+        };
+        self.plans += 1;
+        let v: Value = serde_json::from_str(json).unwrap_or_default();
+        let b = &mut self.budget;
+        match v["budget"]["outcome"].as_str() {
+            Some("met") => {
+                b.checks += 1;
+                b.met += 1;
+            }
+            Some("missed") => {
+                b.checks += 1;
+                match v["budget"]["limit"].as_str() {
+                    Some("first_token") => b.missed_first_token += 1,
+                    Some("token_gap") => b.missed_token_gap += 1,
+                    _ => b.missed_total += 1,
+                }
+            }
+            Some("preempted") => {
+                b.checks += 1;
+                b.preempted += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The pipeline's distributions under stable names, in ms.
+fn latencies(m: &MetricsReport) -> Vec<Latency> {
+    m.latencies
+        .iter()
+        .map(|s| {
+            let (name, what) = match (s.quantity, s.label.as_str()) {
+                (Quantity::TimeToFirstToken, _) => (
+                    "ttft".to_owned(),
+                    "time to first token in the pipeline (prompt prefix cached)".to_owned(),
+                ),
+                (Quantity::TokenGap, _) => (
+                    "token_gap".to_owned(),
+                    "gap between two generated tokens".to_owned(),
+                ),
+                (Quantity::CommandToAction, "command_to_plan") => (
+                    "command_to_plan".to_owned(),
+                    "voice command in to validated plan out".to_owned(),
+                ),
+                (Quantity::CommandToAction, "command_to_first_cmd_vel") => (
+                    "command_to_first_cmd_vel".to_owned(),
+                    "voice command in to its first velocity command".to_owned(),
+                ),
+                (Quantity::CommandToAction, l) => (l.to_owned(), format!("command to {l}")),
+                (Quantity::LoopJitter, l) => (
+                    format!("{l}_jitter"),
+                    format!("how late the {l} loop woke after its deadline"),
+                ),
+                (Quantity::StageStep, l) => {
+                    (format!("step.{l}"), format!("time one {l} stage step took"))
+                }
+                (Quantity::QueueTransit, l) => (
+                    format!("transit.{l}"),
+                    format!("time an item spent in the {l} queue"),
+                ),
+            };
+            Latency {
+                name,
+                what,
+                count: s.count,
+                p50_ms: s.p50_us / 1e3,
+                p90_ms: s.p90_us / 1e3,
+                p99_ms: s.p99_us / 1e3,
+                p999_ms: s.p999_us / 1e3,
+                max_ms: s.max_us / 1e3,
+            }
+        })
+        .collect()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
