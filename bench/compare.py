@@ -204,6 +204,8 @@ def main() -> int:
     repo = Path(__file__).resolve().parent.parent
     started = dt.datetime.now(dt.timezone.utc)
     load_before = load()
+    commit = git_commit(repo)
+    built = dt.datetime.fromtimestamp(Path(a.bora).stat().st_mtime, dt.timezone.utc)
     raw: dict = {"runs": []}
     rows = []
     for name, path in models:
@@ -234,7 +236,7 @@ def main() -> int:
     load_after = load()
     llama_commit = raw["runs"][0]["llama"][0]["build_commit"] if raw["runs"] else "?"
     print(f"Measured {started:%Y-%m-%d %H:%M} UTC on {cpu_name()} ({os.cpu_count()} logical CPUs), "
-          f"bora {git_commit(repo)}, llama.cpp {llama_commit} (vendored by llama-cpp-python, GGML_NATIVE=ON); "
+          f"bora binary built {built:%Y-%m-%d %H:%M} UTC, tree at {commit}, llama.cpp {llama_commit} (vendored by llama-cpp-python, GGML_NATIVE=ON); "
           f"median of {a.reps} alternating runs; load average (1, 5, 15 min) {load_before} before, {load_after} after.")
     print()
     print("| model | threads | llama.cpp prefill tok/s | llama.cpp decode tok/s | bora prefill tok/s | bora decode tok/s "
@@ -250,7 +252,7 @@ def main() -> int:
 
     if a.json_out:
         raw.update({"started_utc": started.isoformat(), "load_before": load_before, "load_after": load_after,
-                    "bora_commit": git_commit(repo), "llama_cpp_commit": llama_commit})
+                    "bora_commit": commit, "bora_built_utc": built.isoformat(), "llama_cpp_commit": llama_commit})
         Path(a.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json_out).write_text(json.dumps(raw, indent=1))
         print(f"[compare] raw runs in {a.json_out}", file=sys.stderr)

@@ -26,5 +26,7 @@ if [ ! -x "$bora" ]; then
   cargo build --release -p bora-nodes >&2
 fi
 mkdir -p "$repo/.bench/results"
-exec python3 "$repo/bench/compare.py" --llama-bench "$llama_bench" --bora "$bora" \
+# Measure a copy: others may relink target/release/bora while the runs go on.
+cp -p "$bora" "$repo/.bench/bora-under-test"
+exec python3 "$repo/bench/compare.py" --llama-bench "$llama_bench" --bora "$repo/.bench/bora-under-test" \
   --json-out "$repo/.bench/results/compare-$(date -u +%Y%m%dT%H%M%SZ).json" "$@"
