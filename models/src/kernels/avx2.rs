@@ -70,7 +70,7 @@ pub(super) unsafe fn hsum(v: __m256) -> f32 {
 /// blocks apart, results in `out[..T]`. `$unpack(p) -> (codes, d, c)` decodes one block
 /// (value = d * code + c); `$signed` selects the signed-code product.
 macro_rules! tile {
-    ($name:ident, $bb:expr, $unpack:ident, $signed:expr) => {
+    ($name:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
         /// One weight row times `T` (1..=4) activation rows.
         ///
         /// # Safety
@@ -100,7 +100,7 @@ macro_rules! tile {
                     let s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xs), ones);
                     acc[t] =
                         _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), _mm256_cvtepi32_ps(s32), acc[t]);
-                    bias[t] += c * xb.s;
+                    bias[t] += c * xb.$sum;
                 }
             }
             for t in 0..T {
@@ -146,10 +146,10 @@ unsafe fn unpack_q8_0(p: *const u8) -> (__m256i, f32, f32) {
     unsafe { (_mm256_loadu_si256(p.add(2) as *const __m256i), h2f(p), 0.0) }
 }
 
-tile!(tile_q4_0, 18, unpack_q4_0, false);
-tile!(tile_q4_1, 20, unpack_q4_1, false);
-tile!(tile_q5_0, 22, unpack_q5_0, false);
-tile!(tile_q8_0, 34, unpack_q8_0, true);
+tile!(tile_q4_0, 18, unpack_q4_0, false, sx);
+tile!(tile_q4_1, 20, unpack_q4_1, false, s);
+tile!(tile_q5_0, 22, unpack_q5_0, false, sx);
+tile!(tile_q8_0, 34, unpack_q8_0, true, sx);
 
 /// The 1-token and 4-token tile kernels for `ty`.
 pub fn tiles(ty: QType) -> super::Tiles {

@@ -62,8 +62,11 @@ impl QType {
 pub struct Q8Block {
     /// Scale (f16-rounded).
     pub d: f32,
-    /// Scale times the sum of the codes (f16-rounded).
+    /// Scale times the sum of the codes (f16-rounded, as llama.cpp's Q8_1 for Q4_1).
     pub s: f32,
+    /// Scale times the sum of the codes, unrounded: the Q4_0/Q5_0 offsets cancel
+    /// against the code product, so an f16-rounded (or overflowed) sum would not do.
+    pub sx: f32,
     /// Codes in -127..=127.
     pub qs: [i8; 32],
 }
@@ -83,6 +86,7 @@ pub fn quantize_q8(x: &[f32], out: &mut [Q8Block]) {
         }
         ob.d = f16_round(d);
         ob.s = f16_round(d * sum as f32);
+        ob.sx = ob.d * sum as f32;
     }
 }
 

@@ -60,7 +60,8 @@ pub fn dot_row(ty: QType, row: &[u8], x: &[Q8Block]) -> f32 {
             .zip(&xb.qs)
             .map(|(&w, &q)| w * i32::from(q))
             .sum();
-        acc += d * xb.d * isum as f32 + c * xb.s;
+        let s = if ty == QType::Q4_1 { xb.s } else { xb.sx };
+        acc += d * xb.d * isum as f32 + c * s;
     }
     acc
 }

@@ -8,20 +8,15 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use super::config::{Activation, RopeStyle};
 use super::state::LayerCache;
-use crate::{kernels, Result};
+use crate::Result;
 
 /// The one matmul type of the model: `y = x W^T` with a quantized `W` (rows = outputs).
 ///
-/// Every weight product goes through here. On the CPU, the weight types bora's own
-/// kernels handle ([`crate::kernels`]) run there, straight from the weight's block bytes
-/// (no second copy); everything else (CUDA, other types) goes through candle's QMatMul,
-/// which shares the same `Arc<QTensor>`.
+/// Every weight product goes through here, so faster kernels can replace candle's
+/// without touching the model code.
 #[derive(Debug, Clone)]
 pub struct QLinear {
     inner: QMatMul,
-    weight: Arc<QTensor>,
-    /// Set when bora's kernels run this product (CPU weight of a supported type).
-    kernel: Option<kernels::QType>,
     bytes: usize,
     out_dim: usize,
     in_dim: usize,
@@ -33,13 +28,8 @@ impl QLinear {
         let bytes = weight.storage_size_in_bytes();
         let out_dim = weight.shape().dims().first().copied().unwrap_or(0);
         let in_dim = weight.shape().dims().get(1).copied().unwrap_or(0);
-        let kernel = kernels::QType::from_ggml(weight.dtype())
-            .filter(|_| weight.device().is_cpu() && weight.shape().dims().len() == 2)
-            .filter(|t| in_dim % t.block_elems() == 0);
         Ok(Self {
-            inner: QMatMul::from_arc(weight.clone())?,
-            weight,
-            kernel,
+            inner: QMatMul::from_arc(weight)?,
             bytes,
             out_dim,
             in_dim,
@@ -48,24 +38,13 @@ impl QLinear {
 
     /// Apply to `x` of shape (..., in); returns (..., out).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if self.kernel.is_none() || !x.device().is_cpu() {
-            return Ok(self.inner.forward(x)?);
-        }
-        let dims = x.dims();
-        let tokens = x.elem_count() / self.in_dim.max(1);
-        let x = x.to_dtype(DType::F32)?.flatten_all()?;
-        let x = x.to_vec1::<f32>()?;
-        let mut y = vec![0f32; tokens * self.out_dim];
-        self.forward_slice(&x, tokens, &mut y)?;
-        let mut out_dims = dims.to_vec();
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.out_dim;
-        }
-        Ok(Tensor::from_vec(y, out_dims, &Device::Cpu)?)
+        Ok(self.inner.forward(x)?)
     }
 
     /// Slice form for CPU callers that keep their own buffers: `x` is `tokens` rows of
     /// `in_dim()` f32 (row-major), `y` receives `tokens` rows of `out_dim()` f32.
+    ///
+    /// Placeholder through candle; bora's own kernels (issue #8) replace the body.
     pub fn forward_slice(&self, x: &[f32], tokens: usize, y: &mut [f32]) -> Result<()> {
         let (inp, out) = (self.in_dim(), self.out_dim);
         if x.len() != tokens * inp || y.len() != tokens * out {
@@ -74,12 +53,6 @@ impl QLinear {
                 value: format!("x {} y {} tokens {tokens}", x.len(), y.len()),
                 reason: format!("expected x = tokens x {inp} and y = tokens x {out}"),
             });
-        }
-        if let Some(ty) = self.kernel {
-            // Borrowed on the CPU: candle's own block storage, no copy.
-            let data = self.weight.data()?;
-            let w = kernels::QMatrix::new(ty, &data, out, inp)?;
-            return kernels::matmul(&w, x, tokens, y);
         }
         let xt = Tensor::from_slice(x, (tokens, inp), &Device::Cpu)?;
         let yt = self.inner.forward(&xt)?.flatten_all()?.to_vec1::<f32>()?;
