@@ -133,15 +133,15 @@ pub fn run(model: &Model, tokenizer: &ModelTokenizer, opts: &BenchOptions) -> Re
     state.reset();
 
     let t = Instant::now();
-    let logits = model.forward(&mut state, &prompt)?.to_vec1::<f32>()?;
+    let logits = model.forward(&mut state, &prompt)?;
     let prefill = t.elapsed();
-    let mut next = argmax(&logits).unwrap_or(0);
+    let mut next = argmax(logits).unwrap_or(0);
     let mut steps = Vec::with_capacity(opts.decode_tokens);
     let t = Instant::now();
     for _ in 0..opts.decode_tokens {
         let s = Instant::now();
-        let logits = model.forward(&mut state, &[next])?.to_vec1::<f32>()?;
-        next = argmax(&logits).unwrap_or(0);
+        let logits = model.forward(&mut state, &[next])?;
+        next = argmax(logits).unwrap_or(0);
         steps.push(s.elapsed());
     }
     let decode = t.elapsed();

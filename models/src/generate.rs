@@ -141,7 +141,8 @@ pub struct Generation<'a> {
     opts: GenerateOptions,
     prompt: Vec<u32>,
     phase: Phase,
-    logits: Option<Vec<f32>>,
+    /// The state holds logits from prefill that no token has been sampled from yet.
+    fresh_logits: bool,
     generated: Vec<u32>,
     text: String,
     emitted: usize,
@@ -189,7 +190,7 @@ impl<'a> Generation<'a> {
             opts,
             prompt,
             phase: Phase::Prefill { done: 0 },
-            logits: None,
+            fresh_logits: false,
             generated: Vec::new(),
             text: String::new(),
             emitted: 0,
@@ -243,9 +244,9 @@ impl<'a> Generation<'a> {
     fn prefill_step(&mut self, done: usize) -> Result<Event> {
         let end = (done + self.opts.prefill_chunk).min(self.prompt.len());
         let start = Instant::now();
-        let logits = self.model.forward(self.state, &self.prompt[done..end])?;
+        self.model.forward(self.state, &self.prompt[done..end])?;
         if end == self.prompt.len() {
-            self.logits = Some(logits.to_vec1::<f32>()?);
+            self.fresh_logits = true;
             self.phase = Phase::Decode;
         } else {
             self.phase = Phase::Prefill { done: end };
@@ -265,32 +266,30 @@ impl<'a> Generation<'a> {
             return Ok(self.finish(StopReason::MaxTokens));
         }
         let start = Instant::now();
-        let mut logits = match self.logits.take() {
-            Some(l) => l,
-            None => {
-                if self.state.pos() >= self.state.context() {
-                    return Ok(self.finish(StopReason::ContextFull));
-                }
-                let last = *self
-                    .generated
-                    .last()
-                    .ok_or_else(|| Error::InvalidArgument {
-                        name: "generation",
-                        value: "no logits".into(),
-                        reason: "decode reached without prefill".into(),
-                    })?;
-                self.model.forward(self.state, &[last])?.to_vec1::<f32>()?
+        if !std::mem::take(&mut self.fresh_logits) {
+            if self.state.pos() >= self.state.context() {
+                return Ok(self.finish(StopReason::ContextFull));
             }
-        };
+            let last = *self
+                .generated
+                .last()
+                .ok_or_else(|| Error::InvalidArgument {
+                    name: "generation",
+                    value: "no logits".into(),
+                    reason: "decode reached without prefill".into(),
+                })?;
+            self.model.forward(self.state, &[last])?;
+        }
+        let logits = self.state.logits_mut();
         let mask_took = match self.guide.as_deref_mut() {
             Some(g) => {
                 let t = Instant::now();
-                g.mask_logits(&mut logits)?;
+                g.mask_logits(logits)?;
                 Some(t.elapsed())
             }
             None => None,
         };
-        let id = self.sampler.sample(&logits)?;
+        let id = self.sampler.sample(logits)?;
         if self.tokenizer.is_eos(id) || self.opts.stop_ids.contains(&id) {
             return Ok(self.finish(StopReason::Eos(id)));
         }

@@ -46,11 +46,7 @@ fn cached_prefix_matches_cold_prefill() {
         );
 
         let mut cold = model.new_state().expect("cold state");
-        let cold_logits = model
-            .forward(&mut cold, &prompt)
-            .expect("cold")
-            .to_vec1::<f32>()
-            .expect("vec");
+        let cold_logits = model.forward(&mut cold, &prompt).expect("cold").to_vec();
 
         let rest = cache.prepare(&mut state, &prompt).expect("prepare");
         assert_eq!(
@@ -59,11 +55,7 @@ fn cached_prefix_matches_cold_prefill() {
             "only the request's own tokens are left"
         );
         assert_eq!(state.pos(), prefix.len());
-        let warm_logits = model
-            .forward(&mut state, &rest)
-            .expect("warm")
-            .to_vec1::<f32>()
-            .expect("vec");
+        let warm_logits = model.forward(&mut state, &rest).expect("warm").to_vec();
 
         assert_eq!(argmax(&cold_logits), argmax(&warm_logits), "{user}");
         let d = max_abs_diff(&cold_logits, &warm_logits);

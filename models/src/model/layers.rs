@@ -80,16 +80,26 @@ impl QLinear {
 #[derive(Debug, Clone)]
 pub struct RmsNorm {
     weight: Tensor,
+    /// The same scale as plain f32, for the CPU forward (hidden or head_dim values).
+    values: Vec<f32>,
     eps: f32,
 }
 
 impl RmsNorm {
     /// Build from a (dequantized) weight vector and epsilon.
     pub fn new(weight: &QTensor, eps: f32, device: &Device) -> Result<Self> {
+        let weight = weight.dequantize(device)?;
+        let values = weight.flatten_all()?.to_vec1::<f32>()?;
         Ok(Self {
-            weight: weight.dequantize(device)?,
+            weight,
+            values,
             eps,
         })
+    }
+
+    /// The learned scale, one f32 per normalised element.
+    pub fn weights(&self) -> &[f32] {
+        &self.values
     }
 
     /// Normalise `x` over its last dimension.
@@ -102,12 +112,17 @@ impl RmsNorm {
     }
 }
 
-/// Rotary sin/cos tables for one frequency base, sized to the configured context and
+/// Rotary cos/sin tables for one frequency base, sized to the configured context and
 /// shared by every layer using that base.
+///
+/// Kept as plain f32 rows (position, head_dim / 2); device tensors of the same values
+/// exist only for a non-CPU device (the candle CPU path builds views per call).
 #[derive(Debug, Clone)]
 pub struct RopeTable {
-    cos: Tensor,
-    sin: Tensor,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    half: usize,
+    device_tables: Option<(Tensor, Tensor)>,
     base: f32,
 }
 
@@ -122,10 +137,21 @@ impl RopeTable {
         for p in 0..context {
             angles.extend(inv_freq.iter().map(|f| p as f32 * f));
         }
-        let angles = Tensor::from_vec(angles, (context, half), device)?;
+        let cos: Vec<f32> = angles.iter().map(|a| a.cos()).collect();
+        let sin: Vec<f32> = angles.iter().map(|a| a.sin()).collect();
+        let device_tables = if device.is_cpu() {
+            None
+        } else {
+            Some((
+                Tensor::from_slice(&cos, (context, half), device)?,
+                Tensor::from_slice(&sin, (context, half), device)?,
+            ))
+        };
         Ok(Self {
-            cos: angles.cos()?,
-            sin: angles.sin()?,
+            cos,
+            sin,
+            half,
+            device_tables,
             base,
         })
     }
@@ -135,11 +161,27 @@ impl RopeTable {
         self.base
     }
 
+    /// Cosines and sines (head_dim / 2 each) for position `pos` (< context).
+    #[inline]
+    pub fn at(&self, pos: usize) -> (&[f32], &[f32]) {
+        let r = pos * self.half..(pos + 1) * self.half;
+        (&self.cos[r.clone()], &self.sin[r])
+    }
+
     /// Rotate `x` of shape (1, heads, seq, head_dim) for positions `pos..pos + seq`.
-    fn apply(&self, x: &Tensor, pos: usize, style: RopeStyle) -> Result<Tensor> {
+    pub(crate) fn apply(&self, x: &Tensor, pos: usize, style: RopeStyle) -> Result<Tensor> {
         let seq = x.dim(2)?;
-        let cos = self.cos.narrow(0, pos, seq)?;
-        let sin = self.sin.narrow(0, pos, seq)?;
+        let (cos, sin) = match &self.device_tables {
+            Some((c, s)) => (c.narrow(0, pos, seq)?, s.narrow(0, pos, seq)?),
+            None => {
+                let r = pos * self.half..(pos + seq) * self.half;
+                let dev = x.device();
+                (
+                    Tensor::from_slice(&self.cos[r.clone()], (seq, self.half), dev)?,
+                    Tensor::from_slice(&self.sin[r], (seq, self.half), dev)?,
+                )
+            }
+        };
         let x = x.contiguous()?;
         Ok(match style {
             RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(&x, &cos, &sin)?,
@@ -179,7 +221,7 @@ pub struct Attention {
 
 impl Attention {
     /// Attend `x` (1, seq, hidden) at positions `pos..pos+seq`, appending to `cache`.
-    pub fn forward(
+    pub(crate) fn forward(
         &self,
         x: &Tensor,
         pos: usize,
@@ -330,9 +372,10 @@ mod tests {
     #[test]
     fn rope_table_starts_at_identity() -> Result<()> {
         let t = RopeTable::new(8, 10_000.0, 16, &Device::Cpu)?;
-        let c = t.cos.to_vec2::<f32>()?;
-        assert_eq!(c.len(), 16);
-        assert!(c[0].iter().all(|v| (*v - 1.0).abs() < 1e-6));
+        assert_eq!(t.cos.len(), 16 * 4);
+        let (c, s) = t.at(0);
+        assert!(c.iter().all(|v| (*v - 1.0).abs() < 1e-6));
+        assert!(s.iter().all(|v| v.abs() < 1e-6));
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! ([`ModelState`]), so a prefix state can be snapshotted and restored per request.
 
 pub mod config;
+pub mod cpu;
 pub mod device;
 pub mod layers;
 pub mod state;
@@ -20,6 +21,7 @@ pub use device::DeviceSpec;
 pub use layers::QLinear;
 pub use state::{ModelState, StateSnapshot};
 
+use crate::generate::DEFAULT_PREFILL_CHUNK;
 use crate::gguf::GgufFile;
 use crate::{Error, Result};
 use layers::{Attention, Mlp, RmsNorm, RopeTable};
@@ -72,6 +74,10 @@ pub struct Model {
     norm: RmsNorm,
     output: QLinear,
     ropes: Vec<RopeTable>,
+    /// llama.cpp's f16 GELU table (gemma3's MLP on the CPU path).
+    gelu: cpu::ops::GeluTable,
+    /// Whether `forward` runs the lean CPU path (plain buffers) rather than candle ops.
+    lean: bool,
     file_size: u64,
 }
 
@@ -172,6 +178,13 @@ impl Model {
             });
         }
         let embed_scale = gemma.then(|| (h as f64).sqrt());
+        // Opt-in until its logits match the candle path (issue #8): BORA_LEAN_CPU=1.
+        let lean = device.is_cpu() && std::env::var_os("BORA_LEAN_CPU").is_some_and(|v| v == "1");
+        let gelu = if lean && cfg.activation == config::Activation::GeluTanh {
+            cpu::ops::GeluTable::new()
+        } else {
+            cpu::ops::GeluTable::empty()
+        };
         Ok(Self {
             config: cfg,
             context: options.context,
@@ -182,6 +195,8 @@ impl Model {
             norm,
             output,
             ropes,
+            gelu,
+            lean,
             file_size: file.file_size(),
         })
     }
@@ -231,18 +246,30 @@ impl Model {
     /// A fresh, empty state with room for the configured context.
     pub fn new_state(&self) -> Result<ModelState> {
         let c = &self.config;
-        ModelState::new(
-            c.n_layer,
-            c.n_kv_head,
-            c.head_dim,
-            self.context,
-            &self.device,
-        )
+        let shape = state::KvShape {
+            n_kv_head: c.n_kv_head,
+            head_dim: c.head_dim,
+            context: self.context,
+        };
+        let scratch = self
+            .lean
+            .then(|| cpu::Scratch::new(c, DEFAULT_PREFILL_CHUNK.min(self.context), self.context));
+        ModelState::new(c.n_layer, shape, c.vocab, scratch, &self.device)
+    }
+
+    /// This model with `forward` running candle ops even on the CPU (the reference the
+    /// lean CPU path is checked against). States must be made after switching.
+    #[doc(hidden)]
+    pub fn with_candle_ops(mut self) -> Self {
+        self.lean = false;
+        self
     }
 
     /// Run `tokens` at the state's position, append their keys/values, and return the
-    /// logits (vocab,) of the last token as f32.
-    pub fn forward(&self, state: &mut ModelState, tokens: &[u32]) -> Result<Tensor> {
+    /// logits (one f32 per vocabulary entry) of the last token. They live in the state
+    /// (also as [`ModelState::logits`]) until its next forward pass; on the CPU a
+    /// steady-state decode step allocates nothing.
+    pub fn forward<'s>(&self, state: &'s mut ModelState, tokens: &[u32]) -> Result<&'s mut [f32]> {
         let seq = tokens.len();
         if seq == 0 {
             return Err(Error::InvalidArgument {
@@ -265,6 +292,19 @@ impl Model {
                 reason: format!("the vocabulary has {} tokens", self.config.vocab),
             });
         }
+        if self.lean {
+            self.forward_cpu(state, tokens)?;
+        } else {
+            let logits = self.forward_candle(state, tokens)?.to_vec1::<f32>()?;
+            state.logits.copy_from_slice(&logits);
+        }
+        Ok(state.logits_mut())
+    }
+
+    /// The candle-ops forward (CUDA, and the CPU reference): logits (vocab,) as a tensor.
+    fn forward_candle(&self, state: &mut ModelState, tokens: &[u32]) -> Result<Tensor> {
+        let seq = tokens.len();
+        let pos = state.pos();
         let ids = Tensor::new(tokens, &self.device)?;
         let mut x = self.embed.embedding(&ids)?.unsqueeze(0)?; // (1, seq, hidden)
         if let Some(s) = self.embed_scale {

@@ -1,0 +1,221 @@
+//! The lean CPU forward pass: the whole transformer over plain f32 buffers that live in
+//! the [`ModelState`], so a steady-state decode step allocates nothing and dispatches
+//! nothing but the weight products (through [`QLinear::forward_slice`]) and a few
+//! tight loops. Prefill runs many tokens per call: every weight product sees all of
+//! them at once.
+//!
+//! [`QLinear::forward_slice`]: super::QLinear::forward_slice
+
+pub mod embed;
+pub mod ops;
+
+use super::config::{Activation, ModelConfig};
+use super::state::{LayerCache, ModelState};
+use super::Model;
+use crate::{Error, Result};
+use ops::{axpy, dot, rms_norm_row, rms_norm_rows_inplace, rope_head, softmax_inplace};
+
+/// Scratch buffers of one forward pass, sized for a number of tokens per call (the
+/// prefill chunk) and the context; grown (once) when a call brings more tokens.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Tokens per call the buffers hold.
+    tokens: usize,
+    /// Residual stream (tokens x hidden).
+    x: Vec<f32>,
+    /// Normalised input of a sub-layer (tokens x hidden).
+    xn: Vec<f32>,
+    /// Queries (tokens x heads x head_dim).
+    q: Vec<f32>,
+    /// Keys of this call (tokens x kv heads x head_dim).
+    k: Vec<f32>,
+    /// Values of this call (tokens x kv heads x head_dim).
+    v: Vec<f32>,
+    /// Attention output (tokens x heads x head_dim).
+    att: Vec<f32>,
+    /// Output of a sub-layer (tokens x hidden).
+    o: Vec<f32>,
+    /// MLP gate (tokens x ffn).
+    g: Vec<f32>,
+    /// MLP up (tokens x ffn).
+    u: Vec<f32>,
+    /// Attention scores of one query head (context).
+    scores: Vec<f32>,
+    /// Final-normalised last row (hidden).
+    last: Vec<f32>,
+}
+
+impl Scratch {
+    /// Buffers for `tokens` tokens per call and `context` positions.
+    pub(crate) fn new(cfg: &ModelConfig, tokens: usize, context: usize) -> Self {
+        let mut s = Self::default();
+        s.ensure(cfg, tokens, context);
+        s
+    }
+
+    /// Grow to hold `tokens` tokens per call (no-op when already large enough).
+    fn ensure(&mut self, cfg: &ModelConfig, tokens: usize, context: usize) {
+        if tokens <= self.tokens && self.scores.len() >= context && !self.last.is_empty() {
+            return;
+        }
+        let t = tokens.max(self.tokens);
+        let (h, ffn) = (cfg.hidden, cfg.ffn);
+        let (qd, kvd) = (cfg.n_head * cfg.head_dim, cfg.n_kv_head * cfg.head_dim);
+        for (buf, n) in [
+            (&mut self.x, t * h),
+            (&mut self.xn, t * h),
+            (&mut self.q, t * qd),
+            (&mut self.k, t * kvd),
+            (&mut self.v, t * kvd),
+            (&mut self.att, t * qd),
+            (&mut self.o, t * h),
+            (&mut self.g, t * ffn),
+            (&mut self.u, t * ffn),
+            (&mut self.scores, context),
+            (&mut self.last, h),
+        ] {
+            buf.resize(n, 0.0);
+        }
+        self.tokens = t;
+    }
+}
+
+impl Model {
+    /// Run `tokens` at `state.pos()` on the lean CPU path; leaves the last token's logits
+    /// in `state.logits`. The caller has checked the tokens and the room left.
+    pub(crate) fn forward_cpu(&self, state: &mut ModelState, tokens: &[u32]) -> Result<()> {
+        let cfg = &self.config;
+        let pos = state.pos();
+        let n = tokens.len();
+        let ctx = state.shape.context;
+        let scratch = state
+            .scratch
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument {
+                name: "model state",
+                value: "candle tensors".into(),
+                reason: "the CPU forward needs a state made by this model's new_state()".into(),
+            })?;
+        scratch.ensure(cfg, n, ctx);
+        let s = scratch;
+        let (h, hd, ffn) = (cfg.hidden, cfg.head_dim, cfg.ffn);
+        let (nh, nkv) = (cfg.n_head, cfg.n_kv_head);
+        let (qd, kvd) = (nh * hd, nkv * hd);
+        let n_rep = nh / nkv;
+        let eps = cfg.rms_eps;
+
+        let x = &mut s.x[..n * h];
+        for (row, &t) in x.chunks_exact_mut(h).zip(tokens) {
+            embed::dequantize_row(&self.embed, t as usize, row)?;
+        }
+        if let Some(scale) = self.embed_scale {
+            let scale = scale as f32;
+            x.iter_mut().for_each(|v| *v *= scale);
+        }
+
+        for (block, cache) in self.blocks.iter().zip(state.layers.iter_mut()) {
+            let LayerCache::Cpu { k: kc, v: vc } = cache else {
+                return Err(Error::InvalidArgument {
+                    name: "model state",
+                    value: "candle tensors".into(),
+                    reason: "the CPU forward needs a state made by this model's new_state()".into(),
+                });
+            };
+            let a = &block.attn;
+            let (xn, q, k, v) = (
+                &mut s.xn[..n * h],
+                &mut s.q[..n * qd],
+                &mut s.k[..n * kvd],
+                &mut s.v[..n * kvd],
+            );
+            for (src, dst) in x.chunks_exact(h).zip(xn.chunks_exact_mut(h)) {
+                rms_norm_row(src, block.attn_norm.weights(), eps, dst);
+            }
+            a.wq.forward_slice(xn, n, q)?;
+            a.wk.forward_slice(xn, n, k)?;
+            a.wv.forward_slice(xn, n, v)?;
+            if let Some((qn, kn)) = &a.qk_norm {
+                rms_norm_rows_inplace(q, qn.weights(), eps);
+                rms_norm_rows_inplace(k, kn.weights(), eps);
+            }
+            let rope = &self.ropes[a.rope];
+            for t in 0..n {
+                let (cos, sin) = rope.at(pos + t);
+                for head in q[t * qd..(t + 1) * qd].chunks_exact_mut(hd) {
+                    rope_head(head, cos, sin, a.rope_style);
+                }
+                for head in k[t * kvd..(t + 1) * kvd].chunks_exact_mut(hd) {
+                    rope_head(head, cos, sin, a.rope_style);
+                }
+                for g in 0..nkv {
+                    let dst = g * ctx * hd + (pos + t) * hd;
+                    let src = t * kvd + g * hd;
+                    kc[dst..dst + hd].copy_from_slice(&k[src..src + hd]);
+                    vc[dst..dst + hd].copy_from_slice(&v[src..src + hd]);
+                }
+            }
+
+            // Attention: each query sees keys lo..=p (causal, and within the window).
+            let att = &mut s.att[..n * qd];
+            let scale = a.scale as f32;
+            for t in 0..n {
+                let p = pos + t;
+                let lo = a.window.map_or(0, |w| (p + 1).saturating_sub(w));
+                let len = p + 1 - lo;
+                for hq in 0..nh {
+                    let g = hq / n_rep;
+                    let qv = &q[t * qd + hq * hd..t * qd + (hq + 1) * hd];
+                    let keys = &kc[g * ctx * hd + lo * hd..g * ctx * hd + (p + 1) * hd];
+                    let vals = &vc[g * ctx * hd + lo * hd..g * ctx * hd + (p + 1) * hd];
+                    let sc = &mut s.scores[..len];
+                    for (sj, kj) in sc.iter_mut().zip(keys.chunks_exact(hd)) {
+                        *sj = dot(qv, kj) * scale;
+                    }
+                    softmax_inplace(sc);
+                    let out = &mut att[t * qd + hq * hd..t * qd + (hq + 1) * hd];
+                    out.fill(0.0);
+                    for (&w, vj) in sc.iter().zip(vals.chunks_exact(hd)) {
+                        axpy(w, vj, out);
+                    }
+                }
+            }
+            let o = &mut s.o[..n * h];
+            a.wo.forward_slice(att, n, o)?;
+            if let Some(pn) = &block.post_attn_norm {
+                rms_norm_rows_inplace(o, pn.weights(), eps);
+            }
+            x.iter_mut().zip(o.iter()).for_each(|(r, d)| *r += d);
+
+            // MLP.
+            for (src, dst) in x.chunks_exact(h).zip(xn.chunks_exact_mut(h)) {
+                rms_norm_row(src, block.ffn_norm.weights(), eps, dst);
+            }
+            let (g, u) = (&mut s.g[..n * ffn], &mut s.u[..n * ffn]);
+            block.mlp.gate.forward_slice(xn, n, g)?;
+            block.mlp.up.forward_slice(xn, n, u)?;
+            match block.mlp.activation {
+                Activation::Silu => ops::silu_mul(g, u),
+                Activation::GeluTanh => ops::gelu_mul(&self.gelu, g, u),
+            }
+            block.mlp.down.forward_slice(g, n, o)?;
+            if let Some(pn) = &block.post_ffn_norm {
+                rms_norm_rows_inplace(o, pn.weights(), eps);
+            }
+            x.iter_mut().zip(o.iter()).for_each(|(r, d)| *r += d);
+        }
+
+        rms_norm_row(
+            &x[(n - 1) * h..],
+            self.norm.weights(),
+            eps,
+            &mut s.last[..h],
+        );
+        self.output
+            .forward_slice(&s.last[..h], 1, &mut state.logits)?;
+        state.advance(n);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
