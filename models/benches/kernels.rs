@@ -24,7 +24,7 @@ fn main() {
         let bytes = rows * cols / ty.block_elems() * ty.block_bytes();
         // Deterministic pseudo-random blocks; f16 scales kept small and finite.
         let mut data: Vec<u8> = (0..bytes)
-            .map(|i| (i * 2_654_435_761 >> 13) as u8)
+            .map(|i| ((i * 2_654_435_761) >> 13) as u8)
             .collect();
         for b in data.chunks_exact_mut(ty.block_bytes()) {
             b[0] = 0x00;
