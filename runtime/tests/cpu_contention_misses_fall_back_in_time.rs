@@ -2,10 +2,11 @@
 //! interprets commands under a tight token budget, in process (agent pipeline + SimLoop).
 //!
 //! - Every budget miss is detected and reported (`budget.outcome = missed`, source
-//!   `fallback`), and the fallback plan starts within the missed limit, plus how late the
-//!   check saw it (`over_by_us`, the starved thread's granularity), plus one planner
-//!   tick and a scheduling margin. Both are measured on the agent clock from the command's
-//!   hand-in to the planner's `step_started` event, and printed.
+//!   `fallback`), and the fallback plan starts within the missed limit plus one planner
+//!   tick and a scheduling margin, measured on the agent clock from the command's hand-in
+//!   to the planner's `step_started` event, and printed. The starved language thread
+//!   alone noticed misses 0.6-1.8 s late here; the planner enforces the deadline itself
+//!   (`enforced_by: planner`).
 //! - A stale plan never executes: a move followed at once by a turn runs only the turn,
 //!   and a move followed by "stop" never starts.
 
@@ -122,7 +123,10 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
             match o {
                 AgentOutput::Plan(p) => {
                     let v: Value = serde_json::from_str(p).unwrap_or_default();
-                    if v["command"] == text {
+                    // The planner's report, when it enforced the deadline, comes first;
+                    // the starved language stage's late answer for it is not the outcome.
+                    let planner = v["enforced_by"] == "planner";
+                    if v["command"] == text && (report.is_none() || planner) {
                         report = Some(v);
                     }
                 }
@@ -153,12 +157,13 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
         let limit = Duration::from_micros(budget["limit_us"].as_u64().unwrap_or(0));
         let over = Duration::from_micros(budget["over_by_us"].as_u64().unwrap_or(0));
         let applied = Duration::from_secs_f64(started.unwrap_or(f64::MAX) - sent.as_secs_f64());
-        let bound = limit + over + TICK + SCHEDULING;
+        let bound = limit + TICK + SCHEDULING;
         println!(
-            "{text:?}: {} limit {:.0} ms missed by {:.0} ms (detection); fallback applied {:.0} ms after the command (bound {:.0} ms = limit + detection + tick {:.0} + scheduling {:.0})",
+            "{text:?}: {} limit {:.0} ms missed, seen {:.0} ms over by {}; fallback applied {:.0} ms after the command (bound {:.0} ms = limit + tick {:.0} + scheduling {:.0})",
             budget["limit"],
             ms(limit),
             ms(over),
+            report["enforced_by"].as_str().unwrap_or("the language stage"),
             ms(applied),
             ms(bound),
             ms(TICK),
@@ -214,15 +219,21 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
 
     let report = agent.report();
     println!(
-        "counters: budget_misses {:?}, fallback_plans {:?}, generations_preempted {:?}, stale_plans_dropped {:?}, watchdog_stops {:?}, planning_overruns {:?}",
+        "counters: budget_misses {:?}, budget_misses_enforced_by_planner {:?}, fallback_plans {:?}, generations_preempted {:?}, stale_plans_dropped {:?}, watchdog_stops {:?}, planning_overruns {:?}",
         report.metrics.counter("budget_misses"),
+        report.metrics.counter("budget_misses_enforced_by_planner"),
         report.metrics.counter("fallback_plans"),
         report.metrics.counter("generations_preempted"),
         report.metrics.counter("stale_plans_dropped"),
         report.metrics.counter("watchdog_stops"),
         report.metrics.counter("planning_overruns"),
     );
-    assert!(report.metrics.counter("budget_misses").unwrap_or(0) >= misses);
+    let counted = report.metrics.counter("budget_misses").unwrap_or(0)
+        + report
+            .metrics
+            .counter("budget_misses_enforced_by_planner")
+            .unwrap_or(0);
+    assert!(counted >= misses, "{counted} misses counted, {misses} seen");
     assert!(rig.max_linear_seen <= 0.5 + 1e-9 && rig.max_angular_seen <= 1.0 + 1e-9);
     agent.stop(Duration::from_secs(10)).expect("stages stop");
 }

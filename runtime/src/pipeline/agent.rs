@@ -25,6 +25,7 @@ use crate::clock::{duration_to_ns, Clock};
 use crate::metrics::{Counter, Metrics, MetricsReport, Quantity, Recorder};
 use crate::periodic::PeriodicLoop;
 use crate::pipeline::config::AgentConfig;
+use crate::pipeline::deadline::{DeadlineAction, DeadlineWatch};
 use crate::pipeline::interpret::Interpreter;
 use crate::pipeline::report::{event_json, superseded_json};
 use crate::queue::{MpmcQueue, Overflow};
@@ -65,7 +66,7 @@ struct PlanMsg {
 }
 
 /// State shared by the input side and the stages: plain atomics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     /// Sequence number of the newest command (0: none yet).
     latest_seq: AtomicU64,
@@ -77,6 +78,8 @@ struct Shared {
     preempt: Arc<AtomicBool>,
     /// Fault injection: the language stage hangs (no heartbeat) until this time, ns.
     language_stall_until_ns: AtomicU64,
+    /// The token budget, watched by the planner (see `deadline`).
+    deadline: DeadlineWatch,
 }
 
 /// The input side of a running agent: owned by one thread (e.g. the ROS node's).
@@ -88,6 +91,8 @@ pub struct AgentInput {
     scan: Arc<MpmcQueue<LaserScan>>,
     outputs: Arc<MpmcQueue<AgentOutput>>,
     reflex: Counter,
+    /// Limits for the deterministic parse prepared on arrival (budget policy fallback).
+    limits: crate::agent::Limits,
 }
 
 /// What happened to a command handed to [`AgentInput::command`].
@@ -128,6 +133,11 @@ impl AgentInput {
             text: text.to_owned(),
             received_at: now,
         };
+        let deadline = &self.shared.deadline;
+        let parse = deadline
+            .wants_parse()
+            .then(|| crate::agent::parse_command(text, &self.limits).map_err(|e| e.to_string()));
+        deadline.on_command(seq, now, text, parse);
         if self.commands.push(msg).is_queued() {
             CommandAccepted::Queued
         } else {
@@ -210,7 +220,16 @@ impl Agent {
         let config = config.check()?;
         let mut metrics = Metrics::new();
         let shutdown = Shutdown::new();
-        let shared = Arc::new(Shared::default());
+        let (budget, policy) = interpreter.budget();
+        let shared = Arc::new(Shared {
+            latest_seq: AtomicU64::new(0),
+            stop_seq: AtomicU64::new(0),
+            stop_at_ns: AtomicU64::new(0),
+            preempt: Arc::new(AtomicBool::new(false)),
+            language_stall_until_ns: AtomicU64::new(0),
+            deadline: DeadlineWatch::new(budget, policy),
+        });
+        let limits = interpreter.limits().clone();
         let transit = Some(Arc::clone(&clock));
         let commands = Arc::new(MpmcQueue::<CommandMsg>::new(
             "commands",
@@ -348,13 +367,23 @@ impl Agent {
                     let cancel = Arc::clone(&l_shared.preempt);
                     let beat = ctx.heartbeat().clone();
                     let out = Arc::clone(&l_outputs);
+                    let watch = &l_shared.deadline;
                     let mut interp = interpreter.interpret(&cmd.text, &cancel, &mut |piece| {
                         beat.beat();
+                        watch.on_first_text(cmd.seq);
                         let _ = out.push(AgentOutput::Text(piece.to_owned()));
                     });
+                    watch.on_done(cmd.seq);
                     let stale = l_shared.latest_seq.load(Ordering::SeqCst) != cmd.seq
                         || l_shared.stop_seq.load(Ordering::SeqCst) > cmd.seq;
-                    if stale && interp.plan.is_some() {
+                    if watch.fired_for(cmd.seq) {
+                        // The planner applied the miss policy at the deadline already.
+                        interp.plan = None;
+                        interp.source = crate::pipeline::interpret::Source::None;
+                        interp.reasons.push(
+                            "too late: the planner had applied the budget's miss policy".into(),
+                        );
+                    } else if stale && interp.plan.is_some() {
                         interp.plan = None;
                         interp.source = crate::pipeline::interpret::Source::None;
                         interp.reasons.push("preempted by a newer command".into());
@@ -399,6 +428,7 @@ impl Agent {
         let overruns = metrics.counter("planning_overruns");
         let stale_plans = metrics.counter("stale_plans_dropped");
         let watchdog_stops = metrics.counter("watchdog_stops");
+        let deadline_misses = metrics.counter("budget_misses_enforced_by_planner");
         let language_beat = language_stage.heartbeat().clone();
         let perception_beat = perception_stage.heartbeat().clone();
         let stall_after = config.stage_stall_after;
@@ -434,15 +464,35 @@ impl Agent {
                     }
                     while let Some((msg, t)) = pl_plans.pop_with_transit() {
                         record_opt(&mut plan_transit, t);
-                        // Never start a plan older than the newest command or reflex stop.
+                        // Never start a plan older than the newest command or reflex stop,
+                        // nor one that came after the planner enforced its deadline.
                         if msg.seq <= handled_stop
                             || msg.seq < pl_shared.latest_seq.load(Ordering::SeqCst)
+                            || pl_shared.deadline.fired_for(msg.seq)
                         {
                             stale_plans.incr();
                             continue;
                         }
                         planner.set_plan(msg.plan, now);
                         pending_first_action = Some(msg.received_at);
+                    }
+                    let latest = pl_shared.latest_seq.load(Ordering::SeqCst);
+                    if let Some(fired) = pl_shared.deadline.check(now, latest, handled_stop) {
+                        deadline_misses.incr();
+                        pl_shared.preempt.store(true, Ordering::SeqCst); // cancel generation
+                        match fired.action {
+                            DeadlineAction::Start(plan) => {
+                                planner.set_plan(plan, now);
+                                pending_first_action = Some(fired.received_at);
+                            }
+                            DeadlineAction::Stop => planner.stop(now),
+                            DeadlineAction::Nothing => {}
+                        }
+                        let _ = pl_outputs.push(AgentOutput::Plan(fired.report));
+                        tracing::warn!(
+                            seq = fired.seq,
+                            "token budget missed: the planner applied the miss policy"
+                        );
                     }
                     let world = world_reader.read();
                     let stalled = if matches!(
@@ -495,6 +545,7 @@ impl Agent {
             scan,
             outputs: Arc::clone(&outputs),
             reflex,
+            limits,
         };
         Ok((agent, input, AgentOutputs { outputs }))
     }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
-use crate::budget::{BudgetMiss, MissPolicy};
+use crate::budget::{BudgetMiss, MissPolicy, TokenBudget};
 
 /// Which path produced a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,6 +113,11 @@ pub trait PlanModel: Send {
     ) -> ModelAttempt;
     /// One line naming the model and device, for diagnostics.
     fn describe(&self) -> String;
+    /// The token budget the model generates under (the planner enforces its first-token
+    /// and total limits from outside too). Unlimited unless the model has one.
+    fn budget(&self) -> TokenBudget {
+        TokenBudget::UNLIMITED
+    }
     /// Registers the model's recorders (TTFT, token gaps, misses) with the agent's metrics.
     fn attach_metrics(&mut self, _metrics: &mut crate::metrics::Metrics) -> crate::Result<()> {
         Ok(())
@@ -206,6 +211,15 @@ impl Interpreter {
             Some(m) => m.attach_metrics(metrics),
             None => Ok(()),
         }
+    }
+
+    /// The model's token budget and the policy on a miss (unlimited without a model).
+    pub fn budget(&self) -> (TokenBudget, MissPolicy) {
+        let budget = self
+            .model
+            .as_ref()
+            .map_or(TokenBudget::UNLIMITED, |m| m.budget());
+        (budget, self.policy)
     }
 
     /// The limits plans are validated against.

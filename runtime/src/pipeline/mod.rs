@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod config;
+mod deadline;
 pub mod inprocess;
 pub mod interpret;
 pub mod llm;
