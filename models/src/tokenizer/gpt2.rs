@@ -94,3 +94,45 @@ pub(crate) fn build(vocab: &GgufVocab<'_>) -> Result<Tokenizer> {
     tokenizer.add_tokens(&user);
     Ok(tokenizer)
 }
+
+/// The bytes that no token of `tokens` spells on its own, as a table indexed by byte.
+///
+/// Byte-level BPE starts every word as one symbol per byte (GPT-2's byte-to-unicode
+/// map); a byte whose symbol is not a token is silently dropped, both by the Hugging Face
+/// BPE model (no unknown token) and by llama.cpp. SmolLM2's vocabulary lacks 0x04, 0x06,
+/// 0x13, 0x14, 0x16, 0x1D, 0xF1 and 0xF2 (plus bytes never found in UTF-8), so e.g.
+/// U+5F680 (F1 9F 9A 80) used to encode to three stray continuation bytes.
+pub(crate) fn unrepresentable_bytes(tokens: &[&str]) -> [bool; 256] {
+    let pieces: std::collections::HashSet<&str> = tokens.iter().copied().collect();
+    let mut missing = [false; 256];
+    let mut buf = [0u8; 4];
+    for (byte, slot) in missing.iter_mut().enumerate() {
+        *slot = !pieces.contains(byte_char(byte as u8).encode_utf8(&mut buf) as &str);
+    }
+    missing
+}
+
+/// GPT-2's byte-to-unicode map: printable Latin-1 bytes stand for themselves, the other
+/// bytes, in order, for U+0100 onwards.
+fn byte_char(byte: u8) -> char {
+    let printable = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+    if printable(byte) {
+        return char::from(byte);
+    }
+    let rank = (0..byte).filter(|&b| !printable(b)).count() as u32;
+    char::from_u32(0x100 + rank).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_char;
+
+    #[test]
+    fn byte_chars_follow_gpt2() {
+        assert_eq!(byte_char(b'a'), 'a');
+        assert_eq!(byte_char(b' '), '\u{120}');
+        assert_eq!(byte_char(0), '\u{100}');
+        assert_eq!(byte_char(0xAD), '\u{143}');
+        assert_eq!(byte_char(0xF1), 'ñ');
+    }
+}

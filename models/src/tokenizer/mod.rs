@@ -96,6 +96,9 @@ pub struct ModelTokenizer {
     add_bos: bool,
     eos: Vec<u32>,
     vocab_size: usize,
+    /// Bytes the byte-level vocabulary cannot spell (see `gpt2::unrepresentable_bytes`);
+    /// `None` when every byte has a token.
+    unrepresentable: Option<Box<[bool; 256]>>,
     parser_factory: OnceLock<Arc<ParserFactory>>,
 }
 
@@ -167,6 +170,12 @@ impl ModelTokenizer {
         }
         let mut seen = std::collections::HashSet::new();
         eos.retain(|id| seen.insert(*id));
+        let unrepresentable = match recipe {
+            trie::Recipe::ByteLevel => Some(gpt2::unrepresentable_bytes(&vocab.tokens))
+                .filter(|m| m.contains(&true))
+                .map(Box::new),
+            _ => None,
+        };
         Ok(ModelTokenizer {
             hf: Arc::new(hf),
             recipe,
@@ -176,6 +185,7 @@ impl ModelTokenizer {
             add_bos: vocab.add_bos.unwrap_or(vocab.model == "llama"),
             eos,
             vocab_size,
+            unrepresentable,
             parser_factory: OnceLock::new(),
         })
     }
@@ -209,12 +219,46 @@ impl ModelTokenizer {
         if text.is_empty() {
             return Ok(());
         }
-        let encoding = self.hf.encode(text, false).map_err(|e| Error::Tokenizer {
-            path: self.path.clone(),
-            reason: format!("cannot encode {} bytes of text: {e}", text.len()),
-        })?;
+        let text = self.representable(text);
+        let encoding = self
+            .hf
+            .encode(text.as_ref(), false)
+            .map_err(|e| Error::Tokenizer {
+                path: self.path.clone(),
+                reason: format!("cannot encode {} bytes of text: {e}", text.len()),
+            })?;
         ids.extend_from_slice(encoding.get_ids());
         Ok(())
+    }
+
+    /// `text` as the vocabulary can spell it: every character with a byte that no token
+    /// spells becomes U+FFFD, so it is encoded as one visible replacement character instead
+    /// of losing bytes (which left stray UTF-8 fragments). Decoding what [`Self::encode`]
+    /// gives for plain text returns exactly this. Only byte-level vocabularies with gaps
+    /// (SmolLM2: U+0004, U+0006, U+0013, U+0014, U+0016, U+001D and the unassigned planes
+    /// 4 to 11) change anything; llama.cpp drops those bytes instead.
+    pub fn representable<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let Some(missing) = &self.unrepresentable else {
+            return std::borrow::Cow::Borrowed(text);
+        };
+        if !text.bytes().any(|b| missing[usize::from(b)]) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut buf = [0u8; 4];
+        std::borrow::Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if c.encode_utf8(&mut buf)
+                        .bytes()
+                        .any(|b| missing[usize::from(b)])
+                    {
+                        char::REPLACEMENT_CHARACTER
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// The text of `ids`, special tokens included (as llama.cpp prints them).
