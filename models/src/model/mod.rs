@@ -180,7 +180,7 @@ impl Model {
         let embed_scale = gemma.then(|| (h as f64).sqrt());
         // Opt-in until its logits match the candle path (issue #8): BORA_LEAN_CPU=1.
         let lean = device.is_cpu() && std::env::var_os("BORA_LEAN_CPU").is_some_and(|v| v == "1");
-        let gelu = if lean && cfg.activation == config::Activation::GeluTanh {
+        let gelu = if device.is_cpu() && cfg.activation == config::Activation::GeluTanh {
             cpu::ops::GeluTable::new()
         } else {
             cpu::ops::GeluTable::empty()
