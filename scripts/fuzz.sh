@@ -4,12 +4,16 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   default 120 s, every target
 #   scripts/fuzz.sh --smoke [SECONDS] [TARGET...]      replay the seeds, then fuzz a few s
-#   scripts/fuzz.sh --replay [TARGET...]               CI: stable, uninstrumented build in
-#                                                      target/ (reuses the workspace's
-#                                                      release deps), every seed run once
+#   scripts/fuzz.sh --replay [TARGET...]               what CI runs: the stable test
+#                                                      nodes/tests/fuzz_seeds_replay.rs
+#                                                      (every seed + 2000 deterministic
+#                                                      mutations each, same target bodies
+#                                                      in fuzz/src/targets.rs, no sanitizer)
 #
+# CI does not call this script: `cargo test --workspace --release` (scripts/test.sh)
+# already runs fuzz_seeds_replay, in a few seconds on top of the workspace build.
 # Environment: FUZZ_SANITIZER = address (default) or none; FUZZ_NICE = niceness (10);
-# FUZZ_REPLAY_TARGET_DIR = the target dir of --replay (default target).
+# BORA_FUZZ_MUTATIONS = mutations per seed for --replay (2000).
 # Installs what it needs: a nightly toolchain (rustup, minimal profile) and cargo-fuzz
 # (`cargo install --locked`). Builds go to fuzz/target, the growing corpora to
 # fuzz/corpus/<target> (seeded read-only from the committed fuzz/seeds/<target>), crash
@@ -22,21 +26,19 @@ cd "$repo"
 
 all_targets=(gguf tokenizer intent params world)
 if [[ "${1:-}" == "--replay" ]]; then
-    # The CI pass: a cold instrumented build of candle & co. under cargo-fuzz costs far more
-    # than CI can spend, so CI builds the same targets like any release binary (stable
-    # toolchain, the shared target/ dir whose dependencies `cargo build --workspace
-    # --release` already compiled) and runs each committed seed through it once.
-    # libFuzzer's own driver runs the inputs: a panic or abort fails the step.
+    # A cold instrumented build of candle & co. under cargo-fuzz costs far more than CI can
+    # spend, so the target bodies live in fuzz/src/targets.rs and a normal release test of
+    # bora-nodes runs every committed seed and its mutations through them.
     shift
-    targets=("$@")
-    [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
-    cargo build --release --manifest-path fuzz/Cargo.toml --target-dir "${FUZZ_REPLAY_TARGET_DIR:-target}" \
-        $(printf -- '--bin %s ' "${targets[@]}")
-    for t in "${targets[@]}"; do
-        n=$(find "fuzz/seeds/$t" -type f | wc -l)
-        printf '[fuzz] %s: replaying %d seeds\n' "$t" "$n" >&2
-        "${FUZZ_REPLAY_TARGET_DIR:-target}/release/$t" -runs=0 -rss_limit_mb=2048 "fuzz/seeds/$t" 2>&1 | tail -n 3
-        [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "[fuzz] $t failed on a seed" >&2; exit 1; }
+    filter=()
+    for t in "$@"; do filter+=("${t}_seeds_and_mutations"); done
+    # shellcheck source=/dev/null
+    set +u; source scripts/env.sh; set -u
+    if [[ ${#filter[@]} -eq 0 ]]; then
+        exec cargo test --release -p bora-nodes --test fuzz_seeds_replay -- --nocapture
+    fi
+    for f in "${filter[@]}"; do
+        cargo test --release -p bora-nodes --test fuzz_seeds_replay -- --nocapture --exact "$f"
     done
     exit 0
 fi
