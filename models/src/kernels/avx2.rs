@@ -1,9 +1,10 @@
 //! x86-64 AVX2 + FMA + F16C kernels: one weight row times `T` activation rows, each
 //! weight block unpacked once into 32 bytes and reused for all `T` tokens.
 //!
-//! Codes of the offset types (Q4_0, Q4_1, Q5_0) are unsigned, so `maddubs` (u8 x i8)
-//! multiplies them directly and the offset is applied through the activation block sum;
-//! Q8_0 codes are signed and use the sign trick (|w| x sign(x, w)).
+//! Q4_1 codes are unsigned, so `maddubs` (u8 x i8) multiplies them directly and its
+//! minimum is applied through the activation block sum (llama.cpp's Q8_1 `s`); Q4_0 and
+//! Q5_0 codes are made signed (q - 8, q - 16) and, like Q8_0, use the sign trick
+//! (|w| x sign(x, w)), so their offsets stay exact in the integer product.
 
 use std::arch::x86_64::*;
 
@@ -116,8 +117,14 @@ macro_rules! tile {
 unsafe fn unpack_q4_0(p: *const u8) -> (__m256i, f32, f32) {
     // SAFETY: `p` is one 18-byte Q4_0 block: f16 d, 16 nibble bytes.
     unsafe {
+        // Signed codes (q - 8): the offset stays inside the exact integer product,
+        // as in llama.cpp, instead of cancelling against a float block sum.
         let d = h2f(p);
-        (nibbles(p.add(2)), d, -8.0 * d)
+        (
+            _mm256_sub_epi8(nibbles(p.add(2)), _mm256_set1_epi8(8)),
+            d,
+            0.0,
+        )
     }
 }
 
@@ -135,7 +142,8 @@ unsafe fn unpack_q5_0(p: *const u8) -> (__m256i, f32, f32) {
     unsafe {
         let d = h2f(p);
         let q = _mm256_or_si256(nibbles(p.add(6)), high_bits(p.add(2)));
-        (q, d, -16.0 * d)
+        // Signed codes (q - 16), exact in the integer product like llama.cpp's.
+        (_mm256_sub_epi8(q, _mm256_set1_epi8(16)), d, 0.0)
     }
 }
 
@@ -146,9 +154,9 @@ unsafe fn unpack_q8_0(p: *const u8) -> (__m256i, f32, f32) {
     unsafe { (_mm256_loadu_si256(p.add(2) as *const __m256i), h2f(p), 0.0) }
 }
 
-tile!(tile_q4_0, 18, unpack_q4_0, false, sx);
+tile!(tile_q4_0, 18, unpack_q4_0, true, sx);
 tile!(tile_q4_1, 20, unpack_q4_1, false, s);
-tile!(tile_q5_0, 22, unpack_q5_0, false, sx);
+tile!(tile_q5_0, 22, unpack_q5_0, true, sx);
 tile!(tile_q8_0, 34, unpack_q8_0, true, sx);
 
 /// The 1-token and 4-token tile kernels for `ty`.

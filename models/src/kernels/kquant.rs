@@ -43,7 +43,8 @@ pub fn quantize_q8k(x: &[f32], out: &mut [Q8KBlock]) {
         }
         let iscale = -127.0 / max;
         for (q, &v) in ob.qs.iter_mut().zip(xb) {
-            *q = ((iscale * v).round() as i32).min(127) as i8;
+            // llama.cpp's nearest_int: round half to even.
+            *q = ((iscale * v).round_ties_even() as i32).min(127) as i8;
         }
         for (s, g) in ob.bsums.iter_mut().zip(ob.qs.chunks_exact(16)) {
             *s = g.iter().map(|&q| i16::from(q)).sum();

@@ -75,12 +75,14 @@ pub struct Q8Block {
 pub fn quantize_q8(x: &[f32], out: &mut [Q8Block]) {
     for (xb, ob) in x.chunks_exact(32).zip(out.iter_mut()) {
         let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+        // As llama.cpp's x86 quantize_row_q8_0/q8_1: 127 / amax (not 1 / d) and
+        // round half to even, so codes and sums match its bits exactly.
         let d = amax / 127.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
         let mut sum = 0i32;
         for (q, &v) in ob.qs.iter_mut().zip(xb) {
             // `as` saturates (and maps NaN to 0), so no input can overflow the code.
-            let c = (v * id).round() as i8;
+            let c = (v * id).round_ties_even() as i8;
             *q = c;
             sum += i32::from(c);
         }
