@@ -47,6 +47,16 @@ fn cached_prefix_matches_cold_prefill() {
 
         let mut cold = model.new_state().expect("cold state");
         let cold_logits = model.forward(&mut cold, &prompt).expect("cold").to_vec();
+        // The same computation without the cache: the prefix in the cache's chunks of
+        // 16, then the request's tokens. Restoring the snapshot must give exactly this.
+        let mut chunked = model.new_state().expect("chunked state");
+        for c in prefix.chunks(16) {
+            model.forward(&mut chunked, c).expect("chunked prefix");
+        }
+        let chunked_logits = model
+            .forward(&mut chunked, &prompt[prefix.len()..])
+            .expect("chunked rest")
+            .to_vec();
 
         let rest = cache.prepare(&mut state, &prompt).expect("prepare");
         assert_eq!(
@@ -57,9 +67,20 @@ fn cached_prefix_matches_cold_prefill() {
         assert_eq!(state.pos(), prefix.len());
         let warm_logits = model.forward(&mut state, &rest).expect("warm").to_vec();
 
+        let d = max_abs_diff(&chunked_logits, &warm_logits);
+        assert!(
+            d < 1e-4,
+            "{user}: cached-prefix logits differ by {d} from the same chunks uncached"
+        );
+        // A one-pass prefill rounds differently (8-bit activation codes amplify the
+        // order of attention's sums: candle's own path drifts 0.5 between chunk sizes);
+        // the next token must still agree.
         assert_eq!(argmax(&cold_logits), argmax(&warm_logits), "{user}");
         let d = max_abs_diff(&cold_logits, &warm_logits);
-        assert!(d < 0.05, "{user}: logits differ by {d}");
+        assert!(
+            d < 1.0,
+            "{user}: logits differ by {d} from a one-pass prefill"
+        );
     }
 
     // A prompt without the prefix resets the state and prefills everything.
