@@ -92,69 +92,9 @@ pub fn quantize_q8(x: &[f32], out: &mut [Q8Block]) {
     }
 }
 
-/// IEEE half (bits) to f32.
-#[inline]
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h & 0x8000) << 16;
-    let exp = u32::from(h >> 10) & 0x1f;
-    let man = u32::from(h & 0x3ff);
-    let bits = if exp == 0 {
-        if man == 0 {
-            sign
-        } else {
-            // Subnormal: value = man * 2^-24.
-            return sign_of(h) * (man as f32) * (1.0 / 16_777_216.0);
-        }
-    } else if exp == 31 {
-        sign | 0x7f80_0000 | (man << 13)
-    } else {
-        sign | ((exp + 112) << 23) | (man << 13)
-    };
-    f32::from_bits(bits)
-}
-
-fn sign_of(h: u16) -> f32 {
-    if h & 0x8000 != 0 {
-        -1.0
-    } else {
-        1.0
-    }
-}
-
-/// f32 to IEEE half (bits), round to nearest even, saturating to infinity.
-pub fn f32_to_f16(v: f32) -> u16 {
-    let x = v.to_bits();
-    let sign = ((x >> 16) & 0x8000) as u16;
-    let exp = ((x >> 23) & 0xff) as i32;
-    let man = x & 0x7f_ffff;
-    if exp == 0xff {
-        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
-    }
-    let e = exp - 127 + 15;
-    if e >= 31 {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        if e < -10 {
-            return sign;
-        }
-        let m = man | 0x80_0000;
-        let shift = (14 - e) as u32;
-        let half = 1u32 << (shift - 1);
-        let rem = m & ((1u32 << shift) - 1);
-        let mut r = m >> shift;
-        if rem > half || (rem == half && r & 1 == 1) {
-            r += 1;
-        }
-        return sign | r as u16;
-    }
-    let rem = man & 0x1fff;
-    let mut r = ((e as u32) << 10) | (man >> 13);
-    if rem > 0x1000 || (rem == 0x1000 && r & 1 == 1) {
-        r += 1; // may carry into the exponent, which is the correct rounding
-    }
-    sign | r as u16
-}
+/// IEEE half conversions, round to nearest even: one implementation for the crate,
+/// checked bit for bit against candle's `half` in `model::cpu::ops`.
+pub use crate::model::cpu::ops::{f16_bits_to_f32 as f16_to_f32, f32_to_f16_bits as f32_to_f16};
 
 /// `v` rounded to the nearest f16 value.
 #[inline]

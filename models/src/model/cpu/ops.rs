@@ -152,6 +152,7 @@ impl GeluTable {
 }
 
 /// IEEE half-precision bits of `x`, rounded to nearest even (as F16C and `half` do).
+#[inline]
 pub fn f32_to_f16_bits(x: f32) -> u16 {
     let b = x.to_bits();
     let sign = ((b >> 16) & 0x8000) as u16;
@@ -197,6 +198,7 @@ pub fn f32_to_f16_bits(x: f32) -> u16 {
 }
 
 /// The f32 value of IEEE half-precision bits.
+#[inline]
 pub fn f16_bits_to_f32(h: u16) -> f32 {
     let sign = u32::from(h & 0x8000) << 16;
     let exp = u32::from((h >> 10) & 0x1f);
