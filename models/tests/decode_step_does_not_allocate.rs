@@ -106,3 +106,35 @@ fn decode_step_does_not_allocate() {
     check("smollm2-135m-instruct");
     check("gemma3-270m");
 }
+
+/// What runs today: the Q4_1 products on bora's kernels (SmolLM2's layers), decode
+/// (1 token) and a prefill tile (5 tokens), after a warm-up call has sized the calling
+/// thread's activation scratch, make no allocation on the calling thread.
+#[test]
+fn q4_1_kernel_products_do_not_allocate_after_warm_up() {
+    use bora_models::kernels::{matmul, QMatrix, QType};
+    let (rows, cols) = (1536usize, 576usize);
+    // Q4_1 blocks of 32: f16 scale 0.01 (0x211f), f16 minimum -0.5 (0xb800), 16 nibble bytes.
+    let mut block = vec![0x1f, 0x21, 0x00, 0xb8];
+    block.extend((0..16u8).map(|i| i.wrapping_mul(37)));
+    let data: Vec<u8> = block
+        .iter()
+        .copied()
+        .cycle()
+        .take(rows * cols / 32 * block.len())
+        .collect();
+    let w = QMatrix::new(QType::Q4_1, &data, rows, cols).expect("a whole number of blocks");
+    for tokens in [1usize, 5] {
+        let x: Vec<f32> = (0..tokens * cols)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect();
+        let mut y = vec![0f32; tokens * rows];
+        matmul(&w, &x, tokens, &mut y).expect("warm-up product");
+        let n = allocations_in(|| matmul(&w, &x, tokens, &mut y).expect("product"));
+        assert_eq!(
+            n, 0,
+            "{tokens}-token Q4_1 product made {n} heap allocations"
+        );
+        assert!(y.iter().all(|v| v.is_finite()) && y.iter().any(|v| *v != 0.0));
+    }
+}
