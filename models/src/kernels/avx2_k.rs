@@ -6,7 +6,7 @@
 use std::arch::x86_64::*;
 
 use super::avx2::{h2f, hsum};
-use super::kquant::{scale_min_k4, Q8KBlock, Q4K_BYTES, Q6K_BYTES};
+use super::kquant::{Q8KBlock, Q4K_BYTES, Q6K_BYTES};
 
 /// One Q4_K weight row times `T` (1..=4) Q8_K activation rows.
 ///
@@ -23,26 +23,23 @@ pub unsafe fn tile_q4k<const T: usize>(
 ) {
     let m4 = _mm256_set1_epi8(0x0f);
     let mut acc = [_mm256_setzero_ps(); T];
-    let mut bias = [0f32; T];
+    // The minimums' term per token: -dmin * d_x * sum_j m_j * (codes of sub-block j).
+    let mut acc_m = [_mm_setzero_ps(); T];
     for b in 0..nb {
         // SAFETY: block b < nb lies inside the row (caller contract).
         let p = unsafe { row.add(b * Q4K_BYTES) };
-        // SAFETY: as above, the block is 144 readable bytes.
-        let blk = unsafe { std::slice::from_raw_parts(p, Q4K_BYTES) };
         // SAFETY: 2-byte scales at the block start.
         let (d, dmin) = unsafe { (h2f(p), h2f(p.add(2))) };
-        let mut sm = [(0u8, 0u8); 8];
-        for (j, s) in sm.iter_mut().enumerate() {
-            *s = scale_min_k4(j, &blk[4..16]);
-        }
+        // SAFETY: the 12 scale bytes at 4..16.
+        let (sc, mins) = unsafe { scales_mins_q4k(p.add(4)) };
         let mut isum = [_mm256_setzero_si256(); T];
         for j in 0..4 {
             // SAFETY: bytes 16 + 32j .. 48 + 32j lie inside the block.
             let q = unsafe { _mm256_loadu_si256(p.add(16 + 32 * j) as *const __m256i) };
             let lo = _mm256_and_si256(q, m4);
             let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            let s_lo = _mm256_set1_epi16(i16::from(sm[2 * j].0));
-            let s_hi = _mm256_set1_epi16(i16::from(sm[2 * j + 1].0));
+            let s_lo = _mm256_set1_epi16(i16::from(sc[2 * j]));
+            let s_hi = _mm256_set1_epi16(i16::from(sc[2 * j + 1]));
             for (t, is) in isum.iter_mut().enumerate() {
                 // SAFETY: token t < T, block b < nb <= xstride (caller contract); the
                 // loads read codes 64j..64j+64 of the 256.
@@ -66,18 +63,45 @@ pub unsafe fn tile_q4k<const T: usize>(
                 _mm256_cvtepi32_ps(isum[t]),
                 acc[t],
             );
-            let mut summ = 0i32;
-            for (j, &(_, m)) in sm.iter().enumerate() {
-                summ +=
-                    i32::from(m) * (i32::from(xb.bsums[2 * j]) + i32::from(xb.bsums[2 * j + 1]));
-            }
-            bias[t] -= dmin * xb.d * summ as f32;
+            // SAFETY: `bsums` is 16 readable i16.
+            let bs = unsafe { _mm256_loadu_si256(xb.bsums.as_ptr() as *const __m256i) };
+            // Code sums per 32 (pairs of the per-16 sums) times the 8 minimums.
+            let pair = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            let prod = _mm_madd_epi16(mins, pair);
+            acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(-(dmin * xb.d)), _mm_cvtepi32_ps(prod), acc_m[t]);
         }
     }
     for t in 0..T {
+        let m = _mm_add_ps(acc_m[t], _mm_movehl_ps(acc_m[t], acc_m[t]));
+        let m = _mm_add_ss(m, _mm_movehdup_ps(m));
         // SAFETY: AVX2 is available (caller contract).
-        out[t] = unsafe { hsum(acc[t]) } + bias[t];
+        out[t] = unsafe { hsum(acc[t]) } + _mm_cvtss_f32(m);
     }
+}
+
+/// The 8 six-bit scales (bytes) and 8 six-bit minimums (as i16 lanes) of a Q4_K block
+/// from its 12 packed bytes at `p` (llama.cpp's layout; see `kquant::scale_min_k4`).
+///
+/// # Safety
+/// 12 readable bytes at `p`; the CPU supports AVX2.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scales_mins_q4k(p: *const u8) -> ([u8; 8], __m128i) {
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let mut u = [0u32; 3];
+    // SAFETY: 12 readable bytes (caller contract).
+    unsafe { std::ptr::copy_nonoverlapping(p, u.as_mut_ptr() as *mut u8, 12) };
+    let scales_lo = u[0] & LOW6;
+    let scales_hi = (u[2] & LOW4) | (((u[0] >> 6) & LOW2) << 4);
+    let mins_lo = u[1] & LOW6;
+    let mins_hi = ((u[2] >> 4) & LOW4) | (((u[1] >> 6) & LOW2) << 4);
+    let mut sc = [0u8; 8];
+    sc[..4].copy_from_slice(&scales_lo.to_le_bytes());
+    sc[4..].copy_from_slice(&scales_hi.to_le_bytes());
+    let mins = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, mins_hi as i32, mins_lo as i32));
+    (sc, mins)
 }
 
 /// One Q6_K weight row times `T` (1..=4) Q8_K activation rows.
@@ -96,18 +120,16 @@ pub unsafe fn tile_q6k<const T: usize>(
     let m3 = _mm256_set1_epi8(0x03);
     let m30 = _mm256_set1_epi8(0x30);
     let mut acc = [_mm256_setzero_ps(); T];
-    let mut bias = [0f32; T];
     for b in 0..nb {
         // SAFETY: block b < nb lies inside the row (caller contract).
         let p = unsafe { row.add(b * Q6K_BYTES) };
-        // SAFETY: as above, the block is 210 readable bytes.
-        let blk = unsafe { std::slice::from_raw_parts(p, Q6K_BYTES) };
         // SAFETY: the f16 scale is the block's last two bytes.
         let d = unsafe { h2f(p.add(208)) };
+        // SAFETY: the 16 i8 sub-scales at 192..208.
+        let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(p.add(192) as *const __m128i) });
         let mut sc = [0i16; 16];
-        for (s, &v) in sc.iter_mut().zip(&blk[192..208]) {
-            *s = i16::from(v as i8);
-        }
+        // SAFETY: `sc` is 32 writable bytes.
+        unsafe { _mm256_storeu_si256(sc.as_mut_ptr() as *mut __m256i, sc16) };
         let mut isum = [_mm256_setzero_si256(); T];
         for n in 0..2 {
             // SAFETY: low nibbles at 64n..64n+64, high bits at 128+32n..160+32n.
@@ -153,21 +175,19 @@ pub unsafe fn tile_q6k<const T: usize>(
         for t in 0..T {
             // SAFETY: as above.
             let xb = unsafe { &*x.add(t * xstride + b) };
+            // The codes' offset of 32, exact in the integer sum: 32 * sum_g sc_g * bsum_g.
+            // SAFETY: `bsums` is 16 readable i16.
+            let bs = unsafe { _mm256_loadu_si256(xb.bsums.as_ptr() as *const __m256i) };
+            let off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bs), 5);
             acc[t] = _mm256_fmadd_ps(
                 _mm256_set1_ps(d * xb.d),
-                _mm256_cvtepi32_ps(isum[t]),
+                _mm256_cvtepi32_ps(_mm256_sub_epi32(isum[t], off)),
                 acc[t],
             );
-            let off: i32 = sc
-                .iter()
-                .zip(&xb.bsums)
-                .map(|(&s, &bs)| i32::from(s) * i32::from(bs))
-                .sum();
-            bias[t] -= 32.0 * d * xb.d * off as f32;
         }
     }
     for t in 0..T {
         // SAFETY: AVX2 is available (caller contract).
-        out[t] = unsafe { hsum(acc[t]) } + bias[t];
+        out[t] = unsafe { hsum(acc[t]) };
     }
 }
