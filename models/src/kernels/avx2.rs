@@ -112,6 +112,59 @@ macro_rules! tile {
     };
 }
 
+/// Defines `$name`: four weight rows `rstride` bytes apart times one activation row
+/// (decode), results in `out`. Each row's sum runs in the same order as `tile::<1>`'s,
+/// so the results are bit for bit the same; the four rows give the core four independent
+/// chains and share each activation block load.
+macro_rules! rows4 {
+    ($name:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
+        /// Four weight rows times one activation row.
+        ///
+        /// # Safety
+        /// `row + r * rstride` (r < 4) each point to `nb` blocks; `x` to `nb` blocks; the
+        /// CPU supports AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn $name(
+            row: *const u8,
+            rstride: usize,
+            nb: usize,
+            x: *const Q8Block,
+            out: &mut [f32; 4],
+        ) {
+            let ones = _mm256_set1_epi16(1);
+            let mut acc = [_mm256_setzero_ps(); 4];
+            let mut bias = [0f32; 4];
+            // The next four rows, fetched ahead in step with this group's progress: the
+            // hardware prefetcher alone loses track of four interleaved streams.
+            let ahead = row.wrapping_add(4 * rstride);
+            let step = 4 * rstride / nb.max(1) + 1;
+            for b in 0..nb {
+                let pf = ahead.wrapping_add(b * step);
+                _mm_prefetch::<_MM_HINT_T0>(pf as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(pf.wrapping_add(64) as *const i8);
+                // SAFETY: block b < nb of the activation row (caller contract).
+                let xb = unsafe { &*x.add(b) };
+                // SAFETY: `qs` is 32 readable bytes.
+                let xq = unsafe { _mm256_loadu_si256(xb.qs.as_ptr() as *const __m256i) };
+                for r in 0..4 {
+                    // SAFETY: block b < nb of row r < 4 (caller contract).
+                    let (w, d, c) = unsafe { $unpack(row.add(r * rstride + b * $bb)) };
+                    let wa = if $signed { _mm256_sign_epi8(w, w) } else { w };
+                    let xs = if $signed { _mm256_sign_epi8(xq, w) } else { xq };
+                    let s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xs), ones);
+                    acc[r] =
+                        _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), _mm256_cvtepi32_ps(s32), acc[r]);
+                    bias[r] += c * xb.$sum;
+                }
+            }
+            for r in 0..4 {
+                // SAFETY: AVX2 is available (caller contract).
+                out[r] = unsafe { hsum(acc[r]) } + bias[r];
+            }
+        }
+    };
+}
+
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn unpack_q4_0(p: *const u8) -> (__m256i, f32, f32) {
@@ -158,17 +211,21 @@ tile!(tile_q4_0, 18, unpack_q4_0, true, sx);
 tile!(tile_q4_1, 20, unpack_q4_1, false, s);
 tile!(tile_q5_0, 22, unpack_q5_0, true, sx);
 tile!(tile_q8_0, 34, unpack_q8_0, true, sx);
+rows4!(rows4_q4_0, 18, unpack_q4_0, true, sx);
+rows4!(rows4_q4_1, 20, unpack_q4_1, false, s);
+rows4!(rows4_q5_0, 22, unpack_q5_0, true, sx);
+rows4!(rows4_q8_0, 34, unpack_q8_0, true, sx);
 
-/// The 1-token and 4-token tile kernels for `ty`.
+/// The 1-token, 4-token and 4-row kernels for `ty`.
 pub fn tiles(ty: QType) -> super::Tiles {
     use super::avx2_k::{tile_q4k, tile_q6k};
     use super::Tiles::{B32, K};
     match ty {
-        QType::Q4_0 => B32(tile_q4_0::<1>, tile_q4_0::<4>),
-        QType::Q4_1 => B32(tile_q4_1::<1>, tile_q4_1::<4>),
-        QType::Q5_0 => B32(tile_q5_0::<1>, tile_q5_0::<4>),
-        QType::Q8_0 => B32(tile_q8_0::<1>, tile_q8_0::<4>),
-        QType::Q4K => K(tile_q4k::<1>, tile_q4k::<4>),
-        QType::Q6K => K(tile_q6k::<1>, tile_q6k::<4>),
+        QType::Q4_0 => B32(tile_q4_0::<1>, tile_q4_0::<4>, Some(rows4_q4_0)),
+        QType::Q4_1 => B32(tile_q4_1::<1>, tile_q4_1::<4>, Some(rows4_q4_1)),
+        QType::Q5_0 => B32(tile_q5_0::<1>, tile_q5_0::<4>, Some(rows4_q5_0)),
+        QType::Q8_0 => B32(tile_q8_0::<1>, tile_q8_0::<4>, Some(rows4_q8_0)),
+        QType::Q4K => K(tile_q4k::<1>, tile_q4k::<4>, None),
+        QType::Q6K => K(tile_q6k::<1>, tile_q6k::<4>, None),
     }
 }

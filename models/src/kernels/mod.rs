@@ -35,12 +35,19 @@ use crate::{Error, Result};
 pub(crate) type TileFn<A> =
     unsafe fn(row: *const u8, nb: usize, x: *const A, xstride: usize, out: &mut [f32; 4]);
 
-/// The 1-token and 4-token kernels of one weight type, by activation format.
+/// Four weight rows (`nb` blocks each, `rstride` bytes apart from `row`) times one
+/// activation row of `nb` blocks at `x`, results in `out`; bit for bit what the 1-token
+/// [`TileFn`] gives row by row.
+pub(crate) type RowsFn<A> =
+    unsafe fn(row: *const u8, rstride: usize, nb: usize, x: *const A, out: &mut [f32; 4]);
+
+/// The 1-token and 4-token kernels of one weight type, by activation format, and the
+/// 4-row kernel for single tokens (decode) where the instruction set has one.
 pub(crate) enum Tiles {
     /// 32-value weight blocks against [`Q8Block`] activations.
-    B32(TileFn<Q8Block>, TileFn<Q8Block>),
+    B32(TileFn<Q8Block>, TileFn<Q8Block>, Option<RowsFn<Q8Block>>),
     /// 256-value K-quant blocks against [`Q8KBlock`] activations.
-    K(TileFn<Q8KBlock>, TileFn<Q8KBlock>),
+    K(TileFn<Q8KBlock>, TileFn<Q8KBlock>, Option<RowsFn<Q8KBlock>>),
 }
 
 /// An activation block format: how rows are quantized and where the scratch lives.
@@ -143,7 +150,7 @@ fn scalar_tiles(ty: QType) -> Tiles {
             let (a, b) = wrap!(Q8Block, $t.block_bytes(), |r: &[u8], x: &[Q8Block]| {
                 scalar::dot_row($t, r, x)
             });
-            Tiles::B32(a, b)
+            Tiles::B32(a, b, None)
         }};
     }
     match ty {
@@ -153,11 +160,11 @@ fn scalar_tiles(ty: QType) -> Tiles {
         QType::Q8_0 => b32!(QType::Q8_0),
         QType::Q4K => {
             let (a, b) = wrap!(Q8KBlock, kquant::Q4K_BYTES, kquant::dot_q4k);
-            Tiles::K(a, b)
+            Tiles::K(a, b, None)
         }
         QType::Q6K => {
             let (a, b) = wrap!(Q8KBlock, kquant::Q6K_BYTES, kquant::dot_q6k);
-            Tiles::K(a, b)
+            Tiles::K(a, b, None)
         }
     }
 }
@@ -277,14 +284,16 @@ pub fn matmul_on(
         return Ok(());
     }
     match isa.tiles(w.ty) {
-        Tiles::B32(t1, t4) => run(pool, w, x, tokens, y, t1, t4),
-        Tiles::K(t1, t4) => run(pool, w, x, tokens, y, t1, t4),
+        Tiles::B32(t1, t4, r4) => run(pool, w, x, tokens, y, t1, t4, r4),
+        Tiles::K(t1, t4, r4) => run(pool, w, x, tokens, y, t1, t4, r4),
     }
     Ok(())
 }
 
 /// Quantize `x` into this thread's scratch, then run the tiles over all output rows,
-/// split over the pool's threads.
+/// split over the pool's threads: 4 tokens at a time per row, then each remaining token
+/// (decode: the only one) 4 rows at a time where there is a 4-row kernel.
+#[allow(clippy::too_many_arguments)]
 fn run<A: Act>(
     pool: &Pool,
     w: &QMatrix<'_>,
@@ -293,6 +302,7 @@ fn run<A: Act>(
     y: &mut [f32],
     t1: TileFn<A>,
     t4: TileFn<A>,
+    r4: Option<RowsFn<A>>,
 ) {
     let (rows, nb) = (w.rows, w.cols / A::ELEMS);
     A::scratch().with(|cell| {
@@ -312,21 +322,43 @@ fn run<A: Act>(
         let row_bytes = w.row_bytes();
         let job = |part: usize, parts: usize| {
             let (r0, r1) = (rows * part / parts, rows * (part + 1) / parts);
+            let row_at = |r: usize| w.data[r * row_bytes..(r + 1) * row_bytes].as_ptr();
             let mut o = [0f32; 4];
-            for r in r0..r1 {
-                let row = w.data[r * row_bytes..(r + 1) * row_bytes].as_ptr();
-                let mut t = 0;
-                while t < tokens {
-                    let (f, n) = if tokens - t >= 4 { (t4, 4) } else { (t1, 1) };
-                    // SAFETY: `row` is `nb` blocks of `w.ty` (checked by QMatrix::new);
-                    // tokens t..t+n each have `nb` blocks in `xq` at stride `nb`.
-                    unsafe { f(row, nb, xq.as_ptr().add(t * nb), nb, &mut o) };
-                    for (i, &v) in o.iter().enumerate().take(n) {
-                        // SAFETY: (t + i, r) is inside y (tokens x rows, checked by the
-                        // caller) and row r belongs to this part alone.
-                        unsafe { *out.at((t + i) * rows + r) = v };
+            let full = tokens / 4 * 4;
+            if full > 0 {
+                for r in r0..r1 {
+                    for t in (0..full).step_by(4) {
+                        // SAFETY: row r is `nb` blocks of `w.ty` (checked by QMatrix::new);
+                        // tokens t..t+4 each have `nb` blocks in `xq` at stride `nb`.
+                        unsafe { t4(row_at(r), nb, xq.as_ptr().add(t * nb), nb, &mut o) };
+                        for (i, &v) in o.iter().enumerate() {
+                            // SAFETY: (t + i, r) is inside y (tokens x rows, checked by
+                            // the caller) and row r belongs to this part alone.
+                            unsafe { *out.at((t + i) * rows + r) = v };
+                        }
                     }
-                    t += n;
+                }
+            }
+            for t in full..tokens {
+                let xt = xq[t * nb..].as_ptr();
+                let mut r = r0;
+                if let Some(r4) = r4 {
+                    while r + 4 <= r1 {
+                        // SAFETY: rows r..r+4 are `row_bytes` apart, each `nb` blocks;
+                        // token t has `nb` blocks at `xt`.
+                        unsafe { r4(row_at(r), row_bytes, nb, xt, &mut o) };
+                        for (i, &v) in o.iter().enumerate() {
+                            // SAFETY: as above, rows r..r+4 belong to this part.
+                            unsafe { *out.at(t * rows + r + i) = v };
+                        }
+                        r += 4;
+                    }
+                }
+                for r in r..r1 {
+                    // SAFETY: as for the 4-token tile, one token.
+                    unsafe { t1(row_at(r), nb, xt, nb, &mut o) };
+                    // SAFETY: as above.
+                    unsafe { *out.at(t * rows + r) = o[0] };
                 }
             }
         };

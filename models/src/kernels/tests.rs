@@ -172,3 +172,47 @@ fn bad_shapes_are_errors_not_panics() {
     matmul(&w, &[0.0; 64], 2, &mut y).unwrap();
     assert_eq!(y, [0.0, 0.0]);
 }
+
+#[test]
+fn four_row_decode_kernels_equal_the_one_token_kernel_bit_for_bit() {
+    // The decode path runs 4 rows at a time; its results must not depend on how the
+    // rows were grouped (so thread counts and row splits never change a token).
+    let (rows, cols) = (8, 640);
+    for isa in Isa::available() {
+        for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
+            let Tiles::B32(t1, _, Some(r4)) = isa.tiles(ty) else {
+                continue;
+            };
+            let (data, _) = random_weight(gg, rows, cols, 500 + ti as u64);
+            let x = random_x(cols, 600 + ti as u64);
+            let nb = cols / 32;
+            let mut xq = vec![Q8Block::default(); nb];
+            quant::quantize_q8(&x, &mut xq);
+            let rb = data.len() / rows;
+            for r0 in [0, 4] {
+                let mut four = [0f32; 4];
+                // SAFETY: rows r0..r0+4 of `data` are `rb` bytes apart, `nb` blocks each.
+                unsafe { r4(data[r0 * rb..].as_ptr(), rb, nb, xq.as_ptr(), &mut four) };
+                for (i, &v) in four.iter().enumerate() {
+                    let mut one = [0f32; 4];
+                    // SAFETY: row r0+i is `nb` blocks; `xq` is `nb` blocks.
+                    unsafe {
+                        t1(
+                            data[(r0 + i) * rb..].as_ptr(),
+                            nb,
+                            xq.as_ptr(),
+                            nb,
+                            &mut one,
+                        )
+                    };
+                    assert_eq!(
+                        v.to_bits(),
+                        one[0].to_bits(),
+                        "{isa:?} {ty:?} row {}",
+                        r0 + i
+                    );
+                }
+            }
+        }
+    }
+}
