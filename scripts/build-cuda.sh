@@ -6,13 +6,18 @@
 #   scripts/build-cuda.sh            # -> target/cuda/release/bora (own target dir)
 #   CUDA_COMPUTE_CAP=90 scripts/build-cuda.sh
 #   BORA_CUDA_ROOT=/usr/local/cuda scripts/build-cuda.sh   # use an installed toolkit
+#   BORA_CUDA_VERSION=13.0.2 CUDA_COMPUTE_CAP=90 BORA_CUDA_NO_ROS=1 scripts/build-cuda.sh
+#       # for a driver of CUDA 13.0 (580.x), without ROS: what ran on the H200 (see README)
 #
 # What it does, and why:
-#   - Wheels: cuda-toolkit[nvcc,cudart,cublas,curand,nvrtc,cccl]==13.4.3 into a venv
-#     (.cuda/venv, git-ignored). They unpack into one toolkit-shaped root,
-#     site-packages/nvidia/cu13 (bin/nvcc, nvvm/, include/, lib/). 13.4 and not the newest:
-#     cudarc 0.19.10 (candle 0.11.1) knows CUDA up to 13.4 and panics on `nvcc --version`
-#     13.5. The cu12 nvcc wheel ships only ptxas, so CUDA 12 cannot be had this way.
+#   - Wheels: cuda-toolkit[nvcc,nvvm,crt,cudart,cublas,curand,nvrtc,cccl] into a venv
+#     (.cuda/venv-<version>, git-ignored). nvvm and crt are named so that pip pins them to
+#     the toolkit's version: left to nvcc's own unpinned needs, pip pairs nvcc 13.0 with
+#     the newest NVVM, whose PTX (.version 9.5) the 13.0 ptxas and a 13.0 driver refuse.
+#     The wheels unpack into one toolkit-shaped root, site-packages/nvidia/cu13 (bin/nvcc,
+#     nvvm/, include/, lib/). 13.4 and not the newest by default: cudarc 0.19.10 (candle
+#     0.11.1) knows CUDA up to 13.4 and panics on `nvcc --version` 13.5. The cu12 nvcc
+#     wheel ships only ptxas, so CUDA 12 cannot be had this way.
 #   - The wheels ship only versioned libraries (libcublas.so.13); the linker's `-lcublas`
 #     needs the unversioned names: symlinks are added beside them.
 #   - libcuda.so is the driver, not in any wheel; NVIDIA's toolkit links against a stub in
@@ -22,15 +27,22 @@
 #   - CUDA_COMPUTE_CAP: candle-kernels (cudaforge) otherwise asks nvidia-smi.
 #   - Own CARGO_TARGET_DIR (target/cuda): never replaces the CPU target/release/bora.
 #
-# Environment: BORA_CUDA_VENV (default <repo>/.cuda/venv), BORA_CUDA_ROOT (a toolkit to
+# The toolkit's version must not be newer than the CUDA version of the driver the binary
+# will meet: candle loads its kernels as PTX, which the driver compiles at start, and a
+# driver refuses PTX from a newer toolkit (CUDA_ERROR_UNSUPPORTED_PTX_VERSION).
+#
+# Environment: BORA_CUDA_VERSION (the cuda-toolkit wheels' version, default 13.4.3),
+# BORA_CUDA_VENV (default <repo>/.cuda/venv-<version>), BORA_CUDA_ROOT (a toolkit to
 # use instead of wheels), CUDA_COMPUTE_CAP (default 87), CARGO_TARGET_DIR (default
-# <repo>/target/cuda), BUILD_JOBS (default 2), BORA_CUDA_PREPARE_ONLY=1 (set up the
-# toolkit and print the environment, no cargo build).
+# <repo>/target/cuda), BUILD_JOBS (default 2), BORA_CUDA_NO_ROS=1 (build without the ROS
+# boundary: the offline commands bench, generate, tokenize, intent), BORA_CUDA_PREPARE_ONLY=1
+# (set up the toolkit and print the environment, no cargo build).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${BORA_CUDA_VENV:-$repo/.cuda/venv}"
-toolkit_spec="cuda-toolkit[nvcc,cudart,cublas,curand,nvrtc,cccl]==13.4.3"
+cuda_version="${BORA_CUDA_VERSION:-13.4.3}"
+venv="${BORA_CUDA_VENV:-$repo/.cuda/venv-$cuda_version}"
+toolkit_spec="cuda-toolkit[nvcc,nvvm,crt,cudart,cublas,curand,nvrtc,cccl]==$cuda_version"
 jobs="${BUILD_JOBS:-2}"
 
 say() { printf '[build-cuda] %s\n' "$*" >&2; }
@@ -92,9 +104,14 @@ case "$CARGO_TARGET_DIR" in
   "$repo/target" | "$repo/target/") die "CARGO_TARGET_DIR must not be the shared target dir" ;;
 esac
 
-# ROS environment for the default `ros` feature (a sourced ROS 2 or the project venv).
-# shellcheck source=/dev/null
-source "$repo/scripts/env.sh"
+features=(--features cuda)
+if [ "${BORA_CUDA_NO_ROS:-0}" = 1 ]; then
+  features=(--no-default-features --features cuda)
+else
+  # ROS environment for the default `ros` feature (a sourced ROS 2 or the project venv).
+  # shellcheck source=/dev/null
+  source "$repo/scripts/env.sh"
+fi
 export PATH="$root/bin:$PATH"
 # The wheels' lib/ and lib/stubs; an installed toolkit's lib64/ and lib64/stubs.
 link_dirs=""
@@ -111,6 +128,6 @@ if [ "${BORA_CUDA_PREPARE_ONLY:-0}" = 1 ]; then
 fi
 
 start=$(date +%s)
-say "cargo build --release -p bora-nodes --features cuda (long: candle's .cu kernels and a full rebuild)"
-nice -n 10 cargo build --release -j "$jobs" -p bora-nodes --features cuda
+say "cargo build --release -p bora-nodes ${features[*]} (long: candle's .cu kernels and a full rebuild)"
+nice -n 10 cargo build --release -j "$jobs" -p bora-nodes "${features[@]}"
 say "built $CARGO_TARGET_DIR/release/bora in $(( $(date +%s) - start )) s"
