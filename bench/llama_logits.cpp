@@ -34,7 +34,7 @@ int main(int argc, char ** argv) {
     int nc = -llama_tokenize(vocab, cont.c_str(), cont.size(), NULL, 0, false, false);
     std::vector<llama_token> ct(nc); llama_tokenize(vocab, cont.c_str(), cont.size(), ct.data(), nc, false, false);
     if (nc > ncont) nc = ncont;
-    auto cparams = llama_context_default_params(); cparams.n_ctx = 512; cparams.n_batch = np; cparams.n_ubatch = np; if (getenv("F32KV")) { cparams.type_k = GGML_TYPE_F32; cparams.type_v = GGML_TYPE_F32; cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED; }
+    auto cparams = llama_context_default_params(); cparams.n_ctx = np + nc + 1; cparams.n_batch = np; cparams.n_ubatch = np; if (getenv("F32KV")) { cparams.type_k = GGML_TYPE_F32; cparams.type_v = GGML_TYPE_F32; cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED; }
     llama_context * ctx = llama_init_from_model(model, cparams);
     int nv = llama_vocab_n_tokens(vocab);
     FILE * f = fopen(out, "wb");

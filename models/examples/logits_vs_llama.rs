@@ -114,7 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = Model::load(
         &path,
         &ModelOptions {
-            context: 256,
+            context: 2048,
             ..Default::default()
         },
     )?;
