@@ -101,15 +101,14 @@ fn counting_allocator_sees_an_allocation() {
 }
 
 #[test]
-#[ignore = "QLinear::forward_slice still goes through candle (allocates); enable with bora's own kernels (issue #8)"]
 fn decode_step_does_not_allocate() {
     check("smollm2-135m-instruct");
     check("gemma3-270m");
 }
 
-/// What runs today: the Q4_1 products on bora's kernels (SmolLM2's layers), decode
-/// (1 token) and a prefill tile (5 tokens), after a warm-up call has sized the calling
-/// thread's activation scratch, make no allocation on the calling thread.
+/// The kernels alone: Q4_1 products, decode (1 token) and a prefill tile (5 tokens),
+/// after a warm-up call has sized the calling thread's activation scratch, make no
+/// allocation on the calling thread.
 #[test]
 fn q4_1_kernel_products_do_not_allocate_after_warm_up() {
     use bora_models::kernels::{matmul, QMatrix, QType};

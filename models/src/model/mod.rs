@@ -178,8 +178,9 @@ impl Model {
             });
         }
         let embed_scale = gemma.then(|| (h as f64).sqrt());
-        // Opt-in until its logits match the candle path (issue #8): BORA_LEAN_CPU=1.
-        let lean = device.is_cpu() && std::env::var_os("BORA_LEAN_CPU").is_some_and(|v| v == "1");
+        // On the CPU the lean path runs (plain buffers, bora's kernels); candle's ops stay
+        // for CUDA and as the reference the lean path is tested against.
+        let lean = device.is_cpu();
         let gelu = if device.is_cpu() && cfg.activation == config::Activation::GeluTanh {
             cpu::ops::GeluTable::new()
         } else {
