@@ -18,8 +18,13 @@ const SPIN: Duration = Duration::from_micros(200);
 /// A job: called once per part with `(part, parts)`.
 type Job<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
+/// Bits of `Shared::epoch` that hold the current job's parts.
+const PARTS_BITS: u32 = 16;
+
 struct Shared {
-    /// Incremented once per dispatched job (and once at shutdown).
+    /// The job's sequence number (above [`PARTS_BITS`], advanced once per dispatched job
+    /// and once at shutdown) with its number of parts (below): read in one load, so a
+    /// worker always pairs a job with its own part count.
     epoch: AtomicUsize,
     /// Workers that have not finished the current job.
     pending: AtomicUsize,
@@ -33,9 +38,10 @@ struct Shared {
 }
 
 // SAFETY: `job` is written only by the dispatcher (holding `Pool::busy`) before it
-// publishes a new epoch with SeqCst and after every worker has reported done through
-// `pending`; workers read it only between seeing the new epoch and decrementing
-// `pending`. All other fields are atomics or sync primitives.
+// publishes a new epoch with SeqCst and after every worker of the previous job has
+// reported done through `pending`; workers read it only between seeing an epoch whose
+// parts include theirs and decrementing `pending` (workers outside a job never read it).
+// All other fields are atomics or sync primitives.
 unsafe impl Sync for Shared {}
 
 /// A fork-join pool of `threads` (the calling thread counts as one).
@@ -49,7 +55,7 @@ pub struct Pool {
 impl Pool {
     /// A pool that runs jobs on `threads` threads (0 is taken as 1); spawns `threads - 1`.
     pub fn new(threads: usize) -> Self {
-        let threads = threads.max(1);
+        let threads = threads.clamp(1, (1 << PARTS_BITS) - 1);
         let shared = Arc::new(Shared {
             epoch: AtomicUsize::new(0),
             pending: AtomicUsize::new(0),
@@ -64,7 +70,7 @@ impl Pool {
                 let s = shared.clone();
                 std::thread::Builder::new()
                     .name(format!("bora-kernel-{part}"))
-                    .spawn(move || worker(&s, part, threads))
+                    .spawn(move || worker(&s, part))
                     .ok()
             })
             .collect::<Vec<_>>();
@@ -83,28 +89,38 @@ impl Pool {
         self.threads
     }
 
-    /// Run `job(part, parts)` for every part, the calling thread taking part 0, and
-    /// return when all are done. Runs `job(0, 1)` inline for one thread or a busy pool.
+    /// Run `job(part, parts)` for every part over all threads, the calling thread taking
+    /// part 0, and return when all are done. Runs `job(0, 1)` inline for one thread or a
+    /// busy pool.
     pub fn run(&self, job: &(dyn Fn(usize, usize) + Sync)) {
-        if self.threads == 1 {
+        self.run_parts(self.threads, job)
+    }
+
+    /// As [`Pool::run`] over at most `parts` threads (small jobs: the others are not
+    /// involved at all, so they cost no synchronisation).
+    pub fn run_parts(&self, parts: usize, job: &(dyn Fn(usize, usize) + Sync)) {
+        let parts = parts.clamp(1, self.threads);
+        if parts == 1 {
             return job(0, 1);
         }
         let Ok(_guard) = self.busy.try_lock() else {
             return job(0, 1);
         };
         let s = &*self.shared;
-        s.pending.store(self.threads - 1, Ordering::SeqCst);
+        s.pending.store(parts - 1, Ordering::SeqCst);
         // SAFETY: only lifetimes change; the reference is cleared below, after every
         // worker has finished with it, so it never outlives `job`.
         let job_static: Job<'static> = unsafe { std::mem::transmute::<Job<'_>, Job<'static>>(job) };
         // SAFETY: we hold `busy` and no worker is inside a job (pending was 0), see `Shared`.
         unsafe { *s.job.get() = Some(job_static) };
-        s.epoch.fetch_add(1, Ordering::SeqCst);
+        let seq = s.epoch.load(Ordering::SeqCst) >> PARTS_BITS;
+        s.epoch
+            .store(((seq + 1) << PARTS_BITS) | parts, Ordering::SeqCst);
         if s.sleepers.load(Ordering::SeqCst) > 0 {
             let _p = s.park.lock().unwrap_or_else(|e| e.into_inner());
             s.wake.notify_all();
         }
-        job(0, self.threads);
+        job(0, parts);
         while s.pending.load(Ordering::Acquire) != 0 {
             std::hint::spin_loop();
         }
@@ -117,7 +133,7 @@ impl Drop for Pool {
     fn drop(&mut self) {
         let s = &*self.shared;
         s.shutdown.store(true, Ordering::SeqCst);
-        s.epoch.fetch_add(1, Ordering::SeqCst);
+        s.epoch.fetch_add(1 << PARTS_BITS, Ordering::SeqCst);
         {
             let _p = s.park.lock().unwrap_or_else(|e| e.into_inner());
             s.wake.notify_all();
@@ -136,7 +152,7 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-fn worker(s: &Shared, part: usize, parts: usize) {
+fn worker(s: &Shared, part: usize) {
     let mut seen = 0usize;
     loop {
         let start = Instant::now();
@@ -163,6 +179,12 @@ fn worker(s: &Shared, part: usize, parts: usize) {
         if s.shutdown.load(Ordering::SeqCst) {
             return;
         }
+        let parts = seen & ((1 << PARTS_BITS) - 1);
+        if part >= parts {
+            // Not in this job (a small product): the dispatcher neither waits for us nor
+            // writes the next job before its own parts are done, and we never read it.
+            continue;
+        }
         // SAFETY: the dispatcher wrote `job` before publishing this epoch and clears it
         // only after we decrement `pending`, see `Shared`.
         let job = unsafe { *s.job.get() };
@@ -187,4 +209,35 @@ pub fn global() -> &'static Pool {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Pool::new(n)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_part_runs_once_whatever_the_part_count() {
+        // Part counts change from job to job, so workers sit some jobs out and join the
+        // next: each job must still see each of its parts exactly once.
+        let pool = Pool::new(4);
+        for round in 0..2000usize {
+            let parts = round % 5; // 0 and 1 run inline, 5+ is clamped to 4
+            let hits: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+            let seen_parts = AtomicUsize::new(0);
+            pool.run_parts(parts, &|p, n| {
+                hits[p].fetch_add(1, Ordering::SeqCst);
+                seen_parts.store(n, Ordering::SeqCst);
+            });
+            let n = parts.clamp(1, 4);
+            assert_eq!(seen_parts.load(Ordering::SeqCst), n, "round {round}");
+            for (p, h) in hits.iter().enumerate() {
+                let want = usize::from(p < n);
+                assert_eq!(
+                    h.load(Ordering::SeqCst),
+                    want,
+                    "round {round} part {p} of {n}"
+                );
+            }
+        }
+    }
 }
