@@ -1,5 +1,7 @@
 //! x86-64 AVX2 + FMA + F16C kernels: one weight row times `T` activation rows, each
-//! weight block unpacked once into 32 bytes and reused for all `T` tokens.
+//! weight block unpacked once into 32 bytes and reused for all `T` tokens; and the same
+//! kernels with AVX-512 VNNI's one-instruction byte dot product (`vpdpbusd` on 256-bit
+//! vectors) in place of AVX2's two, giving the same integer sums.
 //!
 //! Q4_1 codes are unsigned, so `maddubs` (u8 x i8) multiplies them directly and its
 //! minimum is applied through the activation block sum (llama.cpp's Q8_1 `s`); Q4_0 and
@@ -16,6 +18,27 @@ pub fn available() -> bool {
     is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c")
+}
+
+/// Whether this CPU also runs the VNNI variants (AVX-512 VNNI on 256-bit vectors).
+pub fn vnni_available() -> bool {
+    available() && is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl")
+}
+
+/// Unsigned bytes `a` times signed bytes `b`, each 4 adjacent products summed into 8 i32
+/// lanes (AVX2: pairs into saturating i16, then pairs of those; no code here is large
+/// enough to saturate: at most 2 * 128 * 127).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_avx2(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))
+}
+
+/// [`dot_avx2`] in one instruction (AVX-512 VNNI): the same sums.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512vnni,avx512vl")]
+unsafe fn dot_vnni(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_dpbusd_epi32(_mm256_setzero_si256(), a, b)
 }
 
 /// f16 at `p` (unaligned) to f32.
@@ -71,13 +94,13 @@ pub(super) unsafe fn hsum(v: __m256) -> f32 {
 /// blocks apart, results in `out[..T]`. `$unpack(p) -> (codes, d, c)` decodes one block
 /// (value = d * code + c); `$signed` selects the signed-code product.
 macro_rules! tile {
-    ($name:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
+    ($name:ident, $feat:literal, $dot:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
         /// One weight row times `T` (1..=4) activation rows.
         ///
         /// # Safety
         /// `row` points to `nb` blocks; `x` to `T` rows of at least `nb` blocks spaced
-        /// `xstride` blocks apart; the CPU supports AVX2, FMA and F16C.
-        #[target_feature(enable = "avx2,fma,f16c")]
+        /// `xstride` blocks apart; the CPU supports the function's target features.
+        #[target_feature(enable = $feat)]
         pub unsafe fn $name<const T: usize>(
             row: *const u8,
             nb: usize,
@@ -85,7 +108,6 @@ macro_rules! tile {
             xstride: usize,
             out: &mut [f32; 4],
         ) {
-            let ones = _mm256_set1_epi16(1);
             let mut acc = [_mm256_setzero_ps(); T];
             let mut bias = [0f32; T];
             for b in 0..nb {
@@ -98,7 +120,8 @@ macro_rules! tile {
                     // SAFETY: `qs` is 32 readable bytes.
                     let xq = unsafe { _mm256_loadu_si256(xb.qs.as_ptr() as *const __m256i) };
                     let xs = if $signed { _mm256_sign_epi8(xq, w) } else { xq };
-                    let s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xs), ones);
+                    // SAFETY: the target features are enabled (caller contract).
+                    let s32 = unsafe { $dot(wa, xs) };
                     acc[t] =
                         _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), _mm256_cvtepi32_ps(s32), acc[t]);
                     bias[t] += c * xb.$sum;
@@ -117,13 +140,13 @@ macro_rules! tile {
 /// so the results are bit for bit the same; the four rows give the core four independent
 /// chains and share each activation block load.
 macro_rules! rows4 {
-    ($name:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
+    ($name:ident, $feat:literal, $dot:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
         /// Four weight rows times one activation row.
         ///
         /// # Safety
         /// `row + r * rstride` (r < 4) each point to `nb` blocks; `x` to `nb` blocks; the
-        /// CPU supports AVX2, FMA and F16C.
-        #[target_feature(enable = "avx2,fma,f16c")]
+        /// CPU supports the function's target features.
+        #[target_feature(enable = $feat)]
         pub unsafe fn $name(
             row: *const u8,
             rstride: usize,
@@ -131,7 +154,6 @@ macro_rules! rows4 {
             x: *const Q8Block,
             out: &mut [f32; 4],
         ) {
-            let ones = _mm256_set1_epi16(1);
             let mut acc = [_mm256_setzero_ps(); 4];
             let mut bias = [0f32; 4];
             // The next four rows, fetched ahead in step with this group's progress: the
@@ -151,7 +173,8 @@ macro_rules! rows4 {
                     let (w, d, c) = unsafe { $unpack(row.add(r * rstride + b * $bb)) };
                     let wa = if $signed { _mm256_sign_epi8(w, w) } else { w };
                     let xs = if $signed { _mm256_sign_epi8(xq, w) } else { xq };
-                    let s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xs), ones);
+                    // SAFETY: the target features are enabled (caller contract).
+                    let s32 = unsafe { $dot(wa, xs) };
                     acc[r] =
                         _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), _mm256_cvtepi32_ps(s32), acc[r]);
                     bias[r] += c * xb.$sum;
@@ -207,25 +230,45 @@ unsafe fn unpack_q8_0(p: *const u8) -> (__m256i, f32, f32) {
     unsafe { (_mm256_loadu_si256(p.add(2) as *const __m256i), h2f(p), 0.0) }
 }
 
-tile!(tile_q4_0, 18, unpack_q4_0, true, sx);
-tile!(tile_q4_1, 20, unpack_q4_1, false, s);
-tile!(tile_q5_0, 22, unpack_q5_0, true, sx);
-tile!(tile_q8_0, 34, unpack_q8_0, true, sx);
-rows4!(rows4_q4_0, 18, unpack_q4_0, true, sx);
-rows4!(rows4_q4_1, 20, unpack_q4_1, false, s);
-rows4!(rows4_q5_0, 22, unpack_q5_0, true, sx);
-rows4!(rows4_q8_0, 34, unpack_q8_0, true, sx);
+/// Instantiates every 32-block kernel for one instruction set into module `$m`.
+macro_rules! kernels {
+    ($m:ident, $feat:literal, $dot:ident) => {
+        mod $m {
+            use super::*;
+            tile!(tile_q4_0, $feat, $dot, 18, unpack_q4_0, true, sx);
+            tile!(tile_q4_1, $feat, $dot, 20, unpack_q4_1, false, s);
+            tile!(tile_q5_0, $feat, $dot, 22, unpack_q5_0, true, sx);
+            tile!(tile_q8_0, $feat, $dot, 34, unpack_q8_0, true, sx);
+            rows4!(rows4_q4_0, $feat, $dot, 18, unpack_q4_0, true, sx);
+            rows4!(rows4_q4_1, $feat, $dot, 20, unpack_q4_1, false, s);
+            rows4!(rows4_q5_0, $feat, $dot, 22, unpack_q5_0, true, sx);
+            rows4!(rows4_q8_0, $feat, $dot, 34, unpack_q8_0, true, sx);
 
-/// The 1-token, 4-token and 4-row kernels for `ty`.
-pub fn tiles(ty: QType) -> super::Tiles {
-    use super::avx2_k::{tile_q4k, tile_q6k};
-    use super::Tiles::{B32, K};
-    match ty {
-        QType::Q4_0 => B32(tile_q4_0::<1>, tile_q4_0::<4>, Some(rows4_q4_0)),
-        QType::Q4_1 => B32(tile_q4_1::<1>, tile_q4_1::<4>, Some(rows4_q4_1)),
-        QType::Q5_0 => B32(tile_q5_0::<1>, tile_q5_0::<4>, Some(rows4_q5_0)),
-        QType::Q8_0 => B32(tile_q8_0::<1>, tile_q8_0::<4>, Some(rows4_q8_0)),
-        QType::Q4K => K(tile_q4k::<1>, tile_q4k::<4>, None),
-        QType::Q6K => K(tile_q6k::<1>, tile_q6k::<4>, None),
+            /// The 1-token, 4-token and 4-row kernels for `ty` (K-quants: AVX2's).
+            pub fn tiles(ty: QType) -> super::super::Tiles {
+                use super::super::avx2_k::{tile_q4k, tile_q6k};
+                use super::super::Tiles::{B32, K};
+                match ty {
+                    QType::Q4_0 => B32(tile_q4_0::<1>, tile_q4_0::<4>, Some(rows4_q4_0)),
+                    QType::Q4_1 => B32(tile_q4_1::<1>, tile_q4_1::<4>, Some(rows4_q4_1)),
+                    QType::Q5_0 => B32(tile_q5_0::<1>, tile_q5_0::<4>, Some(rows4_q5_0)),
+                    QType::Q8_0 => B32(tile_q8_0::<1>, tile_q8_0::<4>, Some(rows4_q8_0)),
+                    QType::Q4K => K(tile_q4k::<1>, tile_q4k::<4>, None),
+                    QType::Q6K => K(tile_q6k::<1>, tile_q6k::<4>, None),
+                }
+            }
+        }
+    };
+}
+
+kernels!(plain, "avx2,fma,f16c", dot_avx2);
+kernels!(vnni, "avx2,fma,f16c,avx512vnni,avx512vl", dot_vnni);
+
+/// The kernels for `ty`: with AVX-512 VNNI's byte dot product when `vnni`.
+pub fn tiles(ty: QType, vnni: bool) -> super::Tiles {
+    if vnni {
+        vnni::tiles(ty)
+    } else {
+        plain::tiles(ty)
     }
 }

@@ -100,6 +100,8 @@ pub enum Isa {
     Scalar,
     /// x86-64 AVX2 with FMA and F16C.
     Avx2,
+    /// AVX2 plus AVX-512 VNNI (with VL): the byte dot products in one instruction.
+    Avx512Vnni,
 }
 
 impl Isa {
@@ -117,13 +119,19 @@ impl Isa {
         if avx2::available() {
             v.push(Self::Avx2);
         }
+        #[cfg(target_arch = "x86_64")]
+        if avx2::vnni_available() {
+            v.push(Self::Avx512Vnni);
+        }
         v
     }
 
     fn tiles(self, ty: QType) -> Tiles {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2 => avx2::tiles(ty),
+            Self::Avx2 => avx2::tiles(ty, false),
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512Vnni => avx2::tiles(ty, true),
             _ => scalar_tiles(ty),
         }
     }

@@ -216,3 +216,33 @@ fn four_row_decode_kernels_equal_the_one_token_kernel_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn vnni_kernels_equal_avx2_bit_for_bit() {
+    // Same integer sums, same float steps: on a CPU with AVX-512 VNNI the faster
+    // kernels must not change a single logit. (On CPUs without it there is nothing to
+    // compare; every_isa_matches_scalar_and_dequantized_f32 covers what exists.)
+    if !Isa::available().contains(&Isa::Avx512Vnni) {
+        eprintln!("no AVX-512 VNNI on this CPU: nothing to compare");
+        return;
+    }
+    let pool = Pool::new(2);
+    for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
+        for (si, &(rows, cols, tokens)) in SHAPES.iter().enumerate() {
+            if cols % ty.block_elems() != 0 {
+                continue;
+            }
+            let (data, _) = random_weight(gg, rows, cols, (700 + ti * 10 + si) as u64);
+            let x = random_x(tokens * cols, (800 + ti * 10 + si) as u64);
+            let w = QMatrix::new(ty, &data, rows, cols).unwrap();
+            let (mut a, mut b) = (vec![0f32; tokens * rows], vec![0f32; tokens * rows]);
+            matmul_on(Isa::Avx2, &pool, &w, &x, tokens, &mut a).unwrap();
+            matmul_on(Isa::Avx512Vnni, &pool, &w, &x, tokens, &mut b).unwrap();
+            let same = a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(
+                same,
+                "{ty:?} {rows}x{cols} t{tokens}: VNNI differs from AVX2"
+            );
+        }
+    }
+}
