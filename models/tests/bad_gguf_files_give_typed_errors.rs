@@ -69,7 +69,7 @@ impl Gguf {
         for i in 0..n {
             self.data.extend(((i % 7) as f32 * 0.01).to_le_bytes());
         }
-        while self.data.len() % 32 != 0 {
+        while !self.data.len().is_multiple_of(32) {
             self.data.push(0);
         }
         self.n_tensors += 1;
@@ -96,7 +96,7 @@ impl Gguf {
         out.extend(self.n_kv.to_le_bytes());
         out.extend(&self.kvs);
         out.extend(&self.infos);
-        while out.len() % 32 != 0 {
+        while !out.len().is_multiple_of(32) {
             out.push(0);
         }
         out.extend(&self.data);

@@ -83,7 +83,7 @@ impl Rx for mpsc::Receiver<u64> {
 /// hold the core the other side needs for a whole time slice.
 fn backoff(spins: &mut u32) {
     *spins += 1;
-    if *spins % 256 == 0 {
+    if (*spins).is_multiple_of(256) {
         thread::yield_now();
     } else {
         std::hint::spin_loop();

@@ -213,7 +213,7 @@ impl<'a> QMatrix<'a> {
     /// blocks and `data` exactly the matrix's bytes.
     pub fn new(ty: QType, data: &'a [u8], rows: usize, cols: usize) -> Result<Self> {
         let be = ty.block_elems();
-        if cols % be != 0 || data.len() != rows * (cols / be) * ty.block_bytes() {
+        if !cols.is_multiple_of(be) || data.len() != rows * (cols / be) * ty.block_bytes() {
             return Err(Error::InvalidArgument {
                 name: "kernels::QMatrix",
                 value: format!("{ty:?} {rows}x{cols}, {} bytes", data.len()),

@@ -239,7 +239,7 @@ impl ModelConfig {
 
     /// Whether layer `i` (0-based) attends through the sliding window.
     pub fn is_sliding(&self, i: usize) -> bool {
-        self.sliding_window.is_some() && (i + 1) % self.swa_pattern != 0
+        self.sliding_window.is_some() && !(i + 1).is_multiple_of(self.swa_pattern)
     }
 
     /// Rope frequency base used by layer `i`.

@@ -25,7 +25,7 @@ pub fn dequantize_row(q: &QTensor, row: usize, out: &mut [f32]) -> Result<()> {
         value: row.to_string(),
         reason,
     };
-    if width % bs != 0 {
+    if !width.is_multiple_of(bs) {
         return Err(bad(format!("width {width} is not a multiple of {bs}")));
     }
     let src = data
@@ -70,7 +70,7 @@ fn blocks<T: GgmlType>(src: &[u8], out: &mut [f32]) -> Result<()> {
     let aligned = src.as_ptr().align_offset(std::mem::align_of::<T>()) == 0;
     if !aligned
         || size == 0
-        || src.len() % size != 0
+        || !src.len().is_multiple_of(size)
         || src.len() / size * T::BLCK_SIZE != out.len()
     {
         return Err(Error::InvalidArgument {
