@@ -95,7 +95,7 @@ pub(super) unsafe fn hsum(v: __m256) -> f32 {
 /// (value = d * code + c); `$signed` selects the signed-code product.
 macro_rules! tile {
     ($name:ident, $feat:literal, $dot:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
-        /// One weight row times `T` (1..=4) activation rows.
+        /// One weight row times `T` (1 or WIDE) activation rows.
         ///
         /// # Safety
         /// `row` points to `nb` blocks; `x` to `T` rows of at least `nb` blocks spaced
@@ -106,7 +106,7 @@ macro_rules! tile {
             nb: usize,
             x: *const Q8Block,
             xstride: usize,
-            out: &mut [f32; 4],
+            out: &mut [f32; super::super::WIDE],
         ) {
             let mut acc = [_mm256_setzero_ps(); T];
             let mut bias = [0f32; T];
@@ -244,17 +244,33 @@ macro_rules! kernels {
             rows4!(rows4_q5_0, $feat, $dot, 22, unpack_q5_0, true, sx);
             rows4!(rows4_q8_0, $feat, $dot, 34, unpack_q8_0, true, sx);
 
-            /// The 1-token, 4-token and 4-row kernels for `ty` (K-quants: AVX2's).
+            /// The 1-token, WIDE-token and 4-row kernels for `ty` (K-quants: AVX2's).
             pub fn tiles(ty: QType) -> super::super::Tiles {
                 use super::super::avx2_k::{tile_q4k, tile_q6k};
                 use super::super::Tiles::{B32, K};
                 match ty {
-                    QType::Q4_0 => B32(tile_q4_0::<1>, tile_q4_0::<4>, Some(rows4_q4_0)),
-                    QType::Q4_1 => B32(tile_q4_1::<1>, tile_q4_1::<4>, Some(rows4_q4_1)),
-                    QType::Q5_0 => B32(tile_q5_0::<1>, tile_q5_0::<4>, Some(rows4_q5_0)),
-                    QType::Q8_0 => B32(tile_q8_0::<1>, tile_q8_0::<4>, Some(rows4_q8_0)),
-                    QType::Q4K => K(tile_q4k::<1>, tile_q4k::<4>, None),
-                    QType::Q6K => K(tile_q6k::<1>, tile_q6k::<4>, None),
+                    QType::Q4_0 => B32(
+                        tile_q4_0::<1>,
+                        tile_q4_0::<{ super::super::WIDE }>,
+                        Some(rows4_q4_0),
+                    ),
+                    QType::Q4_1 => B32(
+                        tile_q4_1::<1>,
+                        tile_q4_1::<{ super::super::WIDE }>,
+                        Some(rows4_q4_1),
+                    ),
+                    QType::Q5_0 => B32(
+                        tile_q5_0::<1>,
+                        tile_q5_0::<{ super::super::WIDE }>,
+                        Some(rows4_q5_0),
+                    ),
+                    QType::Q8_0 => B32(
+                        tile_q8_0::<1>,
+                        tile_q8_0::<{ super::super::WIDE }>,
+                        Some(rows4_q8_0),
+                    ),
+                    QType::Q4K => K(tile_q4k::<1>, tile_q4k::<{ super::super::WIDE }>, None),
+                    QType::Q6K => K(tile_q6k::<1>, tile_q6k::<{ super::super::WIDE }>, None),
                 }
             }
         }

@@ -2,9 +2,10 @@
 //!
 //! The activation rows are quantized once per product to 8-bit blocks (llama.cpp's
 //! Q8_1 layout, f16-rounded scales), then every weight row is an integer dot product per
-//! block with f32 scale accumulation. Prefill takes 4 tokens per pass over a weight row,
-//! so each unpacked weight block is reused 4 times. The instruction set is detected once
-//! (AVX2+FMA+F16C on x86-64, else the portable scalar reference); output rows are split
+//! block with f32 scale accumulation. Prefill takes [`WIDE`] tokens per pass over a weight
+//! row, so each unpacked weight block is reused that many times; decode takes 4 rows per
+//! pass. The instruction set is detected once (AVX-512 VNNI or AVX2+FMA+F16C on x86-64,
+//! else the portable scalar reference); output rows are split
 //! over the [`pool`] threads, and one thread runs inline with no pool at all.
 
 pub mod kquant;
@@ -31,9 +32,9 @@ pub use quant::{Q8Block, QType};
 use crate::{Error, Result};
 
 /// One weight row (`nb` blocks at `row`) times `T` activation rows `xstride` blocks
-/// apart (`T` fixed per function: 1 or 4), results in `out[..T]`.
+/// apart (`T` fixed per function: 1 or [`WIDE`]), results in `out[..T]`.
 pub(crate) type TileFn<A> =
-    unsafe fn(row: *const u8, nb: usize, x: *const A, xstride: usize, out: &mut [f32; 4]);
+    unsafe fn(row: *const u8, nb: usize, x: *const A, xstride: usize, out: &mut [f32; WIDE]);
 
 /// Four weight rows (`nb` blocks each, `rstride` bytes apart from `row`) times one
 /// activation row of `nb` blocks at `x`, results in `out`; bit for bit what the 1-token
@@ -41,7 +42,7 @@ pub(crate) type TileFn<A> =
 pub(crate) type RowsFn<A> =
     unsafe fn(row: *const u8, rstride: usize, nb: usize, x: *const A, out: &mut [f32; 4]);
 
-/// The 1-token and 4-token kernels of one weight type, by activation format, and the
+/// The 1-token and [`WIDE`]-token kernels of one weight type, by activation format, and the
 /// 4-row kernel for single tokens (decode) where the instruction set has one.
 pub(crate) enum Tiles {
     /// 32-value weight blocks against [`Q8Block`] activations.
@@ -86,6 +87,10 @@ impl Act for Q8KBlock {
         &SCRATCH_K
     }
 }
+
+/// Tokens per pass of the wide tile over a weight row (prefill): each unpacked weight
+/// block serves this many tokens.
+pub(crate) const WIDE: usize = 8;
 
 /// Weight bytes (times tokens) a thread must have to be worth involving in a product:
 /// smaller products use fewer threads (waking and joining a worker costs about a
@@ -142,15 +147,27 @@ fn scalar_tiles(ty: QType) -> Tiles {
         ($act:ty, $bb:expr, $dot:expr) => {{
             /// # Safety
             /// As [`TileFn`].
-            unsafe fn t1(row: *const u8, nb: usize, x: *const $act, xs: usize, o: &mut [f32; 4]) {
+            unsafe fn t1(
+                row: *const u8,
+                nb: usize,
+                x: *const $act,
+                xs: usize,
+                o: &mut [f32; WIDE],
+            ) {
                 // SAFETY: caller contract of TileFn.
                 unsafe { tile_scalar::<$act, 1>($dot, $bb, row, nb, x, xs, o) }
             }
             /// # Safety
             /// As [`TileFn`].
-            unsafe fn t4(row: *const u8, nb: usize, x: *const $act, xs: usize, o: &mut [f32; 4]) {
+            unsafe fn t4(
+                row: *const u8,
+                nb: usize,
+                x: *const $act,
+                xs: usize,
+                o: &mut [f32; WIDE],
+            ) {
                 // SAFETY: caller contract of TileFn.
-                unsafe { tile_scalar::<$act, 4>($dot, $bb, row, nb, x, xs, o) }
+                unsafe { tile_scalar::<$act, WIDE>($dot, $bb, row, nb, x, xs, o) }
             }
             (t1 as TileFn<$act>, t4 as TileFn<$act>)
         }};
@@ -188,7 +205,7 @@ unsafe fn tile_scalar<A, const T: usize>(
     nb: usize,
     x: *const A,
     xstride: usize,
-    out: &mut [f32; 4],
+    out: &mut [f32; WIDE],
 ) {
     // SAFETY: the caller guarantees `nb` blocks of `bb` bytes at `row`.
     let rr = unsafe { std::slice::from_raw_parts(row, nb * bb) };
@@ -301,8 +318,8 @@ pub fn matmul_on(
 }
 
 /// Quantize `x` into this thread's scratch, then run the tiles over all output rows,
-/// split over the pool's threads: 4 tokens at a time per row, then each remaining token
-/// (decode: the only one) 4 rows at a time where there is a 4-row kernel.
+/// split over the pool's threads: [`WIDE`] tokens at a time per row, then each remaining
+/// token (decode: the only one) 4 rows at a time where there is a 4-row kernel.
 #[allow(clippy::too_many_arguments)]
 fn run<A: Act>(
     pool: &Pool,
@@ -333,11 +350,11 @@ fn run<A: Act>(
         let job = |part: usize, parts: usize| {
             let (r0, r1) = (rows * part / parts, rows * (part + 1) / parts);
             let row_at = |r: usize| w.data[r * row_bytes..(r + 1) * row_bytes].as_ptr();
-            let mut o = [0f32; 4];
-            let full = tokens / 4 * 4;
+            let mut o = [0f32; WIDE];
+            let full = tokens / WIDE * WIDE;
             if full > 0 {
                 for r in r0..r1 {
-                    for t in (0..full).step_by(4) {
+                    for t in (0..full).step_by(WIDE) {
                         // SAFETY: row r is `nb` blocks of `w.ty` (checked by QMatrix::new);
                         // tokens t..t+4 each have `nb` blocks in `xq` at stride `nb`.
                         unsafe { t4(row_at(r), nb, xq.as_ptr().add(t * nb), nb, &mut o) };
@@ -354,10 +371,11 @@ fn run<A: Act>(
                 let mut r = r0;
                 if let Some(r4) = r4 {
                     while r + 4 <= r1 {
+                        let mut o4 = [0f32; 4];
                         // SAFETY: rows r..r+4 are `row_bytes` apart, each `nb` blocks;
                         // token t has `nb` blocks at `xt`.
-                        unsafe { r4(row_at(r), row_bytes, nb, xt, &mut o) };
-                        for (i, &v) in o.iter().enumerate() {
+                        unsafe { r4(row_at(r), row_bytes, nb, xt, &mut o4) };
+                        for (i, &v) in o4.iter().enumerate() {
                             // SAFETY: as above, rows r..r+4 belong to this part.
                             unsafe { *out.at(t * rows + r + i) = v };
                         }
@@ -365,7 +383,7 @@ fn run<A: Act>(
                     }
                 }
                 for r in r..r1 {
-                    // SAFETY: as for the 4-token tile, one token.
+                    // SAFETY: as for the wide tile, one token.
                     unsafe { t1(row_at(r), nb, xt, nb, &mut o) };
                     // SAFETY: as above.
                     unsafe { *out.at(t * rows + r) = o[0] };

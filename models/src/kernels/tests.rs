@@ -38,7 +38,7 @@ const TYPES: [(QType, GgmlDType); 6] = [
 ];
 
 /// (rows, cols, tokens): 1 row, odd rows, 1..=3 blocks, widths not a multiple of 256,
-/// token counts that are not a multiple of the 4-token tile.
+/// token counts that are not a multiple of the wide tile (8 tokens).
 const SHAPES: [(usize, usize, usize); 9] = [
     (1, 32, 1),
     (3, 64, 5),
@@ -47,7 +47,7 @@ const SHAPES: [(usize, usize, usize); 9] = [
     (17, 640, 1),
     (33, 1536, 2),
     (64, 576, 9),
-    (5, 96, 4),
+    (5, 96, 17),
     (300, 640, 6),
 ];
 
@@ -194,7 +194,7 @@ fn four_row_decode_kernels_equal_the_one_token_kernel_bit_for_bit() {
                 // SAFETY: rows r0..r0+4 of `data` are `rb` bytes apart, `nb` blocks each.
                 unsafe { r4(data[r0 * rb..].as_ptr(), rb, nb, xq.as_ptr(), &mut four) };
                 for (i, &v) in four.iter().enumerate() {
-                    let mut one = [0f32; 4];
+                    let mut one = [0f32; WIDE];
                     // SAFETY: row r0+i is `nb` blocks; `xq` is `nb` blocks.
                     unsafe {
                         t1(
