@@ -10,7 +10,7 @@ use std::time::Instant;
 use bora_models::kernels::{self, Isa, QMatrix, QType};
 
 fn main() {
-    let shapes: [(&str, QType, usize, usize); 7] = [
+    let shapes: [(&str, QType, usize, usize); 9] = [
         ("smollm2 ffn_up Q4_1", QType::Q4_1, 1536, 576),
         ("smollm2 ffn_down Q4_1", QType::Q4_1, 576, 1536),
         ("smollm2 head Q8_0", QType::Q8_0, 49152, 576),
@@ -18,6 +18,8 @@ fn main() {
         ("gemma attn_v Q8_0", QType::Q8_0, 256, 640),
         ("gemma head Q8_0", QType::Q8_0, 262144, 640),
         ("Q4_0 2048x640", QType::Q4_0, 2048, 640),
+        ("gemma ffn_down Q4_K", QType::Q4K, 640, 2048),
+        ("gemma ffn_down Q6_K", QType::Q6K, 640, 2048),
     ];
     let pool = kernels::pool::global();
     let isas: Vec<Isa> = Isa::available()

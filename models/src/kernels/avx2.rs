@@ -124,7 +124,10 @@ macro_rules! tile {
                     let s32 = unsafe { $dot(wa, xs) };
                     acc[t] =
                         _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), _mm256_cvtepi32_ps(s32), acc[t]);
-                    bias[t] += c * xb.$sum;
+                    if !$signed {
+                        // Signed codes carry no minimum (c is 0): skip the term.
+                        bias[t] += c * xb.$sum;
+                    }
                 }
             }
             for t in 0..T {
@@ -177,7 +180,9 @@ macro_rules! rows4 {
                     let s32 = unsafe { $dot(wa, xs) };
                     acc[r] =
                         _mm256_fmadd_ps(_mm256_set1_ps(d * xb.d), _mm256_cvtepi32_ps(s32), acc[r]);
-                    bias[r] += c * xb.$sum;
+                    if !$signed {
+                        bias[r] += c * xb.$sum;
+                    }
                 }
             }
             for r in 0..4 {
