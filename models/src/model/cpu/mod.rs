@@ -6,6 +6,7 @@
 //!
 //! [`QLinear::forward_slice`]: super::QLinear::forward_slice
 
+mod attention;
 pub mod embed;
 pub mod ops;
 
@@ -13,7 +14,7 @@ use super::config::{Activation, ModelConfig};
 use super::state::{LayerCache, ModelState};
 use super::Model;
 use crate::{Error, Result};
-use ops::{axpy, dot, rms_norm_row, rms_norm_rows_inplace, rope_head, softmax_inplace};
+use ops::{rms_norm_row, rms_norm_rows_inplace, rope_head};
 
 /// Scratch buffers of one forward pass, sized for a number of tokens per call (the
 /// prefill chunk) and the context; grown (once) when a call brings more tokens.
@@ -39,7 +40,7 @@ pub struct Scratch {
     g: Vec<f32>,
     /// MLP up (tokens x ffn).
     u: Vec<f32>,
-    /// Attention scores of one query head (context).
+    /// Attention scores, one row of `context` per pool thread.
     scores: Vec<f32>,
     /// Final-normalised last row (hidden).
     last: Vec<f32>,
@@ -55,7 +56,8 @@ impl Scratch {
 
     /// Grow to hold `tokens` tokens per call (no-op when already large enough).
     fn ensure(&mut self, cfg: &ModelConfig, tokens: usize, context: usize) {
-        if tokens <= self.tokens && self.scores.len() >= context && !self.last.is_empty() {
+        let scores = attention::scores_len(context);
+        if tokens <= self.tokens && self.scores.len() >= scores && !self.last.is_empty() {
             return;
         }
         let t = tokens.max(self.tokens);
@@ -71,7 +73,7 @@ impl Scratch {
             (&mut self.o, t * h),
             (&mut self.g, t * ffn),
             (&mut self.u, t * ffn),
-            (&mut self.scores, context),
+            (&mut self.scores, scores),
             (&mut self.last, h),
         ] {
             buf.resize(n, 0.0);
@@ -101,7 +103,6 @@ impl Model {
         let (h, hd, ffn) = (cfg.hidden, cfg.head_dim, cfg.ffn);
         let (nh, nkv) = (cfg.n_head, cfg.n_kv_head);
         let (qd, kvd) = (nh * hd, nkv * hd);
-        let n_rep = nh / nkv;
         let eps = cfg.rms_eps;
 
         let x = &mut s.x[..n * h];
@@ -157,28 +158,17 @@ impl Model {
 
             // Attention: each query sees keys lo..=p (causal, and within the window).
             let att = &mut s.att[..n * qd];
-            let scale = a.scale as f32;
-            for t in 0..n {
-                let p = pos + t;
-                let lo = a.window.map_or(0, |w| (p + 1).saturating_sub(w));
-                let len = p + 1 - lo;
-                for hq in 0..nh {
-                    let g = hq / n_rep;
-                    let qv = &q[t * qd + hq * hd..t * qd + (hq + 1) * hd];
-                    let keys = &kc[g * ctx * hd + lo * hd..g * ctx * hd + (p + 1) * hd];
-                    let vals = &vc[g * ctx * hd + lo * hd..g * ctx * hd + (p + 1) * hd];
-                    let sc = &mut s.scores[..len];
-                    for (sj, kj) in sc.iter_mut().zip(keys.chunks_exact(hd)) {
-                        *sj = dot(qv, kj) * scale;
-                    }
-                    softmax_inplace(sc);
-                    let out = &mut att[t * qd + hq * hd..t * qd + (hq + 1) * hd];
-                    out.fill(0.0);
-                    for (&w, vj) in sc.iter().zip(vals.chunks_exact(hd)) {
-                        axpy(w, vj, out);
-                    }
-                }
-            }
+            let shape = attention::Shape {
+                n,
+                pos,
+                n_head: nh,
+                n_kv_head: nkv,
+                head_dim: hd,
+                context: ctx,
+                window: a.window,
+                scale: a.scale as f32,
+            };
+            attention::attend(&shape, q, kc, vc, &mut s.scores, att);
             let o = &mut s.o[..n * h];
             a.wo.forward_slice(att, n, o)?;
             if let Some(pn) = &block.post_attn_norm {
