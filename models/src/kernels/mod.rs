@@ -290,6 +290,47 @@ impl OutPtr {
     }
 }
 
+/// Activation blocks being written by the parts of one quantization.
+struct ActPtr<A>(*mut A);
+impl<A> Clone for ActPtr<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<A> Copy for ActPtr<A> {}
+// SAFETY: the parts of one quantization write disjoint token rows (see `quantize_rows`).
+unsafe impl<A> Send for ActPtr<A> {}
+// SAFETY: as above.
+unsafe impl<A> Sync for ActPtr<A> {}
+
+impl<A> ActPtr<A> {
+    /// Block `i` (a method, so closures capture the Sync wrapper, not the raw field).
+    fn at(self, i: usize) -> *mut A {
+        self.0.wrapping_add(i)
+    }
+}
+
+/// Quantize `tokens` rows of `x` into `xq`, split over the pool by tokens when there are
+/// enough of them (prefill: otherwise the other threads wait through it). Each block is
+/// quantized alone, so the split never changes a bit.
+fn quantize_rows<A: Act>(pool: &Pool, x: &[f32], tokens: usize, xq: &mut [A]) {
+    let (cols, nb) = (x.len() / tokens.max(1), xq.len() / tokens.max(1));
+    let parts = (x.len() / MIN_QUANT_VALUES).min(tokens);
+    if parts < 2 {
+        return A::quantize(x, xq);
+    }
+    let xp = ActPtr(xq.as_mut_ptr());
+    pool.run_parts(parts, &|part, parts| {
+        let (t0, t1) = (tokens * part / parts, tokens * (part + 1) / parts);
+        // SAFETY: rows t0..t1 of `xq` (nb blocks each) belong to this part alone.
+        let out = unsafe { std::slice::from_raw_parts_mut(xp.at(t0 * nb), (t1 - t0) * nb) };
+        A::quantize(&x[t0 * cols..t1 * cols], out);
+    });
+}
+
+/// Activation values a thread must have to be worth involving in their quantization.
+const MIN_QUANT_VALUES: usize = 16 * 1024;
+
 /// [`matmul`] on a given instruction set and pool (tests compare every combination).
 pub fn matmul_on(
     isa: Isa,
@@ -343,7 +384,7 @@ fn run<A: Act>(
             buf.resize(tokens * nb, A::default());
         }
         let xq = &mut buf[..tokens * nb];
-        A::quantize(x, xq);
+        quantize_rows(pool, x, tokens, xq);
         let xq: &[A] = xq;
         let out = OutPtr(y.as_mut_ptr());
         let row_bytes = w.row_bytes();

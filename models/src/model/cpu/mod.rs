@@ -9,8 +9,9 @@
 mod attention;
 pub mod embed;
 pub mod ops;
+mod par;
 
-use super::config::{Activation, ModelConfig};
+use super::config::ModelConfig;
 use super::state::{LayerCache, ModelState};
 use super::Model;
 use crate::{Error, Result};
@@ -183,10 +184,7 @@ impl Model {
             let (g, u) = (&mut s.g[..n * ffn], &mut s.u[..n * ffn]);
             block.mlp.gate.forward_slice(xn, n, g)?;
             block.mlp.up.forward_slice(xn, n, u)?;
-            match block.mlp.activation {
-                Activation::Silu => ops::silu_mul(g, u),
-                Activation::GeluTanh => ops::gelu_mul(&self.gelu, g, u),
-            }
+            par::gated_activation(block.mlp.activation, &self.gelu, g, u);
             block.mlp.down.forward_slice(g, n, o)?;
             if let Some(pn) = &block.post_ffn_norm {
                 rms_norm_rows_inplace(o, pn.weights(), eps);
