@@ -275,41 +275,6 @@ pub fn matmul(w: &QMatrix<'_>, x: &[f32], tokens: usize, y: &mut [f32]) -> Resul
     matmul_on(Isa::detect(), pool::global(), w, x, tokens, y)
 }
 
-/// Raw output pointer shared by the parts of one product.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: the parts of one product write disjoint output rows (see `matmul_on`).
-unsafe impl Send for OutPtr {}
-// SAFETY: as above.
-unsafe impl Sync for OutPtr {}
-
-impl OutPtr {
-    /// Element `i` (a method, so closures capture the Sync wrapper, not the raw field).
-    fn at(self, i: usize) -> *mut f32 {
-        self.0.wrapping_add(i)
-    }
-}
-
-/// Activation blocks being written by the parts of one quantization.
-struct ActPtr<A>(*mut A);
-impl<A> Clone for ActPtr<A> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<A> Copy for ActPtr<A> {}
-// SAFETY: the parts of one quantization write disjoint token rows (see `quantize_rows`).
-unsafe impl<A> Send for ActPtr<A> {}
-// SAFETY: as above.
-unsafe impl<A> Sync for ActPtr<A> {}
-
-impl<A> ActPtr<A> {
-    /// Block `i` (a method, so closures capture the Sync wrapper, not the raw field).
-    fn at(self, i: usize) -> *mut A {
-        self.0.wrapping_add(i)
-    }
-}
-
 /// Quantize `tokens` rows of `x` into `xq`, split over the pool by tokens when there are
 /// enough of them (prefill: otherwise the other threads wait through it). Each block is
 /// quantized alone, so the split never changes a bit.
@@ -319,7 +284,7 @@ fn quantize_rows<A: Act>(pool: &Pool, x: &[f32], tokens: usize, xq: &mut [A]) {
     if parts < 2 {
         return A::quantize(x, xq);
     }
-    let xp = ActPtr(xq.as_mut_ptr());
+    let xp = pool::PartPtr::new(xq.as_mut_ptr());
     pool.run_parts(parts, &|part, parts| {
         let (t0, t1) = (tokens * part / parts, tokens * (part + 1) / parts);
         // SAFETY: rows t0..t1 of `xq` (nb blocks each) belong to this part alone.
@@ -386,7 +351,7 @@ fn run<A: Act>(
         let xq = &mut buf[..tokens * nb];
         quantize_rows(pool, x, tokens, xq);
         let xq: &[A] = xq;
-        let out = OutPtr(y.as_mut_ptr());
+        let out = pool::PartPtr::new(y.as_mut_ptr());
         let row_bytes = w.row_bytes();
         let job = |part: usize, parts: usize| {
             let (r0, r1) = (rows * part / parts, rows * (part + 1) / parts);

@@ -196,6 +196,33 @@ fn worker(s: &Shared, part: usize) {
     }
 }
 
+/// A raw pointer the parts of one pool job share, each part touching only the elements
+/// it owns (the job's contract, stated where it is made): what makes sending it sound.
+pub(crate) struct PartPtr<T>(*mut T);
+
+impl<T> Clone for PartPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for PartPtr<T> {}
+// SAFETY: the parts of a job access disjoint elements (see the type's contract).
+unsafe impl<T> Send for PartPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for PartPtr<T> {}
+
+impl<T> PartPtr<T> {
+    /// Share `p` among the parts of one job.
+    pub(crate) fn new(p: *mut T) -> Self {
+        Self(p)
+    }
+
+    /// Element `i` (a method, so closures capture the Sync wrapper, not the raw field).
+    pub(crate) fn at(self, i: usize) -> *mut T {
+        self.0.wrapping_add(i)
+    }
+}
+
 /// The process-wide pool, sized at first use from `CANDLE_NUM_THREADS` or
 /// `RAYON_NUM_THREADS` (what `bora_nodes::model_loader::set_threads` sets), else the
 /// available cores.

@@ -29,22 +29,6 @@ pub(crate) struct Shape {
     pub scale: f32,
 }
 
-/// A raw pointer the parts of one call share; each part touches its own elements only.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: the parts write disjoint (token, head) slices of `att` and their own `scores`
-// rows (see `attend`).
-unsafe impl Send for Shared {}
-// SAFETY: as above.
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    /// Element `i` (a method, so closures capture the Sync wrapper, not the raw field).
-    fn at(self, i: usize) -> *mut f32 {
-        self.0.wrapping_add(i)
-    }
-}
-
 /// Floats of score scratch [`attend`] needs for `context` positions.
 pub(crate) fn scores_len(context: usize) -> usize {
     context * pool::global().threads()
@@ -72,7 +56,11 @@ pub(crate) fn attend(
         .div_ceil(MIN_PART_WORK)
         .min(total)
         .min(scores.len() / ctx.max(1));
-    let (att_p, sc_p) = (Shared(att.as_mut_ptr()), Shared(scores.as_mut_ptr()));
+    // The parts write disjoint (token, head) slices of `att` and their own `scores` rows.
+    let (att_p, sc_p) = (
+        pool::PartPtr::new(att.as_mut_ptr()),
+        pool::PartPtr::new(scores.as_mut_ptr()),
+    );
     let job = |part: usize, parts: usize| {
         // SAFETY: part < parts <= scores.len() / ctx, so this row of `scores` exists, and
         // no other part uses it.

@@ -8,21 +8,6 @@ use crate::model::config::Activation;
 /// Values a thread must have to be worth involving.
 const MIN_PART_VALUES: usize = 32 * 1024;
 
-/// `g` being rewritten in place by the parts of one call.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: the parts write disjoint ranges of `g` (see `gated_activation`).
-unsafe impl Send for Shared {}
-// SAFETY: as above.
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    /// Element `i` (a method, so closures capture the Sync wrapper, not the raw field).
-    fn at(self, i: usize) -> *mut f32 {
-        self.0.wrapping_add(i)
-    }
-}
-
 /// `g = act(g) * u` element-wise (SiLU, or GELU through llama.cpp's table), in parts
 /// over the pool when `g` is large; each element is computed alone, so the split never
 /// changes a bit.
@@ -35,7 +20,8 @@ pub(crate) fn gated_activation(act: Activation, gelu: &GeluTable, g: &mut [f32],
     if parts < 2 {
         return apply(g, u);
     }
-    let gp = Shared(g.as_mut_ptr());
+    // The parts rewrite disjoint ranges of `g`.
+    let gp = pool::PartPtr::new(g.as_mut_ptr());
     pool::global().run_parts(parts, &|part, parts| {
         let (a, b) = (len * part / parts, len * (part + 1) / parts);
         // SAFETY: elements a..b of `g` belong to this part alone.
