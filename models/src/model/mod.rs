@@ -181,6 +181,13 @@ impl Model {
         // On the CPU the lean path runs (plain buffers, bora's kernels); candle's ops stay
         // for CUDA and as the reference the lean path is tested against.
         let lean = device.is_cpu();
+        if lean {
+            // Start the kernel pool here, on the loading thread: its workers inherit the
+            // affinity of the thread that creates them, and the first product would
+            // otherwise run on the language stage, which may be pinned to one core
+            // (`stages.language_core`), putting every worker on that core.
+            let _ = crate::kernels::pool::global();
+        }
         let gelu = if device.is_cpu() && cfg.activation == config::Activation::GeluTanh {
             cpu::ops::GeluTable::new()
         } else {
