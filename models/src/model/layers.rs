@@ -35,7 +35,11 @@ impl QLinear {
         let in_dim = weight.shape().dims().get(1).copied().unwrap_or(0);
         let kernel = kernels::QType::from_ggml(weight.dtype())
             .filter(|_| weight.device().is_cpu() && weight.shape().dims().len() == 2)
-            .filter(|t| in_dim % t.block_elems() == 0);
+            .filter(|t| in_dim % t.block_elems() == 0)
+            // Without a SIMD kernel set (aarch64 until bora has NEON kernels) products stay
+            // on candle, which has NEON code for Q4_0, Q8_0, Q4_K and Q6_K where bora has
+            // only its scalar reference (not measured on an Arm board yet).
+            .filter(|_| kernels::Isa::detect() != kernels::Isa::Scalar);
         Ok(Self {
             inner: QMatMul::from_arc(weight.clone())?,
             weight,
