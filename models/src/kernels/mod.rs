@@ -5,7 +5,8 @@
 //! block with f32 scale accumulation. Prefill takes [`WIDE`] tokens per pass over a weight
 //! row, so each unpacked weight block is reused that many times; decode takes 4 rows per
 //! pass. The instruction set is detected once (AVX-512 VNNI or AVX2+FMA+F16C on x86-64,
-//! else the portable scalar reference); output rows are split
+//! NEON with or without the dot-product extension on aarch64, else the portable scalar
+//! reference); output rows are split
 //! over the [`pool`] threads, and one thread runs inline with no pool at all.
 
 pub mod kquant;
@@ -17,6 +18,10 @@ pub mod scalar;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx2_k;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(target_arch = "aarch64")]
+mod neon_k;
 
 #[cfg(test)]
 mod tests;
@@ -107,6 +112,11 @@ pub enum Isa {
     Avx2,
     /// AVX2 plus AVX-512 VNNI (with VL): the byte dot products in one instruction.
     Avx512Vnni,
+    /// aarch64 NEON (Advanced SIMD) without the dot-product extension (Cortex-A53/A72).
+    Neon,
+    /// NEON with the dot-product extension (`SDOT`; ARMv8.2-A and later, e.g. Jetson
+    /// Orin's Cortex-A78AE): the same results as [`Isa::Neon`], bit for bit.
+    NeonDotprod,
 }
 
 impl Isa {
@@ -128,6 +138,14 @@ impl Isa {
         if avx2::vnni_available() {
             v.push(Self::Avx512Vnni);
         }
+        #[cfg(target_arch = "aarch64")]
+        if neon::available() {
+            v.push(Self::Neon);
+        }
+        #[cfg(target_arch = "aarch64")]
+        if neon::dotprod_available() {
+            v.push(Self::NeonDotprod);
+        }
         v
     }
 
@@ -137,6 +155,10 @@ impl Isa {
             Self::Avx2 => avx2::tiles(ty, false),
             #[cfg(target_arch = "x86_64")]
             Self::Avx512Vnni => avx2::tiles(ty, true),
+            #[cfg(target_arch = "aarch64")]
+            Self::Neon => neon::tiles(ty, false),
+            #[cfg(target_arch = "aarch64")]
+            Self::NeonDotprod => neon::tiles(ty, true),
             _ => scalar_tiles(ty),
         }
     }

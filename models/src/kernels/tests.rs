@@ -217,32 +217,82 @@ fn four_row_decode_kernels_equal_the_one_token_kernel_bit_for_bit() {
     }
 }
 
+/// Asserts that kernel sets `a` and `b` give the same bits for every type and shape.
+fn assert_same_bits(a: Isa, b: Isa) {
+    let pool = Pool::new(2);
+    for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
+        let shapes: &[_] = if ty.block_elems() == 256 {
+            &SHAPES_K
+        } else {
+            &SHAPES
+        };
+        for (si, &(rows, cols, tokens)) in shapes.iter().enumerate() {
+            let (data, _) = random_weight(gg, rows, cols, (700 + ti * 10 + si) as u64);
+            let x = random_x(tokens * cols, (800 + ti * 10 + si) as u64);
+            let w = QMatrix::new(ty, &data, rows, cols).unwrap();
+            let (mut ya, mut yb) = (vec![0f32; tokens * rows], vec![0f32; tokens * rows]);
+            matmul_on(a, &pool, &w, &x, tokens, &mut ya).unwrap();
+            matmul_on(b, &pool, &w, &x, tokens, &mut yb).unwrap();
+            let same = ya.iter().zip(&yb).all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(
+                same,
+                "{ty:?} {rows}x{cols} t{tokens}: {b:?} differs from {a:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn vnni_kernels_equal_avx2_bit_for_bit() {
     // Same integer sums, same float steps: on a CPU with AVX-512 VNNI the faster
     // kernels must not change a single logit. (On CPUs without it there is nothing to
-    // compare; every_isa_matches_scalar_and_dequantized_f32 covers what exists.)
+    // compare; every_isa_matches_scalar_and_dequantized_f32 covers what exists, and
+    // BORA_EXPECT_ISAS makes a run that needs VNNI fail without it.)
     if !Isa::available().contains(&Isa::Avx512Vnni) {
         eprintln!("no AVX-512 VNNI on this CPU: nothing to compare");
         return;
     }
-    let pool = Pool::new(2);
-    for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
-        for (si, &(rows, cols, tokens)) in SHAPES.iter().enumerate() {
-            if cols % ty.block_elems() != 0 {
-                continue;
-            }
-            let (data, _) = random_weight(gg, rows, cols, (700 + ti * 10 + si) as u64);
-            let x = random_x(tokens * cols, (800 + ti * 10 + si) as u64);
-            let w = QMatrix::new(ty, &data, rows, cols).unwrap();
-            let (mut a, mut b) = (vec![0f32; tokens * rows], vec![0f32; tokens * rows]);
-            matmul_on(Isa::Avx2, &pool, &w, &x, tokens, &mut a).unwrap();
-            matmul_on(Isa::Avx512Vnni, &pool, &w, &x, tokens, &mut b).unwrap();
-            let same = a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits());
-            assert!(
-                same,
-                "{ty:?} {rows}x{cols} t{tokens}: VNNI differs from AVX2"
-            );
+    assert_same_bits(Isa::Avx2, Isa::Avx512Vnni);
+}
+
+#[test]
+fn dotprod_kernels_equal_plain_neon_bit_for_bit() {
+    // SDOT and the plain NEON product put the same sums in the same lanes, and the float
+    // steps are shared: a board with the dot product computes the same logits as one
+    // without. (Without dotprod there is nothing to compare; see the VNNI test.)
+    if !Isa::available().contains(&Isa::NeonDotprod) {
+        eprintln!("no NEON dot product on this CPU: nothing to compare");
+        return;
+    }
+    assert_same_bits(Isa::Neon, Isa::NeonDotprod);
+}
+
+#[test]
+fn the_expected_instruction_sets_are_detected() {
+    // CI names the kernel sets its CPU must have (scripts/cross-aarch64.sh runs qemu with
+    // and without the dot product), so a detection fault cannot quietly skip a set.
+    let found: Vec<String> = Isa::available().iter().map(|i| format!("{i:?}")).collect();
+    match std::env::var("BORA_EXPECT_ISAS") {
+        Ok(want) => {
+            let want: Vec<&str> = want.split_whitespace().collect();
+            assert_eq!(found, want, "kernel sets detected vs BORA_EXPECT_ISAS");
+        }
+        Err(_) => eprintln!("kernel sets on this CPU: {found:?} (BORA_EXPECT_ISAS unset)"),
+    }
+    assert_eq!(Isa::detect(), *Isa::available().last().unwrap());
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn hardware_f16_conversion_equals_the_software_one() {
+    for h in 0u16..=0xffff {
+        let soft = f16_to_f32(h);
+        // SAFETY: two readable bytes.
+        let hard = unsafe { neon::h2f(h.to_le_bytes().as_ptr()) };
+        if soft.is_nan() {
+            assert!(hard.is_nan(), "half bits {h:#06x}: {hard}");
+        } else {
+            assert_eq!(hard.to_bits(), soft.to_bits(), "half bits {h:#06x}");
         }
     }
 }

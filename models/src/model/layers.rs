@@ -36,9 +36,9 @@ impl QLinear {
         let kernel = kernels::QType::from_ggml(weight.dtype())
             .filter(|_| weight.device().is_cpu() && weight.shape().dims().len() == 2)
             .filter(|t| in_dim % t.block_elems() == 0)
-            // Without a SIMD kernel set (aarch64 until bora has NEON kernels) products stay
-            // on candle, which has NEON code for Q4_0, Q8_0, Q4_K and Q6_K where bora has
-            // only its scalar reference (not measured on an Arm board yet).
+            // x86-64 (AVX2) and aarch64 (NEON) have SIMD kernel sets for all six types. A
+            // CPU with neither (another architecture, an x86 without AVX2) keeps products
+            // on candle: bora's scalar kernels are the tests' reference, not tuned for speed.
             .filter(|_| kernels::Isa::detect() != kernels::Isa::Scalar);
         Ok(Self {
             inner: QMatMul::from_arc(weight.clone())?,

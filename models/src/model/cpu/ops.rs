@@ -100,6 +100,8 @@ pub fn silu_mul(g: &mut [f32], u: &[f32]) {
 /// round to nearest even).
 pub fn gelu_mul(table: &GeluTable, g: &mut [f32], u: &[f32]) {
     let n = g.len().min(u.len());
+    // Only x86-64 has a vector path (aarch64 converts per value).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if table.values.len() == 1 << 16 && *F16C {
