@@ -76,7 +76,12 @@ pub fn quantize_q8(x: &[f32], out: &mut [Q8Block]) {
     for (xb, ob) in x.chunks_exact(32).zip(out.iter_mut()) {
         let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
         // As llama.cpp's x86 quantize_row_q8_0/q8_1: 127 / amax (not 1 / d) and
-        // round half to even, so codes and sums match its bits exactly.
+        // round half to even, so codes and sums match its bits exactly. bora does this on
+        // every CPU, aarch64 included, so a board computes what x86 does. llama.cpp's
+        // NEON path differs: it scales by 1 / d with d = amax / 127 (the same ties-to-even
+        // rounding, vcvtnq_s32_f32), and 1 / (amax / 127) can be one ulp off 127 / amax,
+        // so a value at a rounding tie may get a code one apart from llama.cpp on Arm.
+        // Q8_K (K-quants) is the same reference code in llama.cpp on both.
         let d = amax / 127.0;
         let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
         let mut sum = 0i32;
