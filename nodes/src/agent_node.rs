@@ -22,8 +22,9 @@ use r2r::geometry_msgs::msg::Twist;
 use r2r::{std_msgs, QosProfile};
 
 use crate::params::{AgentParams, ParamValue};
+use crate::params_files::ParamsFile;
 use crate::ros::convert::{param_value, quaternion_to_yaw, twist_from};
-use crate::ros::{cdr, drain, signals};
+use crate::ros::{cdr, drain, params_file, signals};
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
 pub const NODE_NAME: &str = "bora_agent";
@@ -45,6 +46,21 @@ fn given_params(node: &r2r::Node) -> anyhow::Result<Vec<(String, ParamValue)>> {
         .collect())
 }
 
+/// Reports the params files' keys that match no name of this node (a warning; an error
+/// when `strict`, for `--check-params`) and refuses parameters the agent does not declare,
+/// naming the file and key.
+fn check_files(node: &r2r::Node, files: &[ParamsFile], strict: bool) -> anyhow::Result<()> {
+    let declared: Vec<&str> = crate::params::AGENT_PARAMS.iter().map(|p| p.name).collect();
+    let policy = params_file::Policy {
+        other_nodes: &[crate::sim_node::NODE_NAME],
+        node_cmd: "agent",
+        unknown_key_is_error: strict,
+        undeclared_is_error: true,
+    };
+    params_file::report(node, files, &declared, policy)?;
+    Ok(())
+}
+
 /// Reads and checks the node's parameters (from `--ros-args -p` and `--params-file`).
 pub fn read_params(node: &r2r::Node) -> anyhow::Result<AgentParams> {
     let given = given_params(node)?;
@@ -56,8 +72,10 @@ pub fn read_params(node: &r2r::Node) -> anyhow::Result<AgentParams> {
 /// checks them as a start would, and returns every declared parameter's value in force
 /// (the given one, else the default) as a JSON object keyed by the dotted name.
 pub fn check_params() -> anyhow::Result<serde_json::Value> {
+    let files = params_file::preflight()?;
     let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
     let node = r2r::Node::create(ctx, NODE_NAME, "").context("cannot create the ROS 2 node")?;
+    check_files(&node, &files, true)?;
     let given = given_params(&node)?;
     AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v)))
         .context("invalid parameter for bora agent")?;
@@ -86,8 +104,10 @@ pub fn check_params() -> anyhow::Result<serde_json::Value> {
 /// it fails the node starts degraded (fallback parser only) and says so on diagnostics.
 pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     signals::install().context("cannot install the SIGINT/SIGTERM handler")?;
+    let files = params_file::preflight()?;
     let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
     let mut node = r2r::Node::create(ctx, NODE_NAME, "").context("cannot create the ROS 2 node")?;
+    check_files(&node, &files, false)?;
     let params = read_params(&node)?;
 
     let load_start = Instant::now();

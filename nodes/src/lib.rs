@@ -3,6 +3,7 @@
 
 pub mod model_loader;
 pub mod params;
+pub mod params_files;
 pub mod profile;
 pub mod sim_params;
 

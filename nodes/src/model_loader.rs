@@ -10,6 +10,26 @@ use bora_runtime::pipeline::{LlmConfig, LlmPlanModel, PlanModel};
 
 use crate::params::AgentParams;
 
+/// Most compute threads a flag or parameter accepts (`threads`, `--threads`,
+/// `--stress-cpu`): far above any board bora runs on, and low enough that a typo such as
+/// `--threads 100000` is refused instead of spawning a thread each (which overflowed a
+/// kernel worker's stack).
+pub const MAX_THREADS: usize = 1024;
+
+/// Parses a thread count flag: 0 (the default: all cores) to [`MAX_THREADS`].
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a thread count: give 0 (all cores) to {MAX_THREADS}"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "{n} threads is more than {MAX_THREADS}: give 0 (all cores) to {MAX_THREADS}"
+        ));
+    }
+    Ok(n)
+}
+
 /// Sets the model's CPU thread count for this process (0 = leave the default: all cores).
 /// Must run before the first model computation.
 pub fn set_threads(threads: usize) {
@@ -43,7 +63,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
 }
 
 /// Loads a model and its tokenizer for the model-only commands (`generate`, `bench`):
-/// `threads` None keeps candle's default (all cores).
+/// `threads` None or 0 keeps the default (all cores).
 pub fn load_model_only(
     model: &str,
     device: &str,
@@ -51,7 +71,7 @@ pub fn load_model_only(
     threads: Option<usize>,
 ) -> anyhow::Result<(Model, ModelTokenizer)> {
     if let Some(t) = threads {
-        anyhow::ensure!(t > 0, "--threads must be at least 1, got {t}");
+        parse_threads(&t.to_string()).map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
         set_threads(t);
     }
     let path = resolve_model(model)?;
@@ -65,4 +85,19 @@ pub fn load_model_only(
 /// [`load_llm`] as the boxed [`PlanModel`] the agent takes.
 pub fn load_plan_model(params: &AgentParams) -> anyhow::Result<Box<dyn PlanModel>> {
     Ok(Box::new(load_llm(params)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts_are_bounded() {
+        assert_eq!(parse_threads("0"), Ok(0));
+        assert_eq!(parse_threads("1024"), Ok(MAX_THREADS));
+        for bad in ["1025", "100000", "-1", "four", ""] {
+            let e = parse_threads(bad).expect_err(bad);
+            assert!(e.contains("0 (all cores) to 1024"), "{bad}: {e}");
+        }
+    }
 }

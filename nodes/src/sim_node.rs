@@ -25,7 +25,7 @@ use r2r::QosProfile;
 
 use crate::params::ParamValue;
 use crate::ros::convert::{param_value, twist_parts, yaw_to_quaternion};
-use crate::ros::{drain, signals};
+use crate::ros::{drain, params_file, signals};
 use crate::sim_params::{SimSettings, SIM_PARAMS};
 
 /// Most ticks run back to back to catch up after the thread was late; later ones are skipped.
@@ -38,10 +38,19 @@ pub const NODE_NAME: &str = "bora_sim";
 /// the command line; ROS parameters and defaults fill the rest.
 pub fn run(cli: SimSettings) -> anyhow::Result<()> {
     signals::install().context("cannot install the SIGINT/SIGTERM handler")?;
+    let files = params_file::preflight()?;
     let ctx = r2r::Context::create()
         .context("cannot initialise ROS 2 (source scripts/env.sh, or your ROS 2 setup)")?;
     let mut node = r2r::Node::create(ctx, NODE_NAME, "")
         .with_context(|| format!("cannot create the ROS 2 node `{NODE_NAME}`"))?;
+    let declared: Vec<&str> = SIM_PARAMS.iter().map(|p| p.name).collect();
+    let policy = params_file::Policy {
+        other_nodes: &[crate::agent_node::NODE_NAME],
+        node_cmd: "sim",
+        unknown_key_is_error: false,
+        undeclared_is_error: false,
+    };
+    let warned = params_file::report(&node, &files, &declared, policy)?;
     let given: Vec<(String, ParamValue)> = {
         let params = node
             .params
@@ -57,7 +66,7 @@ pub fn run(cli: SimSettings) -> anyhow::Result<()> {
     let unknown = settings
         .fill_from_params(given.iter().map(|(n, v)| (n.as_str(), v)))
         .context("invalid parameter for bora sim")?;
-    for name in unknown {
+    for name in unknown.into_iter().filter(|n| !warned.contains(n)) {
         let known: Vec<&str> = SIM_PARAMS.iter().map(|p| p.name).collect();
         tracing::warn!(parameter = %name, ?known, "not a bora sim parameter: ignored");
     }

@@ -25,8 +25,8 @@ pub struct ProfileArgs {
     /// Compute device: `cpu` or `cuda:N` (needs a build with the `cuda` feature).
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Model compute threads (0 = all cores).
-    #[arg(long, default_value_t = 0)]
+    /// Model compute threads, 0 (all cores) to 1024.
+    #[arg(long, default_value_t = 0, value_parser = bora_nodes::model_loader::parse_threads)]
     threads: usize,
     /// Commands to send, one per line (blank lines and `#` comments skipped), cycled
     /// [default: four small turns and moves].
@@ -39,7 +39,7 @@ pub struct ProfileArgs {
     #[arg(long, default_value_t = 2.5, value_name = "S")]
     command_period: f64,
     /// Busy threads competing for the CPU during the run (budget behaviour under load).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = bora_nodes::model_loader::parse_threads)]
     stress_cpu: usize,
     /// Write the report as JSON (schema bora.profile/1, nodes/schema/profile.schema.json).
     #[arg(long, value_name = "OUT")]

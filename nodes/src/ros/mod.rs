@@ -3,6 +3,7 @@
 
 pub mod cdr;
 pub mod convert;
+pub mod params_file;
 pub mod signals;
 
 pub use r2r;
