@@ -20,3 +20,5 @@ step "build"
 cargo build --workspace --release --bins
 step "tests"
 cargo test --workspace --release
+step "aarch64: cross-build, tests under qemu (scripts/cross-aarch64.sh)"
+bash scripts/cross-aarch64.sh
