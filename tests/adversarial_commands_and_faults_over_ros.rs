@@ -324,3 +324,75 @@ fn bad_scans_frozen_odometry_a_sim_restart_and_sigint_keep_the_robot_safe() -> a
     assert_within_limits(&mut rig, 0.0)?;
     Ok(())
 }
+
+/// The shared non-command set (tests/data/non_commands.txt), without comments.
+fn non_commands() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/non_commands.txt");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Issue #20: with the real model, sentences that are not commands (questions, thanks,
+/// chit-chat, system-prompt requests, injections) never move the simulated robot: each
+/// gets a report with no motion and `understood: false`, and a `not_understood` event on
+/// agent/events; every cmd_vel in the meantime is zero. A command the parser understands
+/// still moves the robot afterwards.
+#[test]
+fn sentences_that_are_not_commands_never_move_the_robot() -> anyhow::Result<()> {
+    let _g = serial();
+    let mut rig = Rig::start(&[], &[])?;
+    let t0 = rig.pose()?["t"].as_f64().unwrap_or(0.0);
+    let sentences = non_commands();
+    assert!(sentences.len() >= 20, "{} sentences", sentences.len());
+    for s in &sentences {
+        let t = rig.say(s)?;
+        let report = rig.wait_plan_since(s, t, 60.0)?;
+        let moves = report["plan"].as_array().is_some_and(|steps| {
+            steps
+                .iter()
+                .any(|st| st["action"] == "move" || st["action"] == "turn")
+        });
+        assert!(!moves, "motion planned for {s:?}: {report}");
+        assert_eq!(report["understood"], false, "{report}");
+        // The model is loaded and ran (not the parser-only degraded mode).
+        assert!(
+            report["model_text"].is_string(),
+            "model did not run: {report}"
+        );
+        let quoted = serde_json::to_string(s)?;
+        let ev = rig.wait_event(&format!("\"command\":{quoted}"), t, 5.0)?;
+        assert!(
+            ev["event"]
+                .as_str()
+                .unwrap_or("")
+                .contains("not_understood"),
+            "{ev}"
+        );
+    }
+    let log = rig.cmd_vel_log(t0)?;
+    let moving: Vec<_> = log
+        .iter()
+        .filter(|(_, v, w)| *v != 0.0 || *w != 0.0)
+        .collect();
+    assert!(moving.is_empty(), "non-zero cmd_vel: {moving:?}");
+    let still = rig.pose()?;
+    assert!(
+        still["x"].as_f64().unwrap_or(f64::NAN).abs() < 1e-6,
+        "the robot moved: {still}"
+    );
+
+    // Control: the same agent still moves the robot for a real command.
+    let t = rig.say("move forward half a meter")?;
+    rig.wait_event("plan_done", t, 30.0)?;
+    let pose = rig.wait_still(0.3, 30.0)?;
+    assert!(
+        (pose["x"].as_f64().unwrap_or(f64::NAN) - 0.5).abs() < 0.05,
+        "{pose}"
+    );
+    assert_within_limits(&mut rig, 0.0)?;
+    Ok(())
+}

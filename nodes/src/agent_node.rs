@@ -122,7 +122,8 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
             }
         },
     };
-    let interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy);
+    let interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy)
+        .with_motion_trust(params.motion_trust);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let (mut agent, mut input, outputs) =
         Agent::start(params.agent.clone(), interpreter, Arc::clone(&clock))

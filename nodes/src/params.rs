@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bora_runtime::agent::{Limits, PerceptionConfig, PlannerConfig};
 use bora_runtime::budget::{MissPolicy, TokenBudget};
-use bora_runtime::pipeline::{AgentConfig, StageRt};
+use bora_runtime::pipeline::{AgentConfig, MotionTrust, StageRt};
 use serde::Serialize;
 
 /// A parameter value as ROS delivers it.
@@ -127,6 +127,12 @@ pub const AGENT_PARAMS: &[ParamSpec] = &[
         String,
         "fallback",
         "on a budget miss: fallback (deterministic parser), stop, or ignore"
+    ),
+    p!(
+        "safety.model_motion_min_accuracy",
+        Double,
+        "0.95",
+        "held-out intent accuracy (fraction 0..1) a model must declare before its own plan may move the robot on a command the parser did not understand; a model declaring none never may"
     ),
     p!(
         "limits.max_distance_m",
@@ -266,6 +272,8 @@ pub struct AgentParams {
     pub budget: TokenBudget,
     /// What to do on a budget miss.
     pub miss_policy: MissPolicy,
+    /// When a model's own plan may move the robot.
+    pub motion_trust: MotionTrust,
     /// The pipeline's configuration (limits, planner, perception, stages).
     pub agent: AgentConfig,
     /// Diagnostics period.
@@ -406,6 +414,7 @@ impl AgentParams {
                 total: Some(Duration::from_millis(6000)),
             },
             miss_policy: MissPolicy::Fallback,
+            motion_trust: MotionTrust::default(),
             agent: AgentConfig {
                 planner: PlannerConfig::default(),
                 ..AgentConfig::default()
@@ -450,6 +459,13 @@ impl AgentParams {
                     ParamValue::Str(s) if s == "ignore" => MissPolicy::Ignore,
                     _ => return Err(err(n, v, "must be \"fallback\", \"stop\" or \"ignore\"")),
                 }
+            }
+            "safety.model_motion_min_accuracy" => {
+                let f = double(n, v)?;
+                if !(0.0..=1.0).contains(&f) {
+                    return Err(err(n, v, "must be a fraction from 0 to 1"));
+                }
+                self.motion_trust.min_model_accuracy = f;
             }
             "limits.max_distance_m" => a.limits.max_distance_m = positive(n, v)?,
             "limits.max_angle_deg" => a.limits.max_angle_deg = positive(n, v)?,
@@ -571,6 +587,11 @@ mod tests {
             ("stages.stall_after_s", ParamValue::Double(1e300)),
             ("diagnostics_period_s", ParamValue::Int(i64::MAX)),
             ("planner.rate_hz", ParamValue::Double(1e-300)),
+            ("safety.model_motion_min_accuracy", ParamValue::Double(1.5)),
+            (
+                "safety.model_motion_min_accuracy",
+                ParamValue::Str("high".into()),
+            ),
         ] {
             let e = parse(&[(name, v.clone())]).expect_err(name);
             assert_eq!(e.name, name, "{e}");

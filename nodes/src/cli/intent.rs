@@ -1,18 +1,25 @@
-//! `bora intent`: run the language stage once, offline (no ROS, no robot), and print the
-//! plan, the path that produced it (model, fallback or reflex) and where the time went.
+//! `bora intent`: run the language stage offline (no ROS, no robot) on one command, or on
+//! one command per line of stdin with the model loaded once, and print the plan, the path
+//! that produced it (model, fallback or reflex), whether a path trusted for motion
+//! understood it, and where the time went.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use bora_nodes::params::{AgentParams, ParamValue};
-use bora_runtime::pipeline::{Interpreter, PlanModel};
+use bora_runtime::pipeline::{Interpretation, Interpreter, PlanModel};
 use clap::Args;
 
 /// Arguments of `bora intent`.
 #[derive(Args, Debug)]
 pub struct IntentArgs {
     /// The command, as a speech recogniser would deliver it.
-    pub text: String,
+    #[arg(required_unless_present = "stdin")]
+    pub text: Option<String>,
+    /// Read commands from stdin instead, one per line (blank lines skipped); the model
+    /// loads once. With --json, one JSON object per line.
+    #[arg(long, conflicts_with = "text")]
+    pub stdin: bool,
     /// Model name in the cache (smollm2-135m-instruct, gemma3-270m), a GGUF path, or
     /// `none` for the fallback parser alone.
     #[arg(long, default_value = "smollm2-135m-instruct")]
@@ -48,13 +55,36 @@ pub fn run(args: IntentArgs) -> anyhow::Result<()> {
         Some(_) => Some(bora_nodes::model_loader::load_plan_model(&params)?),
         None => None,
     };
-    let mut interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy);
+    let mut interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy)
+        .with_motion_trust(params.motion_trust);
     let cancel = Arc::new(AtomicBool::new(false));
-    let out = interpreter.interpret(&args.text, &cancel, &mut |_| {});
-    if args.json {
-        println!("{}", out.to_json());
-        return Ok(());
+    let commands: Vec<String> = match args.text {
+        Some(text) => vec![text],
+        None => std::io::stdin()
+            .lines()
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| anyhow::anyhow!("cannot read commands from stdin: {e}"))?
+            .into_iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect(),
+    };
+    for (i, command) in commands.iter().enumerate() {
+        let out = interpreter.interpret(command, &cancel, &mut |_| {});
+        if args.json {
+            println!("{}", out.to_json());
+        } else {
+            if i > 0 {
+                println!();
+            }
+            print_summary(&out, &interpreter)?;
+        }
     }
+    Ok(())
+}
+
+/// The readable form of one interpretation.
+fn print_summary(out: &Interpretation, interpreter: &Interpreter) -> anyhow::Result<()> {
+    println!("command: {}", out.command);
     let l = &out.latency;
     match &out.plan {
         Some(plan) => println!("plan:    {}", serde_json::to_string(plan.plan())?),
@@ -64,6 +94,9 @@ pub fn run(args: IntentArgs) -> anyhow::Result<()> {
         "source:  {}",
         serde_json::to_value(out.source)?.as_str().unwrap_or("?")
     );
+    if !out.understood {
+        println!("understood: no (no path trusted for motion understood it; no motion)");
+    }
     println!("model:   {}", interpreter.describe());
     if let Some(text) = &out.model_text {
         println!("output:  {text}");

@@ -69,7 +69,8 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
         Some(Box::new(llm)),
         params.agent.limits.clone(),
         params.miss_policy,
-    );
+    )
+    .with_motion_trust(params.motion_trust);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let (mut agent, input, outputs) =
         Agent::start(params.agent.clone(), interpreter, clock).context("starting the agent")?;

@@ -186,6 +186,12 @@ impl Step {
         }
     }
 
+    /// Whether the step moves the robot (move, turn): the steps a plan may only carry
+    /// when a path trusted for motion understood the command.
+    pub fn is_motion(&self) -> bool {
+        matches!(self, Step::Move { .. } | Step::Turn { .. })
+    }
+
     /// The value of `field`, or None when the step has no such field.
     pub fn value(&self, field: Field) -> Option<FieldValue<'_>> {
         match (self, field) {
@@ -227,6 +233,11 @@ impl ValidPlan {
     /// The validated plan.
     pub fn plan(&self) -> &Plan {
         &self.0
+    }
+
+    /// Whether any step moves the robot (see [`Step::is_motion`]).
+    pub fn has_motion(&self) -> bool {
+        self.0.steps.iter().any(Step::is_motion)
     }
 
     /// The validated plan, by value.

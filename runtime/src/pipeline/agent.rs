@@ -27,7 +27,7 @@ use crate::periodic::PeriodicLoop;
 use crate::pipeline::config::AgentConfig;
 use crate::pipeline::deadline::{DeadlineAction, DeadlineWatch};
 use crate::pipeline::interpret::Interpreter;
-use crate::pipeline::report::{event_json, superseded_json};
+use crate::pipeline::report::{event_json, not_understood_json, superseded_json};
 use crate::queue::{MpmcQueue, Overflow};
 use crate::rt::RtReport;
 use crate::slot::latest_slot;
@@ -332,6 +332,7 @@ impl Agent {
         let preempted = metrics.counter("generations_preempted");
         let no_plan = metrics.counter("commands_without_plan");
         let fallbacks = metrics.counter("fallback_plans");
+        let not_understood = metrics.counter("commands_not_understood");
         let l_clock = Arc::clone(&clock);
         let language_stage =
             builder("language", &config.language_rt, &shutdown).spawn(move |ctx| {
@@ -388,8 +389,13 @@ impl Agent {
                         interp.source = crate::pipeline::interpret::Source::None;
                         interp.reasons.push("preempted by a newer command".into());
                     }
-                    if interp.reasons.iter().any(|r| r.starts_with("preempted")) {
+                    let was_preempted = interp.reasons.iter().any(|r| r.starts_with("preempted"));
+                    if was_preempted {
                         preempted.incr();
+                    } else if !interp.understood && !watch.fired_for(cmd.seq) {
+                        not_understood.incr();
+                        let event = not_understood_json(&interp, cmd.seq, l_clock.now());
+                        let _ = l_outputs.push(AgentOutput::Event(event));
                     }
                     let mut json = interp.to_json();
                     json["seq"] = cmd.seq.into();

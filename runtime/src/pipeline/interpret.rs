@@ -9,7 +9,15 @@
 //!    plan contradicts what the parser understood of the same command.
 //!
 //! If every path fails, the result is "no motion" with the reasons.
+//!
+//! **Motion needs understanding** ([`MotionTrust`]): a plan that moves the robot (move,
+//! turn) runs only when a path trusted for motion understood the command: the parser
+//! (its parse then holds the motion), or a model that declares a held-out accuracy at or
+//! above the configured threshold. Otherwise the interpretation is "not understood" and
+//! the model's motion is dropped (its `say` steps may still run): an untuned model's
+//! guess for "thank you" is "drive 1 m", and that guess must not reach the motors.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,6 +126,11 @@ pub trait PlanModel: Send {
     fn budget(&self) -> TokenBudget {
         TokenBudget::UNLIMITED
     }
+    /// The model's intent accuracy on a held-out split (fraction 0..=1) as declared by the
+    /// model file or adapter, if it declares one; see [`MotionTrust`].
+    fn heldout_accuracy(&self) -> Option<f64> {
+        None
+    }
     /// Registers the model's recorders (TTFT, token gaps, misses) with the agent's metrics.
     fn attach_metrics(&mut self, _metrics: &mut crate::metrics::Metrics) -> crate::Result<()> {
         Ok(())
@@ -133,6 +146,10 @@ pub struct Interpretation {
     pub plan: Option<ValidPlan>,
     /// Which path produced the plan.
     pub source: Source,
+    /// Whether a path trusted for motion understood the command (reflex, the parser, a
+    /// model agreeing with the parser or trusted per [`MotionTrust`]). False: any motion
+    /// the model proposed was dropped.
+    pub understood: bool,
     /// Timings.
     pub latency: LatencyBreakdown,
     /// The model's budget outcome.
@@ -156,6 +173,7 @@ impl Interpretation {
         json!({
             "plan": plan,
             "source": self.source,
+            "understood": self.understood,
             "command": self.command,
             "latency_us": self.latency,
             "budget": self.budget,
@@ -165,11 +183,49 @@ impl Interpretation {
     }
 }
 
+/// Who may command motion for a command the deterministic parser did not understand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MotionTrust {
+    /// Held-out intent accuracy (fraction, 0 to 1) a model must declare before its own
+    /// plan may move the robot. A model that declares none is never trusted for motion.
+    pub min_model_accuracy: f64,
+}
+
+impl Default for MotionTrust {
+    /// 0.95: the model decides motion alone only when it is right at least 19 times in
+    /// 20 on commands nobody tuned it to.
+    fn default() -> Self {
+        Self {
+            min_model_accuracy: 0.95,
+        }
+    }
+}
+
+impl MotionTrust {
+    /// Whether a model declaring `accuracy` may move the robot on its own plan.
+    pub fn trusts(&self, accuracy: Option<f64>) -> bool {
+        accuracy.is_some_and(|a| a >= self.min_model_accuracy)
+    }
+
+    /// Why a model declaring `accuracy` is not trusted, as the end of a sentence.
+    fn why_untrusted(&self, accuracy: Option<f64>) -> String {
+        match accuracy {
+            None => "declares no held-out accuracy, so it is not trusted for motion".into(),
+            Some(a) => format!(
+                "declares a held-out accuracy of {a:.3}, below \
+                 safety.model_motion_min_accuracy = {:.3}",
+                self.min_model_accuracy
+            ),
+        }
+    }
+}
+
 /// The language stage's logic: reflex, model, fallback. Owns the optional model.
 pub struct Interpreter {
     model: Option<Box<dyn PlanModel>>,
     limits: Limits,
     policy: MissPolicy,
+    trust: MotionTrust,
 }
 
 impl std::fmt::Debug for Interpreter {
@@ -178,18 +234,27 @@ impl std::fmt::Debug for Interpreter {
             .field("model", &self.model.as_ref().map(|m| m.describe()))
             .field("limits", &self.limits)
             .field("policy", &self.policy)
+            .field("trust", &self.trust)
             .finish()
     }
 }
 
 impl Interpreter {
-    /// An interpreter with `model` (None: fallback parser only, a degraded mode).
+    /// An interpreter with `model` (None: fallback parser only, a degraded mode) and the
+    /// default [`MotionTrust`].
     pub fn new(model: Option<Box<dyn PlanModel>>, limits: Limits, policy: MissPolicy) -> Self {
         Self {
             model,
             limits,
             policy,
+            trust: MotionTrust::default(),
         }
+    }
+
+    /// The same interpreter with `trust` deciding when a model's own plan may move the robot.
+    pub fn with_motion_trust(mut self, trust: MotionTrust) -> Self {
+        self.trust = trust;
+        self
     }
 
     /// Whether a model is loaded (false: degraded, fallback parser only).
@@ -197,12 +262,23 @@ impl Interpreter {
         self.model.is_some()
     }
 
+    /// Whether the loaded model may move the robot on its own plan (see [`MotionTrust`]).
+    pub fn model_trusted_for_motion(&self) -> bool {
+        self.model
+            .as_ref()
+            .is_some_and(|m| self.trust.trusts(m.heldout_accuracy()))
+    }
+
     /// The model's one-line description, or why there is none.
     pub fn describe(&self) -> String {
-        self.model.as_ref().map_or_else(
-            || "none (fallback parser only)".to_owned(),
-            |m| m.describe(),
-        )
+        match &self.model {
+            None => "none (fallback parser only)".to_owned(),
+            Some(m) if self.trust.trusts(m.heldout_accuracy()) => m.describe(),
+            Some(m) => format!(
+                "{}; not trusted for motion: only commands the parser understands move the robot",
+                m.describe()
+            ),
+        }
     }
 
     /// Lets the model record into the agent's metrics.
@@ -240,6 +316,7 @@ impl Interpreter {
             command: command.to_owned(),
             plan: None,
             source: Source::None,
+            understood: false,
             latency: LatencyBreakdown::default(),
             budget: BudgetOutcome::NotRun,
             model_text: None,
@@ -247,83 +324,146 @@ impl Interpreter {
         };
         if command.trim().is_empty() {
             out.reasons.push("empty command".into());
-            out.latency.total_us = micros(start.elapsed());
-            return out;
-        }
-        if is_reflex_stop(command) {
-            out.plan = self
-                .limits
-                .validate(Plan {
-                    steps: vec![Step::Stop {}],
-                })
-                .ok();
+        } else if is_reflex_stop(command) {
+            out.plan = self.stop_plan();
             out.source = Source::Reflex;
-            out.latency.total_us = micros(start.elapsed());
-            return out;
-        }
-        if let Some(model) = self.model.as_mut() {
-            let attempt = model.generate(command, cancel, on_text);
-            out.latency = attempt.latency;
-            out.budget = attempt.budget;
-            out.model_text = Some(attempt.text.clone());
-            match (attempt.budget, attempt.error) {
-                (BudgetOutcome::Preempted, _) => {
-                    out.reasons.push("preempted by a newer command".into());
-                    out.latency.total_us = micros(start.elapsed());
-                    return out;
-                }
-                (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Stop => {
-                    out.reasons
-                        .push("model missed its token budget; policy stop".into());
-                    out.plan = self
-                        .limits
-                        .validate(Plan {
-                            steps: vec![Step::Stop {}],
-                        })
-                        .ok();
-                    out.source = Source::Fallback;
-                    out.latency.total_us = micros(start.elapsed());
-                    return out;
-                }
-                (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Fallback => {
-                    out.reasons.push("model missed its token budget".into());
-                }
-                (_, Some(error)) => out.reasons.push(format!("model failed: {error}")),
-                _ => match self.limits.parse(&attempt.text) {
-                    // A small model can write a valid plan that says something else
-                    // than the command (measured with SmolLM2-135M: "turn left" became
-                    // a right turn). Where the deterministic parser understands the
-                    // command, the model's plan must agree with it.
-                    Ok(plan) => match parse_command(command, &self.limits) {
-                        Ok(parsed) if parsed.steps() != plan.steps() => {
-                            out.reasons.push(format!(
-                                "model plan {} disagreed with the deterministic parse",
-                                serde_json::to_string(plan.plan()).unwrap_or_default()
-                            ));
-                        }
-                        _ => {
-                            out.plan = Some(plan);
-                            out.source = Source::Model;
-                            out.latency.total_us = micros(start.elapsed());
-                            return out;
-                        }
-                    },
-                    Err(e) => out.reasons.push(format!("model output rejected: {e}")),
-                },
-            }
-        } else {
-            out.reasons.push("no model loaded".into());
-        }
-        match parse_command(command, &self.limits) {
-            Ok(plan) => {
-                out.plan = Some(plan);
-                out.source = Source::Fallback;
-            }
-            Err(e) => out.reasons.push(format!("fallback parser: {e}")),
+            out.understood = true;
+        } else if self.try_model(command, cancel, on_text, &mut out) == ControlFlow::Continue(()) {
+            self.fall_back(command, &mut out);
         }
         out.latency.total_us = micros(start.elapsed());
         out
     }
+
+    /// The model's path. `Break` when `out` is final (a plan, a preemption, policy stop);
+    /// `Continue` when the deterministic parser decides.
+    fn try_model(
+        &mut self,
+        command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+        out: &mut Interpretation,
+    ) -> ControlFlow<()> {
+        let Some(model) = self.model.as_mut() else {
+            out.reasons.push("no model loaded".into());
+            return ControlFlow::Continue(());
+        };
+        let attempt = model.generate(command, cancel, on_text);
+        let declared_accuracy = model.heldout_accuracy();
+        out.latency = attempt.latency;
+        out.budget = attempt.budget;
+        out.model_text = Some(attempt.text.clone());
+        match (attempt.budget, attempt.error) {
+            (BudgetOutcome::Preempted, _) => {
+                out.reasons.push("preempted by a newer command".into());
+                ControlFlow::Break(())
+            }
+            (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Stop => {
+                out.reasons
+                    .push("model missed its token budget; policy stop".into());
+                out.plan = self.stop_plan();
+                out.source = Source::Fallback;
+                out.understood = true;
+                ControlFlow::Break(())
+            }
+            (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Fallback => {
+                out.reasons.push("model missed its token budget".into());
+                ControlFlow::Continue(())
+            }
+            (_, Some(error)) => {
+                out.reasons.push(format!("model failed: {error}"));
+                ControlFlow::Continue(())
+            }
+            _ => match self.limits.parse(&attempt.text) {
+                Ok(plan) => self.judge_model_plan(command, plan, declared_accuracy, out),
+                Err(e) => {
+                    out.reasons.push(format!("model output rejected: {e}"));
+                    ControlFlow::Continue(())
+                }
+            },
+        }
+    }
+
+    /// Decides what a valid model plan may do. A small model can write a valid plan that
+    /// says something else than the command (measured with SmolLM2-135M: "turn left"
+    /// became a right turn; "thank you" became a 1 m drive). Where the deterministic
+    /// parser understands the command, the model's plan must agree with it; where it does
+    /// not, the model's plan may move the robot only if the model is trusted for motion
+    /// ([`MotionTrust`]), and otherwise keeps only its steps without motion.
+    fn judge_model_plan(
+        &self,
+        command: &str,
+        plan: ValidPlan,
+        declared_accuracy: Option<f64>,
+        out: &mut Interpretation,
+    ) -> ControlFlow<()> {
+        match parse_command(command, &self.limits) {
+            Ok(parsed) if parsed.steps() != plan.steps() => {
+                out.reasons.push(format!(
+                    "model plan {} disagreed with the deterministic parse",
+                    plan_json(&plan)
+                ));
+                return ControlFlow::Continue(());
+            }
+            Ok(_) => out.understood = true,
+            Err(_) if self.trust.trusts(declared_accuracy) => out.understood = true,
+            Err(_) => {}
+        }
+        if out.understood || !plan.has_motion() {
+            if !out.understood {
+                out.reasons.push(format!(
+                    "not understood: the deterministic parser did not understand the command, \
+                     and the model {}",
+                    self.trust.why_untrusted(declared_accuracy)
+                ));
+            }
+            out.source = Source::Model;
+            out.plan = Some(plan);
+            return ControlFlow::Break(());
+        }
+        out.reasons.push(format!(
+            "not understood: model plan {} moves the robot, but the deterministic parser did \
+             not understand the command and the model {}; the motion was dropped",
+            plan_json(&plan),
+            self.trust.why_untrusted(declared_accuracy)
+        ));
+        let rest: Vec<Step> = plan
+            .into_plan()
+            .steps
+            .into_iter()
+            .filter(|s| !s.is_motion())
+            .collect();
+        if !rest.is_empty() {
+            out.plan = self.limits.validate(Plan { steps: rest }).ok();
+            out.source = Source::Model;
+        }
+        ControlFlow::Break(())
+    }
+
+    /// The deterministic parser's path: the last one.
+    fn fall_back(&self, command: &str, out: &mut Interpretation) {
+        match parse_command(command, &self.limits) {
+            Ok(plan) => {
+                out.plan = Some(plan);
+                out.source = Source::Fallback;
+                out.understood = true;
+            }
+            Err(e) => out.reasons.push(format!("fallback parser: {e}")),
+        }
+    }
+
+    fn stop_plan(&self) -> Option<ValidPlan> {
+        self.limits
+            .validate(Plan {
+                steps: vec![Step::Stop {}],
+            })
+            .ok()
+    }
+}
+
+/// A plan's compact JSON, for reasons.
+fn plan_json(plan: &ValidPlan) -> String {
+    serde_json::to_string(plan.plan()).unwrap_or_default()
 }
 
 /// A duration in whole microseconds (saturating).
@@ -332,203 +472,4 @@ pub fn micros(d: Duration) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Canned(ModelAttempt);
-    impl PlanModel for Canned {
-        fn generate(
-            &mut self,
-            _: &str,
-            _: &Arc<AtomicBool>,
-            on_text: &mut dyn FnMut(&str),
-        ) -> ModelAttempt {
-            on_text(&self.0.text);
-            self.0.clone()
-        }
-        fn describe(&self) -> String {
-            "canned".into()
-        }
-    }
-
-    fn attempt(text: &str, budget: BudgetOutcome) -> ModelAttempt {
-        ModelAttempt {
-            text: text.into(),
-            budget,
-            latency: LatencyBreakdown::default(),
-            error: None,
-        }
-    }
-
-    fn run(model: Option<ModelAttempt>, policy: MissPolicy, command: &str) -> Interpretation {
-        let model = model.map(|a| Box::new(Canned(a)) as Box<dyn PlanModel>);
-        let mut i = Interpreter::new(model, Limits::default(), policy);
-        i.interpret(command, &Arc::new(AtomicBool::new(false)), &mut |_| {})
-    }
-
-    const MISS: BudgetOutcome = BudgetOutcome::Missed {
-        limit: crate::budget::Limit::FirstToken,
-        limit_us: 1,
-        observed_us: 5,
-        over_by_us: 4,
-    };
-
-    #[test]
-    fn reflex_bypasses_the_model() {
-        let out = run(
-            Some(attempt(
-                r#"{"plan":[{"action":"move","distance_m":1}]}"#,
-                BudgetOutcome::Met,
-            )),
-            MissPolicy::Fallback,
-            "STOP now",
-        );
-        assert_eq!(out.source, Source::Reflex);
-        assert_eq!(
-            out.plan.map(|p| p.steps().to_vec()),
-            Some(vec![Step::Stop {}])
-        );
-        assert!(out.model_text.is_none());
-    }
-
-    #[test]
-    fn valid_model_output_is_used() {
-        let out = run(
-            Some(attempt(
-                r#"{"plan":[{"action":"turn","angle_deg":45}]}"#,
-                BudgetOutcome::Met,
-            )),
-            MissPolicy::Fallback,
-            "turn left 45 degrees",
-        );
-        assert_eq!(out.source, Source::Model);
-        assert_eq!(
-            out.plan.map(|p| p.steps().to_vec()),
-            Some(vec![Step::Turn { angle_deg: 45.0 }])
-        );
-    }
-
-    #[test]
-    fn a_model_plan_that_contradicts_the_parse_is_not_used() {
-        let out = run(
-            Some(attempt(
-                r#"{"plan":[{"action":"turn","angle_deg":-90}]}"#,
-                BudgetOutcome::Met,
-            )),
-            MissPolicy::Fallback,
-            "turn left",
-        );
-        assert_eq!(out.source, Source::Fallback);
-        assert_eq!(
-            out.plan.map(|p| p.steps().to_vec()),
-            Some(vec![Step::Turn { angle_deg: 90.0 }])
-        );
-        assert!(out.reasons[0].contains("disagreed"), "{:?}", out.reasons);
-        // A command the parser does not understand keeps the model's plan.
-        let out = run(
-            Some(attempt(
-                r#"{"plan":[{"action":"say","text":"hi"}]}"#,
-                BudgetOutcome::Met,
-            )),
-            MissPolicy::Fallback,
-            "greet the visitors",
-        );
-        assert_eq!(out.source, Source::Model);
-    }
-
-    #[test]
-    fn out_of_range_model_output_falls_back() {
-        let out = run(
-            Some(attempt(
-                r#"{"plan":[{"action":"move","distance_m":50}]}"#,
-                BudgetOutcome::Met,
-            )),
-            MissPolicy::Fallback,
-            "move forward 2 meters",
-        );
-        assert_eq!(out.source, Source::Fallback);
-        assert_eq!(
-            out.plan.map(|p| p.steps().to_vec()),
-            Some(vec![Step::Move { distance_m: 2.0 }])
-        );
-        assert!(out.reasons[0].contains("rejected"), "{:?}", out.reasons);
-    }
-
-    #[test]
-    fn budget_miss_applies_the_policy() {
-        let text = r#"{"plan":[{"action":"move","distance_m":1}]}"#;
-        let fb = run(
-            Some(attempt(text, MISS)),
-            MissPolicy::Fallback,
-            "move back 1 m",
-        );
-        assert_eq!(fb.source, Source::Fallback);
-        assert_eq!(
-            fb.plan.map(|p| p.steps().to_vec()),
-            Some(vec![Step::Move { distance_m: -1.0 }])
-        );
-        let stop = run(Some(attempt(text, MISS)), MissPolicy::Stop, "move back 1 m");
-        assert_eq!(
-            stop.plan.map(|p| p.steps().to_vec()),
-            Some(vec![Step::Stop {}])
-        );
-        let back = r#"{"plan":[{"action":"move","distance_m":-1}]}"#;
-        let ignore = run(
-            Some(attempt(back, MISS)),
-            MissPolicy::Ignore,
-            "move back 1 m",
-        );
-        assert_eq!(ignore.source, Source::Model);
-    }
-
-    #[test]
-    fn preempted_generation_yields_no_plan() {
-        let out = run(
-            Some(attempt("{\"plan\":[", BudgetOutcome::Preempted)),
-            MissPolicy::Fallback,
-            "move forward",
-        );
-        assert!(out.plan.is_none());
-        assert_eq!(out.source, Source::None);
-    }
-
-    #[test]
-    fn unparseable_command_without_model_means_no_motion() {
-        let out = run(None, MissPolicy::Fallback, "sing me a song about rust");
-        assert!(out.plan.is_none());
-        assert_eq!(out.source, Source::None);
-        assert_eq!(out.reasons.len(), 2, "{:?}", out.reasons);
-        let json = out.to_json();
-        assert!(json["plan"].is_null());
-    }
-
-    #[test]
-    fn empty_commands_never_reach_the_model() {
-        let out = run(
-            Some(attempt(
-                r#"{"plan":[{"action":"move","distance_m":1}]}"#,
-                BudgetOutcome::Met,
-            )),
-            MissPolicy::Fallback,
-            " \t\n",
-        );
-        assert!(out.plan.is_none());
-        assert!(out.model_text.is_none());
-        assert_eq!(out.reasons, vec!["empty command".to_owned()]);
-    }
-
-    #[test]
-    fn json_form_starts_with_the_plan() {
-        let out = run(
-            None,
-            MissPolicy::Fallback,
-            "move forward one meter then turn left",
-        );
-        let json = out.to_json();
-        assert_eq!(
-            json["plan"],
-            json!([{"action":"move","distance_m":1.0},{"action":"turn","angle_deg":90.0}])
-        );
-        assert_eq!(json["source"], "fallback");
-    }
-}
+mod tests;

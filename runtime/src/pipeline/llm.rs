@@ -44,6 +44,12 @@ pub struct LlmConfig {
     pub schema: Option<serde_json::Value>,
 }
 
+/// GGUF metadata key (float, 0 to 1) under which a tuned model file declares the intent
+/// accuracy it was measured at on a held-out split; see
+/// [`MotionTrust`](crate::pipeline::MotionTrust). Absent: the model is not trusted for
+/// motion on its own.
+pub const HELDOUT_ACCURACY_KEY: &str = "bora.intent.heldout_accuracy";
+
 /// Few-shot examples: (command, plan JSON). They teach the format, signs and units.
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
@@ -112,6 +118,8 @@ pub struct LlmPlanModel {
     clock: Arc<dyn Clock>,
     cfg: LlmConfig,
     description: String,
+    /// The held-out intent accuracy the file declares ([`HELDOUT_ACCURACY_KEY`]).
+    heldout_accuracy: Option<f64>,
     /// Time to load the weights and build the tokenizer.
     pub load_time: Duration,
     /// Time to compute the prefix's KV state.
@@ -133,6 +141,7 @@ impl LlmPlanModel {
         let start = Instant::now();
         let file = bora_models::gguf::GgufFile::open(&cfg.path)?;
         let tokenizer = ModelTokenizer::from_gguf(&cfg.path, file.content())?;
+        let heldout_accuracy = declared_accuracy(&file)?;
         if let Some(schema) = &cfg.schema {
             // Compile once now: a schema error shows at start, and the token trie is built.
             Constraint::json_schema(&tokenizer, schema)?;
@@ -180,6 +189,7 @@ impl LlmPlanModel {
             clock: Arc::new(SystemClock::new()),
             cfg,
             description,
+            heldout_accuracy,
             load_time,
             prefix_time,
         })
@@ -202,6 +212,23 @@ impl LlmPlanModel {
         ids.extend(self.tokenizer.encode(command, false)?);
         ids.extend(self.tokenizer.encode(&self.shape.tail, true)?);
         Ok(ids)
+    }
+}
+
+/// The held-out accuracy `file` declares, checked to be a fraction: a present but wrong
+/// value is an error, never a silent "untrusted".
+fn declared_accuracy(file: &bora_models::gguf::GgufFile) -> bora_models::Result<Option<f64>> {
+    let Some(a) = file.get_f32_opt(HELDOUT_ACCURACY_KEY)? else {
+        return Ok(None);
+    };
+    if (0.0..=1.0).contains(&a) {
+        Ok(Some(f64::from(a)))
+    } else {
+        Err(bora_models::Error::Metadata {
+            path: file.path().to_path_buf(),
+            key: HELDOUT_ACCURACY_KEY.into(),
+            reason: format!("= {a}: must be a fraction from 0 to 1"),
+        })
     }
 }
 
@@ -345,6 +372,10 @@ impl PlanModel for LlmPlanModel {
 
     fn budget(&self) -> TokenBudget {
         self.cfg.budget
+    }
+
+    fn heldout_accuracy(&self) -> Option<f64> {
+        self.heldout_accuracy
     }
 
     fn describe(&self) -> String {

@@ -14,6 +14,7 @@ pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, Comma
 pub use config::{AgentConfig, StageRt};
 pub use inprocess::{SimLoop, SimRates};
 pub use interpret::{
-    BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, PlanModel, Source,
+    BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, MotionTrust,
+    PlanModel, Source,
 };
 pub use llm::{LlmConfig, LlmPlanModel};

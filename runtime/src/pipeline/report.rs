@@ -1,11 +1,12 @@
 //! The JSON the agent publishes besides full interpretations: reflex stops, commands
-//! superseded before they were interpreted, and planner events.
+//! superseded before they were interpreted, commands not understood, and planner events.
 
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::agent::{PlanEvent, WatchdogReason};
+use crate::pipeline::interpret::Interpretation;
 
 /// `agent/plan` JSON for a reflex stop (the model was bypassed).
 pub fn reflex_json(command: &str, seq: u64) -> String {
@@ -40,6 +41,23 @@ pub fn rejected_json(command: &str, seq: u64, reason: &str) -> String {
         "command": command,
         "seq": seq,
         "reasons": [reason],
+    })
+    .to_string()
+}
+
+/// `agent/events` JSON for a command that no path trusted for motion understood, at
+/// `now` (agent clock): whatever the model proposed, the robot does not move for it.
+/// `plan` is what still runs (say or wait steps), or null.
+pub fn not_understood_json(interp: &Interpretation, seq: u64, now: Duration) -> String {
+    let plan = interp.to_json()["plan"].take();
+    json!({
+        "event": "not_understood",
+        "command": interp.command,
+        "seq": seq,
+        "model_text": interp.model_text,
+        "plan": plan,
+        "reasons": interp.reasons,
+        "t_s": now.as_secs_f64(),
     })
     .to_string()
 }
