@@ -61,25 +61,25 @@ export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
 # integration tests that run stages in real time (timing bounds mean nothing under
 # emulation) and the other model tests, which check target-independent code the x86 run
 # already covers.
-models_lib=(--lib -- --skip model::cpu::tests::lean_cpu_forward)
-models_tests=(--test tokenizer_matches_llama_cpp_reference
+# One package selection for every cargo call: cargo unifies dependency features over the
+# selected packages, and two selections built candle and tokenizers twice.
+pkgs=(-p bora-models -p bora-runtime -p bora-testkit)
+model_tests=(--test tokenizer_matches_llama_cpp_reference
   --test tokenizer_round_trips_awkward_text
   --test greedy_generation_matches_llama_cpp)
+xtest() { cargo test --release --target "$target" "${pkgs[@]}" "$@"; }
 
 step "build (release, $target)"
-cargo test --release --target "$target" -p bora-models --lib "${models_tests[@]}" --no-run
-cargo test --release --target "$target" -p bora-runtime -p bora-testkit --lib --no-run
+xtest --lib "${model_tests[@]}" --no-run
 
 runner() { export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L $sysroot -cpu $1"; }
 
 step "kernel tests without the dot product (qemu -cpu cortex-a53: plain NEON)"
 runner cortex-a53
-BORA_EXPECT_ISAS="Scalar Neon" \
-  cargo test --release --target "$target" -p bora-models --lib kernels::
+BORA_EXPECT_ISAS="Scalar Neon" xtest --lib -- kernels::
 
 step "tests with the dot product (qemu -cpu max: SDOT and plain NEON)"
 runner max
 BORA_EXPECT_ISAS="Scalar Neon NeonDotprod" \
-  cargo test --release --target "$target" -p bora-models "${models_lib[@]}"
-cargo test --release --target "$target" -p bora-models "${models_tests[@]}"
-cargo test --release --target "$target" -p bora-runtime -p bora-testkit --lib
+  xtest --lib -- --skip model::cpu::tests::lean_cpu_forward
+xtest "${model_tests[@]}"
