@@ -184,6 +184,103 @@ pub enum Error {
         /// What llguidance reported.
         reason: String,
     },
+    /// A CTranslate2 `model.bin` ends before a part its header promises.
+    #[error("{path} is truncated: {section} needs bytes up to offset {needed}, but the file has only {file_size} bytes; fetch it again (scripts/setup.sh)")]
+    Ct2Truncated {
+        /// The file at fault.
+        path: PathBuf,
+        /// The part being read (header, the name, shape or data of a variable, aliases).
+        section: String,
+        /// The byte offset the part needs the file to reach.
+        needed: u64,
+        /// The size of the file in bytes.
+        file_size: u64,
+    },
+    /// A CTranslate2 `model.bin` with a malformed field (a name without its NUL, not UTF-8).
+    #[error("{path}: malformed CTranslate2 file at byte {offset}: {reason}")]
+    Ct2Malformed {
+        /// The file at fault.
+        path: PathBuf,
+        /// The byte offset of the field.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A CTranslate2 `model.bin` of a format version this reader does not know.
+    #[error("{path}: CTranslate2 model format version {version} is not supported (supported: {supported}); convert the model with ctranslate2 4.x")]
+    Ct2UnsupportedVersion {
+        /// The file at fault.
+        path: PathBuf,
+        /// The version in the header.
+        version: u32,
+        /// The versions this reader reads.
+        supported: &'static str,
+    },
+    /// A variable's stored type is unknown, or not the one bora needs for it.
+    #[error("{path}: variable `{variable}` has dtype {found}, expected {expected}")]
+    Ct2Dtype {
+        /// The file at fault.
+        path: PathBuf,
+        /// The variable name.
+        variable: String,
+        /// The dtype found (a name, or `id N` when the id is unknown).
+        found: String,
+        /// The dtype(s) accepted.
+        expected: String,
+    },
+    /// A variable's byte count disagrees with its shape and dtype, or its shape is absurd.
+    #[error(
+        "{path}: variable `{variable}` has shape {dims:?} and {bytes} bytes of data: {reason}"
+    )]
+    Ct2VariableSize {
+        /// The file at fault.
+        path: PathBuf,
+        /// The variable name.
+        variable: String,
+        /// The stored shape, outermost first.
+        dims: Vec<u64>,
+        /// The stored byte count.
+        bytes: u64,
+        /// What is inconsistent.
+        reason: String,
+    },
+    /// A variable in the file that the model mapping does not know: a different model
+    /// layout (or a quantized variant) than the one bora reads.
+    #[error("{path}: variable `{variable}` is not part of a {spec} bora can run (an int8 or newer layout?); use the float16/float32 CTranslate2 conversion")]
+    Ct2UnknownVariable {
+        /// The file at fault.
+        path: PathBuf,
+        /// The CTranslate2 spec name in the header.
+        spec: String,
+        /// The variable name.
+        variable: String,
+    },
+    /// An alias in the file names a variable the file does not hold.
+    #[error("{path}: alias `{alias}` points at `{target}`, which is not in the file")]
+    Ct2BadAlias {
+        /// The file at fault.
+        path: PathBuf,
+        /// The alias name.
+        alias: String,
+        /// The variable it points at.
+        target: String,
+    },
+    /// A Whisper model directory is missing a file or holds an unusable one.
+    #[error("Whisper model {path}: {reason}")]
+    WhisperModel {
+        /// The directory or file at fault.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
+    /// A WAV file bora cannot read.
+    #[error("{path}: {reason}")]
+    Wav {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong with it (see [`WavProblem`](crate::whisper::wav::WavProblem)).
+        reason: crate::whisper::wav::WavProblem,
+    },
     /// An error from candle while running the model.
     #[error("model computation failed: {0}")]
     Candle(#[from] candle_core::Error),

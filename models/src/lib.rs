@@ -1,5 +1,6 @@
 //! bora-models: GGUF language models on candle, tokenizers built from the GGUF itself,
-//! streaming generation with chunked prefill, a prefix KV cache and constrained output.
+//! streaming generation with chunked prefill, a prefix KV cache and constrained output;
+//! Whisper speech-to-text from CTranslate2 files (`whisper`).
 //!
 //! No ROS and no threads of its own: the caller (bora-runtime's language stage) owns the
 //! thread and checks its token budget between the steps this crate exposes.
@@ -17,6 +18,7 @@ pub mod prefix_cache;
 pub mod sampling;
 
 pub mod registry;
+pub mod whisper;
 pub mod tokenizer;
 pub use tokenizer::{ModelTokenizer, StreamDecoder};
 pub mod chat;
