@@ -255,6 +255,7 @@ fn vnni_kernels_equal_avx2_bit_for_bit() {
     assert_same_bits(Isa::Avx2, Isa::Avx512Vnni);
 }
 
+#[cfg(target_arch = "aarch64")]
 #[test]
 fn dotprod_kernels_equal_plain_neon_bit_for_bit() {
     // SDOT and the plain NEON product put the same sums in the same lanes, and the float
