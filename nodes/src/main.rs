@@ -36,6 +36,8 @@ enum Command {
     Agent(cli::agent::AgentArgs),
     /// Interpret one command offline and print the plan, its source and latencies.
     Intent(cli::intent::IntentArgs),
+    /// Transcribe a WAV file with Whisper, then interpret it as `intent` does.
+    Listen(cli::listen::ListenArgs),
     /// Publish a voice command (a speech recogniser stand-in); --wait prints the plan.
     Say(cli::say::SayArgs),
     /// Profile this machine: model speed and every pipeline latency (compare: regressions).
@@ -55,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(args) => cli::sim::run(args),
         Command::Agent(args) => cli::agent::run(args),
         Command::Intent(args) => cli::intent::run(args),
+        Command::Listen(args) => cli::listen::run(args),
         Command::Say(args) => cli::say::run(args),
         Command::Profile(args) => cli::profile::run(args),
     }

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod bench;
 pub mod generate;
 pub mod intent;
+pub mod listen;
 pub mod profile;
 pub mod say;
 pub mod sim;
