@@ -43,6 +43,9 @@ export RUSTFLAGS="-C target-cpu=generic -D warnings"
 # get no rustflags, those of the native build get `target-cpu=native`; in one directory
 # the two builds would keep rebuilding each other's copies.
 export CARGO_TARGET_DIR="$repo/target/cross-aarch64"
+# No debug line tables in the cross build: nothing here debugs under qemu, and the
+# emitted DWARF is a noticeable part of compiling candle on CI's two cores.
+export CARGO_PROFILE_RELEASE_DEBUG=false
 # Two test threads: qemu translates each one, and CI has two cores.
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
 
