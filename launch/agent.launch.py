@@ -31,6 +31,11 @@ def generate_launch_description():
             executable="bora",
             name="bora_agent",
             arguments=["agent"],
+            # The profile goes to bora as a ROS argument, not through `parameters=`:
+            # launch_ros drops a `parameters=` file that does not exist with only a warning
+            # (the node would run on defaults); bora refuses a missing or malformed
+            # --params-file, naming it, and the launch shows the node exit.
+            ros_arguments=["--params-file", params_file],
             parameters=parameters,
             output="screen",
             emulate_tty=True,
@@ -49,6 +54,6 @@ def generate_launch_description():
             description="model overriding the profile's: a name in $BORA_MODELS, a GGUF path, or none; empty keeps the profile's",
         ),
         # One of the two starts: the profile alone, or the profile with `model` overridden.
-        agent(UnlessCondition(model_given), [params_file]),
-        agent(IfCondition(model_given), [params_file, {"model": ParameterValue(model, value_type=str)}]),
+        agent(UnlessCondition(model_given), []),
+        agent(IfCondition(model_given), [{"model": ParameterValue(model, value_type=str)}]),
     ])

@@ -433,8 +433,9 @@ fn processes(prefix: &Path, launched: &Json) -> anyhow::Result<BTreeMap<String, 
     Ok(by_name)
 }
 
-/// Checks the agent node of a launch: `bora agent` with exactly `params` (a params file,
-/// then an optional model override), and that the params file exists.
+/// Checks the agent node of a launch: `bora agent` with the profile as a ROS argument
+/// (`--params-file FILE`, so that bora, not launch_ros, judges the file), the parameters
+/// exactly the optional model override, and that the params file exists.
 fn check_agent(node: Option<&Json>, file: &Path, model: Option<&str>) -> anyhow::Result<()> {
     let node = node.context("no bora_agent node starts")?;
     ensure!(
@@ -447,7 +448,13 @@ fn check_agent(node: Option<&Json>, file: &Path, model: Option<&str>) -> anyhow:
         "params file {} does not exist",
         file.display()
     );
-    let mut want = vec![serde_json::json!({ "file": file })];
+    ensure!(
+        node["ros_arguments"] == serde_json::json!(["--params-file", file]),
+        "bora_agent gets ROS arguments {}, expected --params-file {}",
+        node["ros_arguments"],
+        file.display()
+    );
+    let mut want = vec![];
     if let Some(m) = model {
         want.push(serde_json::json!({ "model": m }));
     }
@@ -511,6 +518,49 @@ fn agent_launch_files_start_bora_agent_with_a_profile_and_model_override() -> an
                 );
             }
         }
+    }
+    Ok(())
+}
+
+#[test]
+fn agent_launch_files_refuse_a_profile_that_does_not_exist() -> anyhow::Result<()> {
+    isolate_ros();
+    let dir = tempfile::tempdir()?;
+    let prefix = dir.path().join("prefix");
+    install(&prefix)?;
+    // A mistyped profile path, with a space in it: launch_ros would drop a `parameters=`
+    // file that does not exist (the node would run on defaults); as a ROS argument it
+    // reaches bora whole, which refuses it by name.
+    let missing = dir.path().join("my profiles/no_such.yaml");
+    let arg = format!("params_file:={}", missing.display());
+    for file in ["agent.launch.py", "agent.launch.xml"] {
+        let launched = evaluate_launch(&prefix, file, &[&arg])?;
+        let nodes = processes(&prefix, &launched)?;
+        let node = nodes
+            .get("bora_agent")
+            .context("no bora_agent node starts")?;
+        let strings = |v: &Json| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect()
+        };
+        let out = run(Command::new(bora()?)
+            .args(strings(&node["arguments"]))
+            .arg("--ros-args")
+            .args(strings(&node["ros_arguments"]))
+            .env("RUST_BACKTRACE", "0"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.code() == Some(1),
+            "{file}: bora agent with a missing profile exited {} (want 1, a refusal):\n{stderr}",
+            out.status
+        );
+        ensure!(
+            stderr.contains(&format!("{} does not exist", missing.display())),
+            "{file}: the refusal does not name the missing profile:\n{stderr}"
+        );
     }
     Ok(())
 }

@@ -14,7 +14,8 @@ Usage:
     launch_stub.py py  FILE.launch.py  [name:=value ...]
     launch_stub.py xml FILE.launch.xml [name:=value ...]
 Output (stdout): {"arguments": [declared names], "processes": [{"package", "executable",
-"name", "arguments": [str], "parameters": [{"file": path} | {name: value}]}]}
+"name", "arguments": [str], "ros_arguments": [str], "parameters": [{"file": path} |
+{name: value}]}]}
 """
 
 import importlib.util
@@ -193,6 +194,7 @@ def visit(entities, ctx):
                 "executable": text(kw["executable"], ctx),
                 "name": text(kw.get("name", ""), ctx),
                 "arguments": [text(a, ctx) for a in kw.get("arguments") or []],
+                "ros_arguments": [text(a, ctx) for a in kw.get("ros_arguments") or []],
                 "parameters": [parameter(p, ctx) for p in kw.get("parameters") or []],
             })
         elif isinstance(e, IncludeLaunchDescription):
@@ -266,6 +268,13 @@ def xml_text(s, ctx):
     return s
 
 
+def xml_cmdline(s, ctx):
+    """A command-line attribute (`ros_args`) as launch splits it: at the whitespace of the
+    text as written, so a substitution stays one argument whatever its value holds
+    (a path with spaces); `$( )` with its inner spaces is one piece of a token."""
+    return [xml_text(token, ctx) for token in re.findall(r"(?:\$\([^)]*\)|[^\s$]|\$(?!\())+", s)]
+
+
 def xml_enabled(el, ctx):
     if "if" in el.attrib and not truth(xml_text(el.attrib["if"], ctx)):
         return False
@@ -302,6 +311,7 @@ def run_xml(path, ctx):
                 "executable": xml_text(el.attrib["exec"], ctx),
                 "name": xml_text(el.attrib.get("name", ""), ctx),
                 "arguments": xml_text(el.attrib.get("args", ""), ctx).split(),
+                "ros_arguments": xml_cmdline(el.attrib.get("ros_args", ""), ctx),
                 "parameters": params,
             })
         else:
