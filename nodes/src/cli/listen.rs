@@ -29,8 +29,9 @@ pub struct ListenArgs {
     /// Compute device for Whisper (`cpu`, `cuda:0`).
     #[arg(long, default_value = "cpu")]
     pub asr_device: String,
-    /// Run the encoder on the utterance only (plus 1 s) instead of the full 30 s window:
-    /// faster, and measured to change few transcripts (see the README's Voice section).
+    /// Experimental: run the encoder on the utterance only (plus 1 s) instead of the full
+    /// 30 s window. Much faster, but on the reference clips only 1 of 12 transcripts equals
+    /// ctranslate2's and two loop on a phrase (bench/asr-compare.sh): not for commands yet.
     #[arg(long)]
     pub fit_window: bool,
     /// Print JSON: one line with the transcript, then `bora intent --json`'s line.
