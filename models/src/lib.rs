@@ -18,8 +18,8 @@ pub mod prefix_cache;
 pub mod sampling;
 
 pub mod registry;
-pub mod whisper;
 pub mod tokenizer;
+pub mod whisper;
 pub use tokenizer::{ModelTokenizer, StreamDecoder};
 pub mod chat;
 pub use chat::{ChatTemplate, Message, Role};
