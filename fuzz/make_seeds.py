@@ -90,7 +90,7 @@ def main():
                 put("tokenizer", json.loads(line)["text"])
     put("tokenizer", "<|im_start|>user\ngo forward<|im_end|>\n")
     # intent: the fallback phrasing table and JSON plans.
-    table = (REPO / "runtime/tests/fallback_parser_understands_common_phrasings.rs").read_text()
+    table = (REPO / "agent/tests/fallback_parser_understands_common_phrasings.rs").read_text()
     for phrase in re.findall(r'^\s*\("([^"\\]*)",', table, re.M):
         put("intent", phrase)
     put("intent", 'say "Grüße!" then turn left')

@@ -10,14 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use bora_agent::intent::FieldValue;
+use bora_agent::{parse_command, Limits, ValidPlan};
 use bora_models::gguf::GgufFile;
 use bora_models::registry::resolve_model;
 use bora_models::{Model, ModelOptions, ModelTokenizer};
 use bora_nodes::params::{AgentParams, ParamValue};
 use bora_nodes::sim_params::SimSettings;
-use bora_runtime::agent::intent::FieldValue;
-use bora_runtime::agent::{parse_command, Limits, ValidPlan};
-use bora_runtime::sim::{DriveConfig, LidarConfig, Sim, World};
+use bora_sim::{DriveConfig, LidarConfig, Sim, World};
 use serde_yaml::Value;
 
 /// A private directory per fuzzing process, so a `tokenizer.json` elsewhere in the temp
@@ -250,7 +250,7 @@ pub fn params(data: &[u8]) {
             "accepted limits fail their own check: {:?}",
             p.agent.limits
         );
-        // The pipeline's planner period (runtime/src/pipeline/agent.rs) must exist.
+        // The pipeline's planner period (pipeline/src/agent.rs) must exist.
         assert!(
             std::time::Duration::try_from_secs_f64(1.0 / p.agent.planner.rate_hz).is_ok(),
             "accepted planner.rate_hz {} has no tick period",
@@ -264,11 +264,7 @@ pub fn params(data: &[u8]) {
     {
         if let Ok(plan) = sim.resolve() {
             // What resolve accepted is what the simulator is built with.
-            let _ = Sim::new(
-                bora_runtime::sim::World::default_room(),
-                plan.drive,
-                plan.lidar,
-            );
+            let _ = Sim::new(bora_sim::World::default_room(), plan.drive, plan.lidar);
         }
     }
 }

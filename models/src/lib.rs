@@ -2,7 +2,7 @@
 //! streaming generation with chunked prefill, a prefix KV cache and constrained output;
 //! Whisper speech-to-text from CTranslate2 files (`whisper`).
 //!
-//! No ROS and no threads of its own: the caller (bora-runtime's language stage) owns the
+//! No ROS and no threads of its own: the caller (bora-llm, the pipeline's language stage) owns the
 //! thread and checks its token budget between the steps this crate exposes.
 
 mod error;

@@ -2,7 +2,7 @@
 //!
 //! This thread owns the r2r node: it spins it, moves incoming messages into the
 //! runtime's queues (through [`AgentInput`]) and publishes what the stages produce
-//! (through [`bora_runtime::pipeline::AgentOutputs`]). The stages never touch ROS.
+//! (through [`bora_pipeline::AgentOutputs`]). The stages never touch ROS.
 //!
 //! Topics (relative, so `--ros-args -r` remapping and namespaces apply):
 //! in `voice_command` (std_msgs/String), `scan` (sensor_msgs/LaserScan, sensor-data
@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bora_runtime::agent::{LaserScan, Odometry};
-use bora_runtime::clock::{Clock, SystemClock};
-use bora_runtime::pipeline::{Agent, AgentInput, AgentOutput, AgentReport, Interpreter, PlanModel};
+use bora_agent::{LaserScan, Odometry};
+use bora_pipeline::{Agent, AgentInput, AgentOutput, AgentReport, Interpreter, PlanModel};
+use bora_rt::clock::{Clock, SystemClock};
 use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use r2r::geometry_msgs::msg::Twist;
 use r2r::{std_msgs, QosProfile};

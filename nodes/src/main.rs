@@ -16,7 +16,7 @@ struct Cli {
     /// Write a Chrome/Perfetto trace of this run to FILE (open it in ui.perfetto.dev).
     #[arg(long, global = true, value_name = "FILE")]
     trace: Option<std::path::PathBuf>,
-    /// Log filter, as in RUST_LOG (e.g. `info`, `bora_runtime=debug`).
+    /// Log filter, as in RUST_LOG (e.g. `info`, `bora_rt=debug`).
     #[arg(long, global = true, default_value = "warn", value_name = "FILTER")]
     log: String,
     #[command(subcommand)]

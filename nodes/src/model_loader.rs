@@ -3,10 +3,11 @@
 //! Shared by `bora agent`, `bora intent` and `bora profile`.
 
 use anyhow::Context;
+use bora_llm::{LlmConfig, LlmPlanModel};
 use bora_models::generate::load_model_and_tokenizer;
 use bora_models::registry::resolve_model;
 use bora_models::{Model, ModelOptions, ModelTokenizer};
-use bora_runtime::pipeline::{LlmConfig, LlmPlanModel, PlanModel};
+use bora_pipeline::PlanModel;
 
 use crate::params::AgentParams;
 

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use bora_runtime::agent::{Limits, PerceptionConfig, PlannerConfig};
-use bora_runtime::budget::{MissPolicy, TokenBudget};
-use bora_runtime::pipeline::{AgentConfig, MotionTrust, StageRt};
+use bora_agent::{Limits, PerceptionConfig, PlannerConfig};
+use bora_pipeline::{AgentConfig, MotionTrust, StageRt};
+use bora_rt::budget::{MissPolicy, TokenBudget};
 use serde::Serialize;
 
 /// A parameter value as ROS delivers it.

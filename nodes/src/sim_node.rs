@@ -1,5 +1,5 @@
 //! `bora sim` as a ROS 2 node: a simulated differential-drive robot
-//! ([`bora_runtime::sim::Sim`]) that follows `cmd_vel` (geometry_msgs/Twist) and
+//! ([`bora_sim::Sim`]) that follows `cmd_vel` (geometry_msgs/Twist) and
 //! publishes `odom` (nav_msgs/Odometry) and `scan` (sensor_msgs/LaserScan, sensor-data
 //! QoS).
 //!
@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bora_runtime::sim::{CommandOutcome, Sim, StepOutcome, Velocity};
+use bora_sim::{CommandOutcome, Sim, StepOutcome, Velocity};
 use r2r::geometry_msgs::msg::Twist;
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::LaserScan;

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bora_runtime::sim::{self, DriveConfig, LidarConfig, World};
+use bora_sim::{DriveConfig, LidarConfig, World};
 
 use crate::params::{Kind, ParamError, ParamSpec, ParamValue};
 
@@ -101,7 +101,7 @@ pub struct SimPlan {
 
 impl SimPlan {
     /// Loads the world (the file, or the built-in room) and says which it is.
-    pub fn load_world(&self) -> sim::Result<(World, String)> {
+    pub fn load_world(&self) -> bora_sim::Result<(World, String)> {
         match &self.world_file {
             Some(path) => Ok((World::from_yaml_file(path)?, path.display().to_string())),
             None => Ok((
@@ -179,9 +179,9 @@ fn clamp_limit(name: &str, value: Option<f64>) -> Result<Option<f64>, ParamError
 }
 
 /// A sim core error about a setting, as a parameter error.
-fn from_sim(e: sim::Error) -> ParamError {
+fn from_sim(e: bora_sim::Error) -> ParamError {
     match e {
-        sim::Error::SimParam {
+        bora_sim::Error::SimParam {
             param,
             value,
             reason,

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use bora_nodes::params::{AgentParams, ParamValue};
-use bora_runtime::pipeline::{Interpretation, Interpreter, PlanModel};
+use bora_pipeline::{Interpretation, Interpreter, PlanModel};
 use clap::Args;
 
 /// Arguments of `bora intent`.

@@ -1,6 +1,6 @@
 //! `bora sim`: a simulated differential-drive robot as a ROS 2 node. It follows
 //! `cmd_vel` and publishes `odom` and `scan` computed in a 2D world of walls and boxes
-//! (see bora_runtime::sim for the model and the world file format).
+//! (see bora_sim for the model and the world file format).
 
 use std::path::PathBuf;
 

@@ -19,7 +19,7 @@ pub struct TraceGuard {
 /// Installs the global subscriber with the `log` filter and an optional trace file.
 pub fn install(log: &str, trace: Option<&Path>) -> anyhow::Result<TraceGuard> {
     let filter = tracing_subscriber::EnvFilter::try_new(log).with_context(|| {
-        format!("--log {log:?} is not a valid filter (try `info` or `bora_runtime=debug`)")
+        format!("--log {log:?} is not a valid filter (try `info` or `bora_rt=debug`)")
     })?;
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(colour(

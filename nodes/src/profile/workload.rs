@@ -7,10 +7,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use bora_models::bench::{self, BenchOptions, BenchReport};
-use bora_runtime::clock::{Clock, SystemClock};
-use bora_runtime::metrics::{MetricsReport, Quantity};
-use bora_runtime::pipeline::{Agent, AgentOutput, CommandAccepted, Interpreter, SimLoop, SimRates};
-use bora_runtime::sim::{DriveConfig, LidarConfig, Sim, World};
+use bora_pipeline::{Agent, AgentOutput, CommandAccepted, Interpreter, SimLoop, SimRates};
+use bora_rt::clock::{Clock, SystemClock};
+use bora_rt::metrics::{MetricsReport, Quantity};
+use bora_sim::{DriveConfig, LidarConfig, Sim, World};
 use serde_json::Value;
 
 use super::progress::Progress;

@@ -1,0 +1,580 @@
+//! The planner: executes a validated plan step by step, in closed loop on odometry, and
+//! turns it into one velocity command per tick. It owns the safety rules: speed and
+//! acceleration limits, a slow-down near each target, a stop distance to the nearest
+//! obstacle, a step timeout, and a watchdog (odometry or scan too old, or a stage that
+//! stopped beating -> zero velocity, plan dropped).
+//!
+//! A plain struct: call [`Planner::step`] at a fixed rate (default 50 Hz) with the latest
+//! [`WorldState`] and the time; no threads, no clock of its own, no allocation per tick
+//! (about 60-80 ns per tick, benches/agent.rs).
+//!
+//! Output contract: while a plan runs, every tick carries a twist (zero between steps, while
+//! waiting, and for instant steps); when the plan ends (done, stopped, obstacle, watchdog,
+//! timeout) exactly one zero twist goes out with the event; when idle, no twist.
+//! Every non-zero twist is within the speed limits and within the acceleration limits
+//! relative to the previous twist; stopping (a zero twist) is always allowed.
+
+mod config;
+mod events;
+
+use std::time::Duration;
+
+pub use self::config::PlannerConfig;
+pub use self::events::{PlanEvent, PlannerOutput, WatchdogReason};
+use super::error::Result;
+use super::intent::{Step, ValidPlan};
+use super::msg::{wrap_angle, Pose2D, Stamp, Twist};
+use super::perception::WorldState;
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Start,
+    Move {
+        origin: Pose2D,
+        target_m: f64,
+        started: Stamp,
+        timeout_s: f64,
+        band_since: Option<Stamp>,
+    },
+    Turn {
+        prev_yaw: f64,
+        turned_rad: f64,
+        target_rad: f64,
+        started: Stamp,
+        timeout_s: f64,
+        band_since: Option<Stamp>,
+    },
+    Wait {
+        until: Stamp,
+    },
+    Done,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Idle,
+    Halt(PlanEvent),
+    Run { index: usize, phase: Phase },
+}
+
+/// Result of one control computation for a move or a turn.
+enum Control {
+    Drive(Twist),
+    Reached,
+    Blocked(f32),
+}
+
+/// The plan executor. See the module docs for its contract.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    cfg: PlannerConfig,
+    steps: Vec<Step>,
+    state: State,
+    last_cmd: Twist,
+    last_tick: Option<Stamp>,
+    accepted_at: Option<Stamp>,
+}
+
+/// Fraction of the acceleration limit the slow-down profile plans with, so the limiter
+/// never has to cut the profile short.
+const PROFILE_ACCEL_SHARE: f64 = 0.9;
+
+impl Planner {
+    /// A planner with a checked configuration, idle.
+    pub fn new(config: PlannerConfig) -> Result<Self> {
+        Ok(Planner {
+            cfg: config.check()?,
+            steps: Vec::new(),
+            state: State::Idle,
+            last_cmd: Twist::ZERO,
+            last_tick: None,
+            accepted_at: None,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &PlannerConfig {
+        &self.cfg
+    }
+
+    /// Replaces whatever runs with `plan`; its first step starts on the next tick (the
+    /// speed ramps from the last command, so a preempted motion stays smooth).
+    pub fn set_plan(&mut self, plan: ValidPlan, now: Stamp) {
+        self.steps = plan.into_plan().steps;
+        self.state = State::Run {
+            index: 0,
+            phase: Phase::Start,
+        };
+        self.accepted_at = Some(now);
+    }
+
+    /// Drops the plan; the next tick sends one zero twist with [`PlanEvent::Stopped`]
+    /// (also when idle, so a stop always reaches the motors).
+    pub fn stop(&mut self, now: Stamp) {
+        self.steps.clear();
+        self.state = State::Halt(PlanEvent::Stopped);
+        self.accepted_at = Some(now);
+    }
+
+    /// True while a plan runs or a final zero twist is pending.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.state, State::Idle)
+    }
+
+    /// When the current plan or stop was handed in (for command -> motion latency).
+    pub fn accepted_at(&self) -> Option<Stamp> {
+        self.accepted_at
+    }
+
+    /// One tick: the command for now, given the latest world state. `stalled_stage` names
+    /// a pipeline stage whose heartbeat is stale (the watchdog then stops the robot).
+    pub fn step(
+        &mut self,
+        world: &WorldState,
+        now: Stamp,
+        stalled_stage: Option<&'static str>,
+    ) -> PlannerOutput {
+        let nominal = 1.0 / self.cfg.rate_hz;
+        let dt = match self.last_tick {
+            Some(t) if now > t => (now - t).as_secs_f64().min(5.0 * nominal),
+            _ => nominal,
+        };
+        self.last_tick = Some(now);
+        match self.state {
+            State::Idle => {
+                self.last_cmd = Twist::ZERO;
+                PlannerOutput::default()
+            }
+            State::Halt(event) => self.halt(event),
+            State::Run { index, phase } => {
+                if let Some(reason) = self.watchdog(world, now, stalled_stage) {
+                    return self.halt(PlanEvent::Watchdog { reason });
+                }
+                self.run(index, phase, world, now, dt)
+            }
+        }
+    }
+
+    fn watchdog(
+        &self,
+        world: &WorldState,
+        now: Stamp,
+        stalled_stage: Option<&'static str>,
+    ) -> Option<WatchdogReason> {
+        if let Some(stage) = stalled_stage {
+            return Some(WatchdogReason::StageStalled { stage });
+        }
+        let Some(stamp) = world.odom_stamp else {
+            return Some(WatchdogReason::OdometryMissing);
+        };
+        let age = now.saturating_sub(stamp);
+        (age.as_secs_f64() > self.cfg.max_odom_age_s)
+            .then_some(WatchdogReason::OdometryStale { age })
+    }
+
+    fn scan_problem(&self, world: &WorldState, now: Stamp) -> Option<WatchdogReason> {
+        let max_age = self.cfg.max_scan_age_s?;
+        let Some(stamp) = world.scan_stamp else {
+            return Some(WatchdogReason::ScanMissing);
+        };
+        let age = now.saturating_sub(stamp);
+        (age.as_secs_f64() > max_age).then_some(WatchdogReason::ScanStale { age })
+    }
+
+    /// Ends the plan: one zero twist with `event`, then idle.
+    fn halt(&mut self, event: PlanEvent) -> PlannerOutput {
+        self.state = State::Idle;
+        self.steps.clear();
+        self.last_cmd = Twist::ZERO;
+        PlannerOutput {
+            twist: Some(Twist::ZERO),
+            say: None,
+            event: Some(event),
+        }
+    }
+
+    fn zero(&mut self, event: Option<PlanEvent>, say: Option<String>) -> PlannerOutput {
+        self.last_cmd = Twist::ZERO;
+        PlannerOutput {
+            twist: Some(Twist::ZERO),
+            say,
+            event,
+        }
+    }
+
+    fn finish(&mut self, index: usize) -> PlannerOutput {
+        if index + 1 < self.steps.len() {
+            self.state = State::Run {
+                index: index + 1,
+                phase: Phase::Start,
+            };
+            self.zero(Some(PlanEvent::StepFinished { index }), None)
+        } else {
+            let steps = self.steps.len();
+            self.halt(PlanEvent::PlanDone { steps })
+        }
+    }
+
+    fn run(
+        &mut self,
+        index: usize,
+        phase: Phase,
+        world: &WorldState,
+        now: Stamp,
+        dt: f64,
+    ) -> PlannerOutput {
+        let Some(step) = self.steps.get_mut(index) else {
+            return self.halt(PlanEvent::PlanDone { steps: index });
+        };
+        let action = step.action();
+        let (phase, started) = match phase {
+            Phase::Start => {
+                let started = PlanEvent::StepStarted { index, action };
+                let phase = match step {
+                    Step::Move { distance_m } => {
+                        let target_m = *distance_m;
+                        Phase::Move {
+                            origin: world.pose,
+                            target_m,
+                            started: now,
+                            timeout_s: self.move_timeout(target_m),
+                            band_since: None,
+                        }
+                    }
+                    Step::Turn { angle_deg } => {
+                        let target_rad = angle_deg.to_radians();
+                        Phase::Turn {
+                            prev_yaw: world.pose.yaw,
+                            turned_rad: 0.0,
+                            target_rad,
+                            started: now,
+                            timeout_s: self.turn_timeout(target_rad),
+                            band_since: None,
+                        }
+                    }
+                    Step::Wait { seconds } => Phase::Wait {
+                        // Validated plans hold finite, non-negative seconds; saturate
+                        // anyway so no configured limit can make this panic.
+                        until: now.saturating_add(
+                            Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX),
+                        ),
+                    },
+                    Step::Stop {} => Phase::Done,
+                    Step::Say { text } => {
+                        let text = std::mem::take(text);
+                        self.state = State::Run {
+                            index,
+                            phase: Phase::Done,
+                        };
+                        return self.zero(Some(started), Some(text));
+                    }
+                };
+                (phase, Some(started))
+            }
+            other => (other, None),
+        };
+        match phase {
+            Phase::Start | Phase::Done => {
+                if started.is_some() {
+                    self.state = State::Run { index, phase };
+                    self.zero(started, None)
+                } else {
+                    self.finish(index)
+                }
+            }
+            Phase::Wait { until } => {
+                if started.is_none() && now >= until {
+                    return self.finish(index);
+                }
+                self.state = State::Run { index, phase };
+                self.zero(started, None)
+            }
+            Phase::Move {
+                origin,
+                target_m,
+                started: t0,
+                timeout_s,
+                mut band_since,
+            } => {
+                if let Some(reason) = self.scan_problem(world, now) {
+                    return self.halt(PlanEvent::Watchdog { reason });
+                }
+                let elapsed = now.saturating_sub(t0);
+                if elapsed.as_secs_f64() > timeout_s {
+                    return self.halt(PlanEvent::StepTimeout { index, elapsed });
+                }
+                let control = self.move_control(origin, target_m, world, &mut band_since, now);
+                self.state = State::Run {
+                    index,
+                    phase: Phase::Move {
+                        origin,
+                        target_m,
+                        started: t0,
+                        timeout_s,
+                        band_since,
+                    },
+                };
+                self.apply(control, index, started, dt)
+            }
+            Phase::Turn {
+                prev_yaw,
+                turned_rad,
+                target_rad,
+                started: t0,
+                timeout_s,
+                mut band_since,
+            } => {
+                let elapsed = now.saturating_sub(t0);
+                if elapsed.as_secs_f64() > timeout_s {
+                    return self.halt(PlanEvent::StepTimeout { index, elapsed });
+                }
+                let turned_rad = turned_rad + wrap_angle(world.pose.yaw - prev_yaw);
+                let control = self.turn_control(target_rad, turned_rad, &mut band_since, now);
+                self.state = State::Run {
+                    index,
+                    phase: Phase::Turn {
+                        prev_yaw: world.pose.yaw,
+                        turned_rad,
+                        target_rad,
+                        started: t0,
+                        timeout_s,
+                        band_since,
+                    },
+                };
+                self.apply(control, index, started, dt)
+            }
+        }
+    }
+
+    /// Turns a control decision into this tick's output.
+    fn apply(
+        &mut self,
+        control: Control,
+        index: usize,
+        started: Option<PlanEvent>,
+        dt: f64,
+    ) -> PlannerOutput {
+        match control {
+            Control::Blocked(distance_m) => self.halt(PlanEvent::Obstacle { index, distance_m }),
+            Control::Reached if started.is_some() => {
+                if let State::Run { phase, .. } = &mut self.state {
+                    *phase = Phase::Done;
+                }
+                self.zero(started, None)
+            }
+            Control::Reached => self.finish(index),
+            Control::Drive(desired) => {
+                let twist = self.limit(desired, dt);
+                PlannerOutput {
+                    twist: Some(twist),
+                    say: None,
+                    event: started,
+                }
+            }
+        }
+    }
+
+    /// Speed along the slow-down profile for `remaining` (m or rad) to go: the speed from
+    /// which braking at (a share of) `accel` stops exactly at the target, kept between the
+    /// creep speed `min` and `max`.
+    fn profile(remaining: f64, accel: f64, min: f64, max: f64) -> f64 {
+        (2.0 * PROFILE_ACCEL_SHARE * accel * remaining)
+            .sqrt()
+            .clamp(min, max)
+    }
+
+    /// Whether a move or turn has arrived. It aims at the target itself: done when less
+    /// than one creep tick remains. The tolerance band around the target accepts an
+    /// overshoot, and a robot that stalls inside the band (too slow to creep) is done once
+    /// it has had twice the time creeping across the band would take.
+    fn arrived(
+        &self,
+        remaining: f64,
+        target: f64,
+        tolerance: f64,
+        creep: f64,
+        band_since: &mut Option<Stamp>,
+        now: Stamp,
+    ) -> bool {
+        if remaining.abs() <= creep / self.cfg.rate_hz {
+            return true;
+        }
+        if remaining.abs() > tolerance {
+            *band_since = None;
+            return false;
+        }
+        if remaining * target < 0.0 {
+            return true;
+        }
+        let since = *band_since.get_or_insert(now);
+        now.saturating_sub(since).as_secs_f64() > 2.0 * tolerance / creep
+    }
+
+    fn move_control(
+        &self,
+        origin: Pose2D,
+        target_m: f64,
+        world: &WorldState,
+        band_since: &mut Option<Stamp>,
+        now: Stamp,
+    ) -> Control {
+        let c = &self.cfg;
+        let (dx, dy) = (world.pose.x - origin.x, world.pose.y - origin.y);
+        let covered = dx * origin.yaw.cos() + dy * origin.yaw.sin();
+        let remaining = target_m - covered;
+        let creep = c.min_linear_speed_mps;
+        if self.arrived(
+            remaining,
+            target_m,
+            c.distance_tolerance_m,
+            creep,
+            band_since,
+            now,
+        ) {
+            return Control::Reached;
+        }
+        let mut speed = Self::profile(
+            remaining.abs(),
+            c.max_linear_accel_mps2,
+            creep,
+            c.max_linear_speed_mps,
+        );
+        let obstacle = if remaining > 0.0 {
+            world.nearest_obstacle_ahead
+        } else {
+            world.nearest_obstacle_behind
+        };
+        if let Some(distance) = obstacle {
+            let free = f64::from(distance) - c.stop_distance_m;
+            if free <= 0.0 {
+                return Control::Blocked(distance);
+            }
+            speed = speed.min(Self::profile(
+                free,
+                c.max_linear_accel_mps2,
+                creep,
+                c.max_linear_speed_mps,
+            ));
+        }
+        Control::Drive(Twist {
+            linear_x: speed.copysign(remaining),
+            angular_z: 0.0,
+        })
+    }
+
+    fn turn_control(
+        &self,
+        target_rad: f64,
+        turned_rad: f64,
+        band_since: &mut Option<Stamp>,
+        now: Stamp,
+    ) -> Control {
+        let c = &self.cfg;
+        let remaining = target_rad - turned_rad;
+        let tolerance = c.angle_tolerance_deg.to_radians();
+        let creep = c.min_angular_speed_radps;
+        if self.arrived(remaining, target_rad, tolerance, creep, band_since, now) {
+            return Control::Reached;
+        }
+        let rate = Self::profile(
+            remaining.abs(),
+            c.max_angular_accel_radps2,
+            creep,
+            c.max_angular_speed_radps,
+        );
+        Control::Drive(Twist {
+            linear_x: 0.0,
+            angular_z: rate.copysign(remaining),
+        })
+    }
+
+    /// Applies the acceleration and speed limits relative to the last command.
+    fn limit(&mut self, desired: Twist, dt: f64) -> Twist {
+        let c = &self.cfg;
+        let step = |last: f64, want: f64, accel: f64, max: f64| {
+            let dv = accel * dt;
+            want.clamp(last - dv, last + dv).clamp(-max, max)
+        };
+        let twist = Twist {
+            linear_x: step(
+                self.last_cmd.linear_x,
+                desired.linear_x,
+                c.max_linear_accel_mps2,
+                c.max_linear_speed_mps,
+            ),
+            angular_z: step(
+                self.last_cmd.angular_z,
+                desired.angular_z,
+                c.max_angular_accel_radps2,
+                c.max_angular_speed_radps,
+            ),
+        };
+        self.last_cmd = twist;
+        twist
+    }
+
+    /// Time limit in s for a move of `distance_m`.
+    fn move_timeout(&self, distance_m: f64) -> f64 {
+        let c = &self.cfg;
+        let ideal = distance_m.abs() / c.max_linear_speed_mps
+            + c.max_linear_speed_mps / c.max_linear_accel_mps2
+            + c.distance_tolerance_m / c.min_linear_speed_mps;
+        c.step_timeout_factor * ideal + c.step_timeout_margin_s
+    }
+
+    /// Time limit in s for a turn of `angle_rad`.
+    fn turn_timeout(&self, angle_rad: f64) -> f64 {
+        let c = &self.cfg;
+        let ideal = angle_rad.abs() / c.max_angular_speed_radps
+            + c.max_angular_speed_radps / c.max_angular_accel_radps2
+            + c.angle_tolerance_deg.to_radians() / c.min_angular_speed_radps;
+        c.step_timeout_factor * ideal + c.step_timeout_margin_s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_configured_wait_does_not_overflow_the_clock() {
+        use crate::intent::{Limits, Plan};
+        let limits = Limits {
+            max_wait_s: 1e300,
+            ..Limits::default()
+        }
+        .check()
+        .unwrap();
+        let plan = limits
+            .validate(Plan {
+                steps: vec![Step::Wait { seconds: 1e300 }],
+            })
+            .unwrap();
+        let mut p = Planner::new(PlannerConfig::default()).unwrap();
+        let now = Duration::from_secs(5);
+        p.set_plan(plan, now);
+        let world = WorldState {
+            odom_stamp: Some(now),
+            ..WorldState::default()
+        };
+        let out = p.step(&world, now, None);
+        assert_eq!(out.twist, Some(Twist::ZERO));
+        assert!(p.step(&world, now, None).twist.is_some(), "still waiting");
+        assert!(p.is_active());
+    }
+
+    #[test]
+    fn idle_planner_sends_nothing_and_stop_sends_one_zero() {
+        let mut p = Planner::new(PlannerConfig::default()).unwrap();
+        let world = WorldState::default();
+        assert_eq!(
+            p.step(&world, Duration::ZERO, None),
+            PlannerOutput::default()
+        );
+        p.stop(Duration::from_millis(10));
+        let out = p.step(&world, Duration::from_millis(20), None);
+        assert_eq!(out.twist, Some(Twist::ZERO));
+        assert_eq!(out.event, Some(PlanEvent::Stopped));
+        assert_eq!(p.step(&world, Duration::from_millis(40), None).twist, None);
+    }
+}

@@ -1,0 +1,475 @@
+//! The language stage's decision, without threads: a command becomes a validated plan
+//! by one of three paths, tried in order:
+//!
+//! 1. **reflex**: a command containing stop, halt or freeze never reaches the model;
+//! 2. **model**: the language model, constrained to the intent schema, under a token
+//!    budget (see [`PlanModel`]);
+//! 3. **fallback**: the deterministic parser, when there is no model, the model missed
+//!    its budget (policy [`MissPolicy::Fallback`]), its output did not validate, or its
+//!    plan contradicts what the parser understood of the same command.
+//!
+//! If every path fails, the result is "no motion" with the reasons.
+//!
+//! **Motion needs understanding** ([`MotionTrust`]): a plan that moves the robot (move,
+//! turn) runs only when a path trusted for motion understood the command: the parser
+//! (its parse then holds the motion), or a model that declares a held-out accuracy at or
+//! above the configured threshold. Otherwise the interpretation is "not understood" and
+//! the model's motion is dropped (its `say` steps may still run): an untuned model's
+//! guess for "thank you" is "drive 1 m", and that guess must not reach the motors.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use bora_agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
+use bora_rt::budget::{BudgetMiss, MissPolicy, TokenBudget};
+
+/// Which path produced a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The language model.
+    Model,
+    /// The deterministic fallback parser.
+    Fallback,
+    /// The reflex stop (the model was bypassed).
+    Reflex,
+    /// No path produced a plan: no motion.
+    None,
+}
+
+/// Where time went in one interpretation, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LatencyBreakdown {
+    /// Tokenizing the command.
+    pub tokenize_us: u64,
+    /// Prefill of the command's tokens (the cached prefix excluded).
+    pub prefill_us: u64,
+    /// Decoding the plan's tokens.
+    pub decode_us: u64,
+    /// Start of interpretation to the model's first token, if it produced one.
+    pub ttft_us: Option<u64>,
+    /// Computing grammar masks, summed over all tokens.
+    pub mask_us: u64,
+    /// Tokens the model generated.
+    pub tokens: u32,
+    /// Start to end of the whole interpretation (all paths tried).
+    pub total_us: u64,
+}
+
+/// What happened to the model's token budget.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum BudgetOutcome {
+    /// The model was not run (reflex, or no model loaded).
+    NotRun,
+    /// Every limit was met.
+    Met,
+    /// A limit was missed; generation was cancelled (or, with policy `ignore`, went on).
+    Missed {
+        /// Which limit: first_token, token_gap or total.
+        limit: bora_rt::budget::Limit,
+        /// The limit in microseconds.
+        limit_us: u64,
+        /// What was observed, in microseconds.
+        observed_us: u64,
+        /// By how much it was over, in microseconds.
+        over_by_us: u64,
+    },
+    /// A newer command cancelled this generation.
+    Preempted,
+}
+
+impl From<BudgetMiss> for BudgetOutcome {
+    fn from(m: BudgetMiss) -> Self {
+        BudgetOutcome::Missed {
+            limit: m.limit,
+            limit_us: micros(m.limit_value),
+            observed_us: micros(m.observed),
+            over_by_us: micros(m.over_by),
+        }
+    }
+}
+
+/// What the model produced for one command.
+#[derive(Debug, Clone)]
+pub struct ModelAttempt {
+    /// The generated text (JSON when the grammar was respected).
+    pub text: String,
+    /// How the budget went.
+    pub budget: BudgetOutcome,
+    /// Timings of this attempt (total_us is filled in by the caller).
+    pub latency: LatencyBreakdown,
+    /// An error from the model itself (not a budget miss), with what it was.
+    pub error: Option<String>,
+}
+
+/// A language model that turns a command into plan JSON under a budget. Implemented by
+/// the LLM language engine; tests use doubles.
+pub trait PlanModel: Send {
+    /// Generates plan JSON for `command`, streaming text pieces to `on_text`, stopping
+    /// early when `cancel` is set or the budget is missed.
+    fn generate(
+        &mut self,
+        command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> ModelAttempt;
+    /// One line naming the model and device, for diagnostics.
+    fn describe(&self) -> String;
+    /// The token budget the model generates under (the planner enforces its first-token
+    /// and total limits from outside too). Unlimited unless the model has one.
+    fn budget(&self) -> TokenBudget {
+        TokenBudget::UNLIMITED
+    }
+    /// The model's intent accuracy on a held-out split (fraction 0..=1) as declared by the
+    /// model file or adapter, if it declares one; see [`MotionTrust`].
+    fn heldout_accuracy(&self) -> Option<f64> {
+        None
+    }
+    /// Registers the model's recorders (TTFT, token gaps, misses) with the agent's metrics.
+    fn attach_metrics(&mut self, _metrics: &mut bora_rt::metrics::Metrics) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
+/// The result of interpreting one command.
+#[derive(Debug, Clone)]
+pub struct Interpretation {
+    /// The command text as received.
+    pub command: String,
+    /// The plan, or `None` for no motion.
+    pub plan: Option<ValidPlan>,
+    /// Which path produced the plan.
+    pub source: Source,
+    /// Whether a path trusted for motion understood the command (reflex, the parser, a
+    /// model agreeing with the parser or trusted per [`MotionTrust`]). False: any motion
+    /// the model proposed was dropped.
+    pub understood: bool,
+    /// Timings.
+    pub latency: LatencyBreakdown,
+    /// The model's budget outcome.
+    pub budget: BudgetOutcome,
+    /// What the model generated, if it ran.
+    pub model_text: Option<String>,
+    /// Why earlier paths were not used, or why there is no plan (in order).
+    pub reasons: Vec<String>,
+}
+
+impl Interpretation {
+    /// The JSON published on `agent/plan` and printed by `bora intent --json`:
+    /// `{"plan":[...] or null, "source", "command", "latency_us", "budget", "reasons", ...}`.
+    pub fn to_json(&self) -> Value {
+        let plan = self
+            .plan
+            .as_ref()
+            .and_then(|p| serde_json::to_value(p.plan()).ok())
+            .and_then(|v| v.get("plan").cloned())
+            .unwrap_or(Value::Null);
+        json!({
+            "plan": plan,
+            "source": self.source,
+            "understood": self.understood,
+            "command": self.command,
+            "latency_us": self.latency,
+            "budget": self.budget,
+            "model_text": self.model_text,
+            "reasons": self.reasons,
+        })
+    }
+}
+
+/// Who may command motion for a command the deterministic parser did not understand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MotionTrust {
+    /// Held-out intent accuracy (fraction, 0 to 1) a model must declare before its own
+    /// plan may move the robot. A model that declares none is never trusted for motion.
+    pub min_model_accuracy: f64,
+}
+
+impl Default for MotionTrust {
+    /// 0.95: the model decides motion alone only when it is right at least 19 times in
+    /// 20 on commands nobody tuned it to.
+    fn default() -> Self {
+        Self {
+            min_model_accuracy: 0.95,
+        }
+    }
+}
+
+impl MotionTrust {
+    /// Whether a model declaring `accuracy` may move the robot on its own plan.
+    pub fn trusts(&self, accuracy: Option<f64>) -> bool {
+        accuracy.is_some_and(|a| a >= self.min_model_accuracy)
+    }
+
+    /// Why a model declaring `accuracy` is not trusted, as the end of a sentence.
+    fn why_untrusted(&self, accuracy: Option<f64>) -> String {
+        match accuracy {
+            None => "declares no held-out accuracy, so it is not trusted for motion".into(),
+            Some(a) => format!(
+                "declares a held-out accuracy of {a:.3}, below \
+                 safety.model_motion_min_accuracy = {:.3}",
+                self.min_model_accuracy
+            ),
+        }
+    }
+}
+
+/// The language stage's logic: reflex, model, fallback. Owns the optional model.
+pub struct Interpreter {
+    model: Option<Box<dyn PlanModel>>,
+    limits: Limits,
+    policy: MissPolicy,
+    trust: MotionTrust,
+}
+
+impl std::fmt::Debug for Interpreter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interpreter")
+            .field("model", &self.model.as_ref().map(|m| m.describe()))
+            .field("limits", &self.limits)
+            .field("policy", &self.policy)
+            .field("trust", &self.trust)
+            .finish()
+    }
+}
+
+impl Interpreter {
+    /// An interpreter with `model` (None: fallback parser only, a degraded mode) and the
+    /// default [`MotionTrust`].
+    pub fn new(model: Option<Box<dyn PlanModel>>, limits: Limits, policy: MissPolicy) -> Self {
+        Self {
+            model,
+            limits,
+            policy,
+            trust: MotionTrust::default(),
+        }
+    }
+
+    /// The same interpreter with `trust` deciding when a model's own plan may move the robot.
+    pub fn with_motion_trust(mut self, trust: MotionTrust) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Whether a model is loaded (false: degraded, fallback parser only).
+    pub fn has_model(&self) -> bool {
+        self.model.is_some()
+    }
+
+    /// Whether the loaded model may move the robot on its own plan (see [`MotionTrust`]).
+    pub fn model_trusted_for_motion(&self) -> bool {
+        self.model
+            .as_ref()
+            .is_some_and(|m| self.trust.trusts(m.heldout_accuracy()))
+    }
+
+    /// The model's one-line description, or why there is none.
+    pub fn describe(&self) -> String {
+        match &self.model {
+            None => "none (fallback parser only)".to_owned(),
+            Some(m) if self.trust.trusts(m.heldout_accuracy()) => m.describe(),
+            Some(m) => format!(
+                "{}; not trusted for motion: only commands the parser understands move the robot",
+                m.describe()
+            ),
+        }
+    }
+
+    /// Lets the model record into the agent's metrics.
+    pub fn attach_metrics(&mut self, metrics: &mut bora_rt::metrics::Metrics) -> crate::Result<()> {
+        match self.model.as_mut() {
+            Some(m) => m.attach_metrics(metrics),
+            None => Ok(()),
+        }
+    }
+
+    /// The model's token budget and the policy on a miss (unlimited without a model).
+    pub fn budget(&self) -> (TokenBudget, MissPolicy) {
+        let budget = self
+            .model
+            .as_ref()
+            .map_or(TokenBudget::UNLIMITED, |m| m.budget());
+        (budget, self.policy)
+    }
+
+    /// The limits plans are validated against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Interprets `command`. `cancel` is set by a newer command; then the result is a
+    /// preempted interpretation with no plan, whatever the paths produced.
+    pub fn interpret(
+        &mut self,
+        command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Interpretation {
+        let start = Instant::now();
+        let mut out = Interpretation {
+            command: command.to_owned(),
+            plan: None,
+            source: Source::None,
+            understood: false,
+            latency: LatencyBreakdown::default(),
+            budget: BudgetOutcome::NotRun,
+            model_text: None,
+            reasons: Vec::new(),
+        };
+        if command.trim().is_empty() {
+            out.reasons.push("empty command".into());
+        } else if is_reflex_stop(command) {
+            out.plan = self.stop_plan();
+            out.source = Source::Reflex;
+            out.understood = true;
+        } else if self.try_model(command, cancel, on_text, &mut out) == ControlFlow::Continue(()) {
+            self.fall_back(command, &mut out);
+        }
+        out.latency.total_us = micros(start.elapsed());
+        out
+    }
+
+    /// The model's path. `Break` when `out` is final (a plan, a preemption, policy stop);
+    /// `Continue` when the deterministic parser decides.
+    fn try_model(
+        &mut self,
+        command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+        out: &mut Interpretation,
+    ) -> ControlFlow<()> {
+        let Some(model) = self.model.as_mut() else {
+            out.reasons.push("no model loaded".into());
+            return ControlFlow::Continue(());
+        };
+        let attempt = model.generate(command, cancel, on_text);
+        let declared_accuracy = model.heldout_accuracy();
+        out.latency = attempt.latency;
+        out.budget = attempt.budget;
+        out.model_text = Some(attempt.text.clone());
+        match (attempt.budget, attempt.error) {
+            (BudgetOutcome::Preempted, _) => {
+                out.reasons.push("preempted by a newer command".into());
+                ControlFlow::Break(())
+            }
+            (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Stop => {
+                out.reasons
+                    .push("model missed its token budget; policy stop".into());
+                out.plan = self.stop_plan();
+                out.source = Source::Fallback;
+                out.understood = true;
+                ControlFlow::Break(())
+            }
+            (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Fallback => {
+                out.reasons.push("model missed its token budget".into());
+                ControlFlow::Continue(())
+            }
+            (_, Some(error)) => {
+                out.reasons.push(format!("model failed: {error}"));
+                ControlFlow::Continue(())
+            }
+            _ => match self.limits.parse(&attempt.text) {
+                Ok(plan) => self.judge_model_plan(command, plan, declared_accuracy, out),
+                Err(e) => {
+                    out.reasons.push(format!("model output rejected: {e}"));
+                    ControlFlow::Continue(())
+                }
+            },
+        }
+    }
+
+    /// Decides what a valid model plan may do. A small model can write a valid plan that
+    /// says something else than the command (measured with SmolLM2-135M: "turn left"
+    /// became a right turn; "thank you" became a 1 m drive). Where the deterministic
+    /// parser understands the command, the model's plan must agree with it; where it does
+    /// not, the model's plan may move the robot only if the model is trusted for motion
+    /// ([`MotionTrust`]), and otherwise keeps only its steps without motion.
+    fn judge_model_plan(
+        &self,
+        command: &str,
+        plan: ValidPlan,
+        declared_accuracy: Option<f64>,
+        out: &mut Interpretation,
+    ) -> ControlFlow<()> {
+        match parse_command(command, &self.limits) {
+            Ok(parsed) if parsed.steps() != plan.steps() => {
+                out.reasons.push(format!(
+                    "model plan {} disagreed with the deterministic parse",
+                    plan_json(&plan)
+                ));
+                return ControlFlow::Continue(());
+            }
+            Ok(_) => out.understood = true,
+            Err(_) if self.trust.trusts(declared_accuracy) => out.understood = true,
+            Err(_) => {}
+        }
+        if out.understood || !plan.has_motion() {
+            if !out.understood {
+                out.reasons.push(format!(
+                    "not understood: the deterministic parser did not understand the command, \
+                     and the model {}",
+                    self.trust.why_untrusted(declared_accuracy)
+                ));
+            }
+            out.source = Source::Model;
+            out.plan = Some(plan);
+            return ControlFlow::Break(());
+        }
+        out.reasons.push(format!(
+            "not understood: model plan {} moves the robot, but the deterministic parser did \
+             not understand the command and the model {}; the motion was dropped",
+            plan_json(&plan),
+            self.trust.why_untrusted(declared_accuracy)
+        ));
+        let rest: Vec<Step> = plan
+            .into_plan()
+            .steps
+            .into_iter()
+            .filter(|s| !s.is_motion())
+            .collect();
+        if !rest.is_empty() {
+            out.plan = self.limits.validate(Plan { steps: rest }).ok();
+            out.source = Source::Model;
+        }
+        ControlFlow::Break(())
+    }
+
+    /// The deterministic parser's path: the last one.
+    fn fall_back(&self, command: &str, out: &mut Interpretation) {
+        match parse_command(command, &self.limits) {
+            Ok(plan) => {
+                out.plan = Some(plan);
+                out.source = Source::Fallback;
+                out.understood = true;
+            }
+            Err(e) => out.reasons.push(format!("fallback parser: {e}")),
+        }
+    }
+
+    fn stop_plan(&self) -> Option<ValidPlan> {
+        self.limits
+            .validate(Plan {
+                steps: vec![Step::Stop {}],
+            })
+            .ok()
+    }
+}
+
+/// A plan's compact JSON, for reasons.
+fn plan_json(plan: &ValidPlan) -> String {
+    serde_json::to_string(plan.plan()).unwrap_or_default()
+}
+
+/// A duration in whole microseconds (saturating).
+pub fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

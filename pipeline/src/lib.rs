@@ -1,0 +1,22 @@
+//! The agent pipeline: spoken command -> validated plan -> closed-loop motion, on
+//! three stage threads under a token budget. Built from the real-time core
+//! ([`bora_rt`]: queues, slots, budgets, metrics) and the model-free agent logic
+//! ([`bora_agent`]); the language model comes in as a [`PlanModel`] (bora-llm's
+//! `LlmPlanModel`), so this crate builds without a model stack.
+
+pub mod agent;
+pub mod config;
+mod deadline;
+pub mod error;
+pub mod inprocess;
+pub mod interpret;
+pub mod report;
+
+pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, CommandAccepted};
+pub use config::{AgentConfig, StageRt};
+pub use error::{Error, Result};
+pub use inprocess::{SimLoop, SimRates};
+pub use interpret::{
+    BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, MotionTrust,
+    PlanModel, Source,
+};
