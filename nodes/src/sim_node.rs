@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bora_sim::{CommandOutcome, Sim, StepOutcome, Velocity};
+use bora_sim::{CommandOutcome, Sim, StepOutcome};
 use r2r::geometry_msgs::msg::Twist;
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::LaserScan;
@@ -132,7 +132,7 @@ pub fn run(cli: SimSettings) -> anyhow::Result<()> {
             node.spin_once((deadline - now).min(Duration::from_millis(20)));
             drain(&mut cmd_vel, |t| {
                 let (v, w) = twist_parts(&t);
-                if sim.command(Velocity::new(v, w)) == CommandOutcome::Rejected {
+                if sim.command(bora_geom::Twist::new(v, w)) == CommandOutcome::Rejected {
                     tracing::warn!(
                         linear_x = v,
                         angular_z = w,

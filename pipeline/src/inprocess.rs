@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::agent::{AgentInput, AgentOutput, AgentOutputs};
 use bora_agent::{LaserScan, Odometry};
-use bora_sim::{Pose2, Sim, Velocity};
+use bora_sim::{Pose2D, Sim};
 
 /// How the in-process robot publishes its sensors.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,7 +72,7 @@ impl SimLoop {
     }
 
     /// The robot's pose now.
-    pub fn pose(&self) -> Pose2 {
+    pub fn pose(&self) -> Pose2D {
         self.sim.pose()
     }
 
@@ -99,7 +99,7 @@ impl SimLoop {
                 if let AgentOutput::CmdVel(t) = &out {
                     self.max_linear_seen = self.max_linear_seen.max(t.linear_x.abs());
                     self.max_angular_seen = self.max_angular_seen.max(t.angular_z.abs());
-                    let _ = self.sim.command(Velocity::new(t.linear_x, t.angular_z));
+                    let _ = self.sim.command(*t);
                 }
                 if done(&out, &self.sim) {
                     return true;

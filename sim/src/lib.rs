@@ -12,18 +12,15 @@
 //! yaw counter-clockwise; the robot's frame is `base_link`.
 
 mod error;
-mod geometry;
 mod lidar;
 mod robot;
 mod world;
 mod world_file;
 
+pub use bora_geom::{wrap_angle, Pose2D, Rect, Segment, Twist, Vec2};
 pub use error::{Error, Result};
-pub use geometry::{wrap_angle, Pose2, Rect, Segment, Vec2};
 pub use lidar::LidarConfig;
-pub use robot::{
-    integrate, CommandOutcome, DiffDrive, DriveConfig, DriveStats, StepOutcome, Velocity,
-};
+pub use robot::{integrate, CommandOutcome, DiffDrive, DriveConfig, DriveStats, StepOutcome};
 pub use world::World;
 
 use std::time::Duration;
@@ -84,17 +81,17 @@ impl Sim {
     }
 
     /// The robot's pose in the world (odom) frame.
-    pub fn pose(&self) -> Pose2 {
+    pub fn pose(&self) -> Pose2D {
         self.drive.pose()
     }
 
     /// The velocity the robot moved at during the last step.
-    pub fn velocity(&self) -> Velocity {
+    pub fn velocity(&self) -> Twist {
         self.drive.velocity()
     }
 
     /// Takes a velocity command (see [`DiffDrive::command`]).
-    pub fn command(&mut self, cmd: Velocity) -> CommandOutcome {
+    pub fn command(&mut self, cmd: Twist) -> CommandOutcome {
         self.drive.command(cmd)
     }
 
@@ -124,7 +121,7 @@ mod tests {
         sim.scan_into(&mut ranges);
         let ahead = sim.lidar().beams / 2; // angle 0 for the default full-circle scanner
         assert!(ranges[ahead] >= 3.0, "{}", ranges[ahead]);
-        assert_eq!(sim.pose(), Pose2::default());
+        assert_eq!(sim.pose(), Pose2D::default());
         Ok(())
     }
 
@@ -147,7 +144,7 @@ mod tests {
             DriveConfig::default(),
             LidarConfig::default(),
         )?;
-        sim.command(Velocity::new(1.0, 0.0));
+        sim.command(Twist::new(1.0, 0.0));
         for _ in 0..50 {
             sim.step();
         }

@@ -3,8 +3,8 @@
 //! `range_max` is +inf, a hit closer than `range_min` is -inf.
 
 use super::error::{Error, Result};
-use super::geometry::{Pose2, Vec2};
 use super::world::World;
+use bora_geom::{Pose2D, Vec2};
 
 /// The scanner's geometry, in the robot's base frame (beam angle 0 = straight ahead,
 /// positive = to the left). The scanner sits at the robot's centre.
@@ -91,7 +91,7 @@ impl LidarConfig {
 
     /// Casts every beam from `pose` into `world` and writes the ranges in m into
     /// `ranges` (cleared first; it does not allocate once it holds `beams` values).
-    pub fn scan_into(&self, world: &World, pose: Pose2, ranges: &mut Vec<f32>) {
+    pub fn scan_into(&self, world: &World, pose: Pose2D, ranges: &mut Vec<f32>) {
         ranges.clear();
         let origin = pose.position();
         let inc = self.angle_increment();
@@ -132,14 +132,14 @@ mod tests {
         let cfg = front_cfg();
         cfg.validate()?;
         let mut ranges = Vec::new();
-        cfg.scan_into(&world, Pose2::default(), &mut ranges);
+        cfg.scan_into(&world, Pose2D::default(), &mut ranges);
         assert_eq!(ranges.len(), 5);
         assert_eq!(ranges[0], f32::INFINITY, "nothing to the right");
         assert!((ranges[2] - 1.0).abs() < 1e-6, "{ranges:?}");
         assert!((ranges[3] - 2.0 * 2f32.sqrt()).abs() < 1e-5, "{ranges:?}");
         assert!((ranges[4] - 2.0).abs() < 1e-6, "{ranges:?}");
         // Turned left by 90 degrees the middle beam sees the wall, the right one the box.
-        cfg.scan_into(&world, Pose2::new(0.0, 0.0, FRAC_PI_2), &mut ranges);
+        cfg.scan_into(&world, Pose2D::new(0.0, 0.0, FRAC_PI_2), &mut ranges);
         assert!((ranges[2] - 2.0).abs() < 1e-6, "{ranges:?}");
         assert!((ranges[0] - 1.0).abs() < 1e-6, "{ranges:?}");
         Ok(())
@@ -151,7 +151,7 @@ mod tests {
         world.add_wall(Vec2::new(0.05, -1.0), Vec2::new(0.05, 1.0))?; // 5 cm ahead
         world.add_wall(Vec2::new(-1.0, 5.0), Vec2::new(1.0, 5.0))?; // 5 m left: beyond range_max
         let mut ranges = Vec::new();
-        front_cfg().scan_into(&world, Pose2::default(), &mut ranges);
+        front_cfg().scan_into(&world, Pose2D::default(), &mut ranges);
         assert_eq!(ranges[2], f32::NEG_INFINITY, "{ranges:?}");
         assert_eq!(ranges[4], f32::INFINITY, "{ranges:?}");
         Ok(())

@@ -6,34 +6,8 @@
 use std::time::Duration;
 
 use super::error::{Error, Result};
-use super::geometry::{wrap_angle, Pose2, Vec2};
 use super::world::World;
-
-/// A velocity command or a measured velocity (geometry_msgs/Twist reduced to the two
-/// axes a diff-drive base has). REP 103: positive `angular_z` turns left.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Velocity {
-    /// Forward speed in m/s (negative = backwards).
-    pub linear_x: f64,
-    /// Yaw rate in rad/s (positive = counter-clockwise).
-    pub angular_z: f64,
-}
-
-impl Velocity {
-    /// Standing still.
-    pub const ZERO: Velocity = Velocity {
-        linear_x: 0.0,
-        angular_z: 0.0,
-    };
-
-    /// The velocity (linear_x m/s, angular_z rad/s).
-    pub const fn new(linear_x: f64, angular_z: f64) -> Self {
-        Self {
-            linear_x,
-            angular_z,
-        }
-    }
-}
+use bora_geom::{wrap_angle, Pose2D, Twist, Vec2};
 
 /// How the simulated base moves and when it stops by itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -145,9 +119,9 @@ pub struct DriveStats {
 #[derive(Debug, Clone)]
 pub struct DiffDrive {
     cfg: DriveConfig,
-    pose: Pose2,
-    cmd: Velocity,
-    velocity: Velocity,
+    pose: Pose2D,
+    cmd: Twist,
+    velocity: Twist,
     last_cmd_at: Option<Duration>,
     timed_out: bool,
     ticks: u64,
@@ -156,13 +130,13 @@ pub struct DiffDrive {
 
 impl DiffDrive {
     /// A base at `start`, standing still, at time zero.
-    pub fn new(cfg: DriveConfig, start: Pose2) -> Result<Self> {
+    pub fn new(cfg: DriveConfig, start: Pose2D) -> Result<Self> {
         cfg.validate()?;
         Ok(Self {
             cfg,
-            pose: Pose2::new(start.x, start.y, start.yaw),
-            cmd: Velocity::ZERO,
-            velocity: Velocity::ZERO,
+            pose: Pose2D::new(start.x, start.y, start.yaw),
+            cmd: Twist::ZERO,
+            velocity: Twist::ZERO,
             last_cmd_at: None,
             timed_out: true,
             ticks: 0,
@@ -182,17 +156,17 @@ impl DiffDrive {
     }
 
     /// The current pose.
-    pub fn pose(&self) -> Pose2 {
+    pub fn pose(&self) -> Pose2D {
         self.pose
     }
 
     /// The velocity applied during the last step (zero when timed out or blocked).
-    pub fn velocity(&self) -> Velocity {
+    pub fn velocity(&self) -> Twist {
         self.velocity
     }
 
     /// The command in force (after clamping), whether or not it has timed out.
-    pub fn command_in_force(&self) -> Velocity {
+    pub fn command_in_force(&self) -> Twist {
         self.cmd
     }
 
@@ -203,13 +177,13 @@ impl DiffDrive {
 
     /// Takes a new command, stamped with the current simulated time; it drives the
     /// following steps until it is replaced or goes stale (`cmd_timeout`).
-    pub fn command(&mut self, cmd: Velocity) -> CommandOutcome {
+    pub fn command(&mut self, cmd: Twist) -> CommandOutcome {
         if !(cmd.linear_x.is_finite() && cmd.angular_z.is_finite()) {
             self.stats.rejected += 1;
             return CommandOutcome::Rejected;
         }
         let clamp = |v: f64, max: Option<f64>| max.map_or(v, |m| v.clamp(-m, m));
-        let taken = Velocity::new(
+        let taken = Twist::new(
             clamp(cmd.linear_x, self.cfg.max_linear_x),
             clamp(cmd.angular_z, self.cfg.max_angular_z),
         );
@@ -235,11 +209,11 @@ impl DiffDrive {
             .last_cmd_at
             .is_some_and(|at| now.saturating_sub(at) <= self.cfg.cmd_timeout);
         if !fresh {
-            if !self.timed_out && self.cmd != Velocity::ZERO {
+            if !self.timed_out && self.cmd != Twist::ZERO {
                 self.stats.timeouts += 1;
             }
             self.timed_out = true;
-            self.velocity = Velocity::ZERO;
+            self.velocity = Twist::ZERO;
             return StepOutcome::TimedOut;
         }
         let next = integrate(self.pose, self.cmd, self.cfg.step.as_secs_f64());
@@ -247,7 +221,7 @@ impl DiffDrive {
             let after = world.clearance(next.position());
             if after < radius && after < world.clearance(self.pose.position()) {
                 self.stats.blocked_steps += 1;
-                self.velocity = Velocity::ZERO;
+                self.velocity = Twist::ZERO;
                 return StepOutcome::Blocked;
             }
         }
@@ -261,7 +235,7 @@ impl DiffDrive {
 /// the unicycle model (a straight line, or an arc of radius v/w). Written with the
 /// chord (length v*dt*sinc(w*dt/2), heading yaw + w*dt/2) so it stays exact and
 /// well-conditioned as w goes to zero.
-pub fn integrate(pose: Pose2, v: Velocity, dt: f64) -> Pose2 {
+pub fn integrate(pose: Pose2D, v: Twist, dt: f64) -> Pose2D {
     let half = 0.5 * v.angular_z * dt;
     let sinc = if half.abs() < 1e-6 {
         1.0 - half * half / 6.0
@@ -270,7 +244,7 @@ pub fn integrate(pose: Pose2, v: Velocity, dt: f64) -> Pose2 {
     };
     let chord = v.linear_x * dt * sinc;
     let d = Vec2::from_angle(pose.yaw + half).scale(chord);
-    Pose2 {
+    Pose2D {
         x: pose.x + d.x,
         y: pose.y + d.y,
         yaw: wrap_angle(pose.yaw + v.angular_z * dt),
@@ -292,7 +266,7 @@ mod tests {
     use std::f64::consts::{FRAC_PI_2, PI};
 
     fn drive(cfg: DriveConfig) -> DiffDrive {
-        DiffDrive::new(cfg, Pose2::default()).unwrap_or_else(|e| panic!("{e}"))
+        DiffDrive::new(cfg, Pose2D::default()).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn free() -> DriveConfig {
@@ -307,7 +281,7 @@ mod tests {
     fn a_straight_move_is_exact() {
         let mut d = drive(free());
         let world = World::empty();
-        d.command(Velocity::new(0.5, 0.0));
+        d.command(Twist::new(0.5, 0.0));
         for _ in 0..200 {
             assert_eq!(d.step(&world), StepOutcome::Commanded);
         }
@@ -316,7 +290,7 @@ mod tests {
         assert_eq!(d.pose().y, 0.0);
         assert_eq!(d.pose().yaw, 0.0);
         assert_eq!(d.time(), Duration::from_secs(2));
-        assert_eq!(d.velocity(), Velocity::new(0.5, 0.0));
+        assert_eq!(d.velocity(), Twist::new(0.5, 0.0));
     }
 
     #[test]
@@ -328,7 +302,7 @@ mod tests {
             ..free()
         });
         let world = World::empty();
-        d.command(Velocity::new(0.5, 0.5));
+        d.command(Twist::new(0.5, 0.5));
         for _ in 0..157 {
             d.step(&world);
         }
@@ -341,24 +315,20 @@ mod tests {
         );
         assert!((d.pose().yaw - theta).abs() < 1e-12);
         // One step of pi s is exactly the quarter turn, one of 2 pi s the half turn.
-        let quarter = integrate(Pose2::default(), Velocity::new(0.5, 0.5), PI);
+        let quarter = integrate(Pose2D::default(), Twist::new(0.5, 0.5), PI);
         assert!(
             (quarter.x - 1.0).abs() < 1e-12 && (quarter.y - 1.0).abs() < 1e-12,
             "{quarter:?}"
         );
         assert!((quarter.yaw - FRAC_PI_2).abs() < 1e-12);
-        let half = integrate(Pose2::default(), Velocity::new(0.5, 0.5), 2.0 * PI);
+        let half = integrate(Pose2D::default(), Twist::new(0.5, 0.5), 2.0 * PI);
         assert!(
             half.x.abs() < 1e-12 && (half.y - 2.0).abs() < 1e-12,
             "{half:?}"
         );
         assert!((half.yaw.abs() - PI).abs() < 1e-12);
         // A turn in place changes only the heading.
-        let spin = integrate(
-            Pose2::new(1.0, 2.0, 0.0),
-            Velocity::new(0.0, FRAC_PI_2),
-            1.0,
-        );
+        let spin = integrate(Pose2D::new(1.0, 2.0, 0.0), Twist::new(0.0, FRAC_PI_2), 1.0);
         assert_eq!((spin.x, spin.y), (1.0, 2.0));
         assert!((spin.yaw - FRAC_PI_2).abs() < 1e-12);
     }
@@ -375,7 +345,7 @@ mod tests {
             StepOutcome::TimedOut,
             "no command yet: stand still"
         );
-        d.command(Velocity::new(1.0, 0.0));
+        d.command(Twist::new(1.0, 0.0));
         // The command was stamped at 10 ms; the steps starting at 10 ms ..= 510 ms use it.
         let mut moving = 0;
         for _ in 0..100 {
@@ -385,10 +355,10 @@ mod tests {
         }
         assert_eq!(moving, 51);
         assert!((d.pose().x - 0.51).abs() < 1e-12, "{:?}", d.pose());
-        assert_eq!(d.velocity(), Velocity::ZERO);
+        assert_eq!(d.velocity(), Twist::ZERO);
         assert_eq!(d.stats().timeouts, 1);
         // A fresh command moves it again.
-        d.command(Velocity::new(1.0, 0.0));
+        d.command(Twist::new(1.0, 0.0));
         assert_eq!(d.step(&world), StepOutcome::Commanded);
     }
 
@@ -400,17 +370,14 @@ mod tests {
             ..free()
         };
         let mut d = drive(cfg);
-        assert_eq!(d.command(Velocity::new(-2.0, 0.5)), CommandOutcome::Clamped);
-        assert_eq!(d.command_in_force(), Velocity::new(-0.3, 0.5));
+        assert_eq!(d.command(Twist::new(-2.0, 0.5)), CommandOutcome::Clamped);
+        assert_eq!(d.command_in_force(), Twist::new(-0.3, 0.5));
         assert_eq!(
-            d.command(Velocity::new(f64::NAN, 0.0)),
+            d.command(Twist::new(f64::NAN, 0.0)),
             CommandOutcome::Rejected
         );
-        assert_eq!(d.command_in_force(), Velocity::new(-0.3, 0.5));
-        assert_eq!(
-            d.command(Velocity::new(0.1, -0.2)),
-            CommandOutcome::Accepted
-        );
+        assert_eq!(d.command_in_force(), Twist::new(-0.3, 0.5));
+        assert_eq!(d.command(Twist::new(0.1, -0.2)), CommandOutcome::Accepted);
         assert_eq!(d.stats().rejected, 1);
         assert_eq!(d.stats().clamped, 1);
     }
@@ -424,9 +391,9 @@ mod tests {
                 cmd_timeout: Duration::from_secs(100),
                 ..DriveConfig::default()
             },
-            Pose2::default(),
+            Pose2D::default(),
         )?;
-        d.command(Velocity::new(1.0, 0.0));
+        d.command(Twist::new(1.0, 0.0));
         for _ in 0..200 {
             d.step(&world);
         }
@@ -436,9 +403,9 @@ mod tests {
             "{:?}",
             d.pose()
         );
-        assert_eq!(d.velocity(), Velocity::ZERO);
+        assert_eq!(d.velocity(), Twist::ZERO);
         assert!(d.stats().blocked_steps > 100);
-        d.command(Velocity::new(-1.0, 0.0));
+        d.command(Twist::new(-1.0, 0.0));
         assert_eq!(
             d.step(&world),
             StepOutcome::Commanded,
@@ -454,7 +421,7 @@ mod tests {
                 step: Duration::ZERO,
                 ..DriveConfig::default()
             },
-            Pose2::default(),
+            Pose2D::default(),
         );
         assert!(
             matches!(err, Err(Error::SimParam { ref param, .. }) if param == "step"),
@@ -465,7 +432,7 @@ mod tests {
                 max_linear_x: Some(-1.0),
                 ..DriveConfig::default()
             },
-            Pose2::default(),
+            Pose2D::default(),
         );
         assert!(
             matches!(err, Err(Error::SimParam { ref param, .. }) if param == "max_linear_x"),

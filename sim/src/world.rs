@@ -2,14 +2,14 @@
 //! robot starts. Built in code or loaded from a YAML file (see `world_file.rs`).
 
 use super::error::{Error, Result};
-use super::geometry::{Pose2, Rect, Segment, Vec2};
+use bora_geom::{Pose2D, Rect, Segment, Vec2};
 
 /// A static 2D world of walls and boxes, in the odometry frame, in m.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct World {
     walls: Vec<Segment>,
     boxes: Vec<Rect>,
-    start: Pose2,
+    start: Pose2D,
 }
 
 /// Half the side of the built-in room, in m.
@@ -89,7 +89,7 @@ impl World {
     }
 
     /// Sets where the robot starts (m, rad). Fails when a value is not finite.
-    pub fn set_start(&mut self, start: Pose2) -> Result<&mut Self> {
+    pub fn set_start(&mut self, start: Pose2D) -> Result<&mut Self> {
         if !(start.x.is_finite() && start.y.is_finite() && start.yaw.is_finite()) {
             return Err(param(
                 "start",
@@ -102,7 +102,7 @@ impl World {
     }
 
     /// Where the robot starts.
-    pub fn start(&self) -> Pose2 {
+    pub fn start(&self) -> Pose2D {
         self.start
     }
 

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::error::{Error, Result};
-use super::geometry::{Pose2, Vec2};
 use super::world::World;
+use bora_geom::{Pose2D, Vec2};
 
 impl World {
     /// Loads a world from the YAML file at `path` (format in the module docs).
@@ -136,7 +136,7 @@ impl Reader<'_> {
         Ok(world)
     }
 
-    fn start(&self, v: &Value, key: &str) -> Result<Pose2> {
+    fn start(&self, v: &Value, key: &str) -> Result<Pose2D> {
         let m = self.mapping(v, key)?;
         self.only_keys(m, key, &["x", "y", "yaw_deg"])?;
         let get = |k: &str| -> Result<f64> {
@@ -145,7 +145,7 @@ impl Reader<'_> {
                 None => Ok(0.0),
             }
         };
-        Ok(Pose2::new(
+        Ok(Pose2D::new(
             get("x")?,
             get("y")?,
             get("yaw_deg")?.to_radians(),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bora_sim::{DriveConfig, LidarConfig, Sim, StepOutcome, Velocity, World};
+use bora_sim::{DriveConfig, LidarConfig, Sim, StepOutcome, Twist, World};
 
 fn world_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../launch/worlds/box_ahead.yaml")
@@ -34,7 +34,7 @@ fn box_ahead_world_stops_a_forward_move_before_the_box() -> Result<(), Box<dyn s
     assert!((ahead - 0.8).abs() < 1e-5, "forward beam reads {ahead}");
 
     // 2 m at 0.5 m/s would end at x = 2; the box blocks the footprint at x = 0.6.
-    sim.command(Velocity::new(0.5, 0.0));
+    sim.command(Twist::new(0.5, 0.0));
     let mut blocked = 0;
     for _ in 0..400 {
         if sim.step() == StepOutcome::Blocked {
@@ -44,7 +44,7 @@ fn box_ahead_world_stops_a_forward_move_before_the_box() -> Result<(), Box<dyn s
     let x = sim.pose().x;
     assert!(x <= 0.6 + 1e-9 && x > 0.59, "stopped at x = {x}");
     assert!(blocked > 0);
-    assert_eq!(sim.velocity(), Velocity::ZERO);
+    assert_eq!(sim.velocity(), Twist::ZERO);
     sim.scan_into(&mut ranges);
     assert!((ranges[lidar.beams / 2] as f64 - (0.8 - x)).abs() < 1e-5);
     Ok(())

@@ -1,4 +1,4 @@
-//! Planar geometry for the simulator: points, poses, segments and rotated rectangles,
+//! Planar geometry: points, poses, angle wrapping, segments and rotated rectangles,
 //! with the two queries the simulator needs (where a ray first hits, how far a point
 //! is from an obstacle). All lengths in m, all angles in rad.
 
@@ -78,18 +78,22 @@ impl std::fmt::Display for Vec2 {
     }
 }
 
-/// A planar pose in the world (odometry) frame.
+/// A planar pose in the odometry (world) frame.
+///
+/// [`Pose2D::new`] wraps the yaw to (-pi, pi]; a pose written as a struct literal keeps
+/// the yaw it is given (odometry may report an unwrapped, accumulated heading, and the
+/// planner compares headings with [`wrap_angle`] of their difference).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Pose2 {
+pub struct Pose2D {
     /// Position along x in m.
     pub x: f64,
     /// Position along y in m.
     pub y: f64,
-    /// Heading in rad, counter-clockwise from +x, wrapped to (-pi, pi].
+    /// Heading in rad, counter-clockwise from +x.
     pub yaw: f64,
 }
 
-impl Pose2 {
+impl Pose2D {
     /// The pose (x m, y m, yaw rad); yaw is wrapped to (-pi, pi].
     pub fn new(x: f64, y: f64, yaw: f64) -> Self {
         Self {
@@ -99,7 +103,7 @@ impl Pose2 {
         }
     }
 
-    /// The position part.
+    /// The position part, in m.
     pub fn position(&self) -> Vec2 {
         Vec2::new(self.x, self.y)
     }
@@ -175,9 +179,10 @@ pub struct Rect {
 
 impl Rect {
     /// A rectangle centred at `center`, `size.x` long along its own x axis and `size.y`
-    /// wide, its x axis `yaw` rad counter-clockwise from the world's. The caller checks
-    /// that the size is positive and everything is finite (see [`super::World`]).
-    pub(crate) fn new_unchecked(center: Vec2, size: Vec2, yaw: f64) -> Self {
+    /// wide, its x axis `yaw` rad counter-clockwise from the world's. Nothing is checked
+    /// here: a zero or non-finite size gives a degenerate box (bora-sim's `World` refuses
+    /// those by name before it builds one).
+    pub fn new_unchecked(center: Vec2, size: Vec2, yaw: f64) -> Self {
         let h = size.scale(0.5);
         let corner = |sx: f64, sy: f64| center + Vec2::new(sx * h.x, sy * h.y).rotated(yaw);
         let c = [
