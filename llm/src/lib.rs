@@ -27,6 +27,8 @@ pub struct LlmConfig {
     pub path: PathBuf,
     /// Where it runs.
     pub device: DeviceSpec,
+    /// CPU kernel threads (0: one per logical CPU); see [`ModelOptions::threads`].
+    pub threads: usize,
     /// Context in tokens (KV cache size).
     pub context: usize,
     /// Most generated tokens per command.
@@ -149,6 +151,7 @@ impl LlmPlanModel {
             &ModelOptions {
                 context: cfg.context,
                 device: cfg.device,
+                threads: cfg.threads,
             },
         )?;
         drop(file);

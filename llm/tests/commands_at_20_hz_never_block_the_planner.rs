@@ -37,6 +37,7 @@ fn twenty_commands_a_second_are_bounded_counted_and_never_stall_the_planner() {
     let cfg = LlmConfig {
         path,
         device: DeviceSpec::Cpu,
+        threads: 0,
         context: 1024,
         max_tokens: 64,
         prefill_chunk: 16,

@@ -82,6 +82,7 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
     let cfg = LlmConfig {
         path,
         device: DeviceSpec::Cpu,
+        threads: 0,
         context: 1024,
         max_tokens: 64,
         prefill_chunk: 4,

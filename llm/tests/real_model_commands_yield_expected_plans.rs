@@ -21,6 +21,7 @@ fn interpreter(budget: TokenBudget) -> Interpreter {
     let cfg = LlmConfig {
         path,
         device: DeviceSpec::Cpu,
+        threads: 0,
         context: 1024,
         max_tokens: 64,
         prefill_chunk: 32,

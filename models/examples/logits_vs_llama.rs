@@ -114,6 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = Model::load(
         &path,
         &ModelOptions {
+            threads: 0,
             context: 2048,
             ..Default::default()
         },

@@ -228,6 +228,15 @@ pub enum Error {
         /// The dtype(s) accepted.
         expected: String,
     },
+    /// A model asked for a kernel thread count other than the one the process-wide
+    /// pool already runs with (the pool is started once, by the first model loaded).
+    #[error("threads = {requested}: this process's kernel pool already runs {running} threads (started by an earlier model); load every model with the same `threads`, or 0 to use the running pool")]
+    ThreadsAlreadySet {
+        /// The thread count asked for.
+        requested: usize,
+        /// The running pool's thread count.
+        running: usize,
+    },
     /// A variable's byte count disagrees with its shape and dtype, or its shape is absurd.
     #[error(
         "{path}: variable `{variable}` has shape {dims:?} and {bytes} bytes of data: {reason}"

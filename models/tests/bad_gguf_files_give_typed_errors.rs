@@ -139,6 +139,7 @@ fn load_err(path: &Path) -> Error {
     match Model::load(
         path,
         &ModelOptions {
+            threads: 0,
             context: 16,
             ..Default::default()
         },
@@ -331,6 +332,7 @@ fn complete_tiny_model_loads_and_runs() {
     let model = Model::load(
         &p,
         &ModelOptions {
+            threads: 0,
             context: 16,
             ..Default::default()
         },

@@ -18,6 +18,7 @@ fn check(name: &str) {
     let model = Model::load(
         &path,
         &ModelOptions {
+            threads: 0,
             context: 128,
             ..Default::default()
         },

@@ -18,6 +18,7 @@ fn setup() -> (Model, ModelTokenizer) {
     let model = Model::load(
         &path,
         &ModelOptions {
+            threads: 0,
             context: 128,
             ..Default::default()
         },

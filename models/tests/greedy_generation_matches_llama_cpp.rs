@@ -132,6 +132,7 @@ fn load(name: &str) -> (Model, ModelTokenizer) {
     let model = Model::load(
         &path,
         &ModelOptions {
+            threads: 0,
             context: 256,
             ..Default::default()
         },

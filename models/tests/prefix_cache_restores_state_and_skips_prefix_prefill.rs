@@ -22,6 +22,7 @@ fn cached_prefix_matches_cold_prefill() {
     let model = Model::load(
         &path,
         &ModelOptions {
+            threads: 0,
             context: 256,
             ..Default::default()
         },

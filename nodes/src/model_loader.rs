@@ -17,28 +17,17 @@ use crate::params::AgentParams;
 /// kernel worker's stack).
 pub const MAX_THREADS: usize = 1024;
 
-/// Parses a thread count flag: 0 (the default: all cores) to [`MAX_THREADS`].
+/// Parses a thread count flag: 0 (the default: one per logical CPU) to [`MAX_THREADS`].
 pub fn parse_threads(s: &str) -> Result<usize, String> {
-    let n: usize = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a thread count: give 0 (all cores) to {MAX_THREADS}"))?;
+    let n: usize = s.trim().parse().map_err(|_| {
+        format!("`{s}` is not a thread count: give 0 (one per logical CPU) to {MAX_THREADS}")
+    })?;
     if n > MAX_THREADS {
         return Err(format!(
-            "{n} threads is more than {MAX_THREADS}: give 0 (all cores) to {MAX_THREADS}"
+            "{n} threads is more than {MAX_THREADS}: give 0 (one per logical CPU) to {MAX_THREADS}"
         ));
     }
     Ok(n)
-}
-
-/// Sets the model's CPU thread count for this process (0 = leave the default: all cores).
-/// Must run before the first model computation.
-pub fn set_threads(threads: usize) {
-    if threads > 0 {
-        // candle's CPU kernels size their pools from these at first use.
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
-    }
 }
 
 /// Loads the language model the parameters name (an error if `model` is "none").
@@ -48,10 +37,10 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         .as_deref()
         .context("no model configured (model parameter is \"none\")")?;
     let path = resolve_model(name)?;
-    set_threads(params.threads);
     let cfg = LlmConfig {
         path: path.clone(),
         device: params.device.parse()?,
+        threads: params.threads,
         context: params.context,
         max_tokens: params.max_tokens,
         prefill_chunk: params.prefill_chunk,
@@ -64,7 +53,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
 }
 
 /// Loads a model and its tokenizer for the model-only commands (`generate`, `bench`):
-/// `threads` None or 0 keeps the default (all cores).
+/// `threads` None or 0: one kernel thread per logical CPU.
 pub fn load_model_only(
     model: &str,
     device: &str,
@@ -73,12 +62,12 @@ pub fn load_model_only(
 ) -> anyhow::Result<(Model, ModelTokenizer)> {
     if let Some(t) = threads {
         parse_threads(&t.to_string()).map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
-        set_threads(t);
     }
     let path = resolve_model(model)?;
     let options = ModelOptions {
         context,
         device: device.parse()?,
+        threads: threads.unwrap_or(0),
     };
     load_model_and_tokenizer(&path, &options).with_context(|| format!("loading {}", path.display()))
 }
@@ -98,7 +87,7 @@ mod tests {
         assert_eq!(parse_threads("1024"), Ok(MAX_THREADS));
         for bad in ["1025", "100000", "-1", "four", ""] {
             let e = parse_threads(bad).expect_err(bad);
-            assert!(e.contains("0 (all cores) to 1024"), "{bad}: {e}");
+            assert!(e.contains("0 (one per logical CPU) to 1024"), "{bad}: {e}");
         }
     }
 }

@@ -84,7 +84,7 @@ pub const AGENT_PARAMS: &[ParamSpec] = &[
         "threads",
         Int,
         "0",
-        "CPU threads for the model; 0 = all cores"
+        "CPU threads for the model; 0 = one per logical CPU"
     ),
     p!(
         "max_tokens",

@@ -214,7 +214,10 @@ fn thread_counts_beyond_the_bound_are_refused_before_anything_starts() {
     ] {
         let (code, _, err) = run(bora().args(cmd));
         assert_eq!(code, Some(2), "{cmd:?}: {err}");
-        assert!(err.contains("0 (all cores) to 1024"), "{cmd:?}: {err}");
+        assert!(
+            err.contains("0 (one per logical CPU) to 1024"),
+            "{cmd:?}: {err}"
+        );
     }
     let (code, _, err) = run(bora().args(["intent", "--threads", "5000", "stop"]));
     assert_eq!(code, Some(1), "{err}");

@@ -223,24 +223,57 @@ impl<T> PartPtr<T> {
     }
 }
 
-/// The process-wide pool, sized at first use from `CANDLE_NUM_THREADS` or
-/// `RAYON_NUM_THREADS` (what `bora_nodes::model_loader::set_threads` sets), else the
-/// available cores.
+/// The process-wide pool; unset until [`init`] or [`global`] starts it.
+static POOL: OnceLock<Pool> = OnceLock::new();
+
+/// Starts the process-wide kernel pool with `threads` workers (0: one per logical CPU)
+/// and returns it. Model loading calls this with [`ModelOptions::threads`]
+/// (crate::ModelOptions). The pool is started once per process: a later call with 0 or
+/// with the running size returns it; a call with another size is an error that names
+/// both sizes, since the workers already exist.
+pub fn init(threads: usize) -> crate::Result<&'static Pool> {
+    let pool = POOL.get_or_init(|| Pool::new(resolve_threads(threads)));
+    if threads != 0 && threads != pool.threads() {
+        return Err(crate::Error::ThreadsAlreadySet {
+            requested: threads,
+            running: pool.threads(),
+        });
+    }
+    Ok(pool)
+}
+
+/// The process-wide pool; started with one worker per logical CPU if [`init`] has not
+/// run.
 pub fn global() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let from_env = |k: &str| std::env::var(k).ok()?.trim().parse::<usize>().ok();
-        let n = from_env("CANDLE_NUM_THREADS")
-            .or_else(|| from_env("RAYON_NUM_THREADS"))
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        Pool::new(n)
-    })
+    POOL.get_or_init(|| Pool::new(resolve_threads(0)))
+}
+
+/// `threads`, or the logical CPU count when it is 0.
+fn resolve_threads(threads: usize) -> usize {
+    if threads > 0 {
+        threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_init_with_another_size_names_both_sizes() {
+        let running = global().threads();
+        assert_eq!(init(0).map(Pool::threads).ok(), Some(running));
+        assert_eq!(init(running).map(Pool::threads).ok(), Some(running));
+        match init(running + 1) {
+            Err(crate::Error::ThreadsAlreadySet {
+                requested,
+                running: r,
+            }) => assert_eq!((requested, r), (running + 1, running)),
+            other => panic!("expected ThreadsAlreadySet, got {other:?}"),
+        }
+    }
 
     #[test]
     fn every_part_runs_once_whatever_the_part_count() {

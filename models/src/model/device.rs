@@ -8,7 +8,9 @@ use crate::{Error, Result};
 /// A compute device as the user names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceSpec {
-    /// The CPU (candle's CPU backend; threads from RAYON_NUM_THREADS / CANDLE_NUM_THREADS).
+    /// The CPU: bora's kernels, on [`ModelOptions::threads`](crate::ModelOptions::threads) threads
+    /// (candle's own CPU ops, used by Whisper and as the test reference, size their
+    /// threads from RAYON_NUM_THREADS).
     #[default]
     Cpu,
     /// CUDA GPU with this ordinal (needs the `cuda` feature).

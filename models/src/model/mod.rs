@@ -36,6 +36,10 @@ pub struct ModelOptions {
     pub context: usize,
     /// Compute device.
     pub device: DeviceSpec,
+    /// CPU kernel threads (0: one per logical CPU). Starts the process-wide kernel pool
+    /// ([`crate::kernels::pool::init`]) on the first CPU load; later loads must ask for
+    /// the same count or 0.
+    pub threads: usize,
 }
 
 impl Default for ModelOptions {
@@ -43,6 +47,7 @@ impl Default for ModelOptions {
         Self {
             context: DEFAULT_CONTEXT,
             device: DeviceSpec::Cpu,
+            threads: 0,
         }
     }
 }
@@ -186,7 +191,7 @@ impl Model {
             // affinity of the thread that creates them, and the first product would
             // otherwise run on the language stage, which may be pinned to one core
             // (`stages.language_core`), putting every worker on that core.
-            let _ = crate::kernels::pool::global();
+            crate::kernels::pool::init(options.threads)?;
         }
         let gelu = if device.is_cpu() && cfg.activation == config::Activation::GeluTanh {
             cpu::ops::GeluTable::new()

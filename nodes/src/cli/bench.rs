@@ -10,7 +10,7 @@ pub struct BenchArgs {
     /// Model name in the cache (`smollm2-135m-instruct`, `gemma3-270m`) or a GGUF path.
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
-    /// Compute threads, 1 to 1024; 0 or none: all cores.
+    /// Compute threads, 1 to 1024; 0 or none: one per logical CPU.
     #[arg(long, value_parser = bora_nodes::model_loader::parse_threads)]
     pub threads: Option<usize>,
     /// Print one JSON object instead of a table.

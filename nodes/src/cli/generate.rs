@@ -39,7 +39,7 @@ pub struct GenerateArgs {
     /// Prompt tokens per prefill pass.
     #[arg(long, default_value_t = bora_models::generate::DEFAULT_PREFILL_CHUNK)]
     pub prefill_chunk: usize,
-    /// Compute threads, 1 to 1024; 0 or none: all cores.
+    /// Compute threads, 1 to 1024; 0 or none: one per logical CPU.
     #[arg(long, value_parser = bora_nodes::model_loader::parse_threads)]
     pub threads: Option<usize>,
     /// Constrain the output to this JSON Schema (a file); the output always parses.

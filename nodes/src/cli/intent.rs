@@ -33,7 +33,7 @@ pub struct IntentArgs {
     /// Total generation budget in ms (0 = unchecked).
     #[arg(long, value_name = "MS")]
     pub total_ms: Option<f64>,
-    /// CPU threads for the model (0 = all cores).
+    /// CPU threads for the model (0 = one per logical CPU).
     #[arg(long, default_value_t = 0)]
     pub threads: i64,
 }

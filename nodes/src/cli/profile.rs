@@ -25,7 +25,7 @@ pub struct ProfileArgs {
     /// Compute device: `cpu` or `cuda:N` (needs a build with the `cuda` feature).
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Model compute threads, 0 (all cores) to 1024.
+    /// Model compute threads, 0 (one per logical CPU) to 1024.
     #[arg(long, default_value_t = 0, value_parser = bora_nodes::model_loader::parse_threads)]
     threads: usize,
     /// Commands to send, one per line (blank lines and `#` comments skipped), cycled

@@ -48,7 +48,7 @@ pub struct Workload {
     pub model_name: String,
     /// `cpu` or `cuda:N`.
     pub device: String,
-    /// Model compute threads (0 = candle's default, all cores).
+    /// Model compute threads (0 = one per logical CPU).
     pub threads: usize,
     /// Measured run length, s (warm-up excluded).
     pub duration_s: f64,

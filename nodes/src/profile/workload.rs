@@ -36,7 +36,7 @@ pub struct ProfileOptions {
     pub model: String,
     /// `cpu` or `cuda:N`.
     pub device: String,
-    /// Model compute threads (0 = all cores).
+    /// Model compute threads (0 = one per logical CPU).
     pub threads: usize,
     /// The commands, sent in order and cycled.
     pub commands: Vec<String>,

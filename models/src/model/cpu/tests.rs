@@ -39,6 +39,7 @@ fn load(name: &str, context: usize, window: Option<Option<usize>>) -> Result<Mod
     let mut m = Model::load(
         &path,
         &ModelOptions {
+            threads: 0,
             context,
             ..Default::default()
         },
