@@ -16,6 +16,8 @@ step "clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --release -- -D warnings
 step "python peers and launch files compile"
 python3 -m py_compile tests/peers/*.py $(ls launch/*.py 2>/dev/null)
+step "no two modules of a crate import each other"
+python3 scripts/import-cycles.py
 step "build"
 cargo build --workspace --release --bins
 step "tests"

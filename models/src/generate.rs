@@ -17,8 +17,7 @@ use crate::sampling::{Sampler, Sampling};
 use crate::tokenizer::{ModelTokenizer, StreamDecoder};
 use crate::{Error, Result};
 
-/// Default number of prompt tokens per prefill forward pass.
-pub const DEFAULT_PREFILL_CHUNK: usize = 64;
+pub use crate::model::DEFAULT_PREFILL_CHUNK;
 
 /// Something that restricts which tokens may come next (e.g. a JSON-schema grammar).
 pub trait Guide {

@@ -27,7 +27,7 @@ use crate::ros::convert::{param_value, quaternion_to_yaw, twist_from};
 use crate::ros::{cdr, drain, params_file, signals};
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
-pub const NODE_NAME: &str = "bora_agent";
+pub const NODE_NAME: &str = crate::ros::AGENT_NODE_NAME;
 
 /// Builds the language model for the agent, or says why it cannot (the node then runs
 /// degraded: fallback parser only).
@@ -52,7 +52,7 @@ fn given_params(node: &r2r::Node) -> anyhow::Result<Vec<(String, ParamValue)>> {
 fn check_files(node: &r2r::Node, files: &[ParamsFile], strict: bool) -> anyhow::Result<()> {
     let declared: Vec<&str> = crate::params::AGENT_PARAMS.iter().map(|p| p.name).collect();
     let policy = params_file::Policy {
-        other_nodes: &[crate::sim_node::NODE_NAME],
+        other_nodes: &[crate::ros::SIM_NODE_NAME],
         node_cmd: "agent",
         unknown_key_is_error: strict,
         undeclared_is_error: true,

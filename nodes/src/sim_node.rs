@@ -32,7 +32,7 @@ use crate::sim_params::{SimSettings, SIM_PARAMS};
 pub const MAX_CATCH_UP: u64 = 5;
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
-pub const NODE_NAME: &str = "bora_sim";
+pub const NODE_NAME: &str = crate::ros::SIM_NODE_NAME;
 
 /// Runs the simulator node until SIGINT or SIGTERM. `cli` holds the settings given on
 /// the command line; ROS parameters and defaults fill the rest.
@@ -45,7 +45,7 @@ pub fn run(cli: SimSettings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the ROS 2 node `{NODE_NAME}`"))?;
     let declared: Vec<&str> = SIM_PARAMS.iter().map(|p| p.name).collect();
     let policy = params_file::Policy {
-        other_nodes: &[crate::agent_node::NODE_NAME],
+        other_nodes: &[crate::ros::AGENT_NODE_NAME],
         node_cmd: "sim",
         unknown_key_is_error: false,
         undeclared_is_error: false,

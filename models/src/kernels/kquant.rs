@@ -66,10 +66,7 @@ pub fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
     }
 }
 
-/// Bytes of one Q4_K block (f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes).
-pub const Q4K_BYTES: usize = 144;
-/// Bytes of one Q6_K block (128 low-nibble bytes, 64 high-bit bytes, 16 i8 scales, f16 d).
-pub const Q6K_BYTES: usize = 210;
+pub use super::quant::{Q4K_BYTES, Q6K_BYTES};
 
 /// 256 unsigned codes of a Q4_K block, its 8 (scale, min) pairs, d and dmin:
 /// value_i = d * sc[i/32] * code_i - dmin * m[i/32].

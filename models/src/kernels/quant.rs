@@ -48,11 +48,16 @@ impl QType {
             Self::Q4_1 => 20,
             Self::Q5_0 => 22,
             Self::Q8_0 => 34,
-            Self::Q4K => super::kquant::Q4K_BYTES,
-            Self::Q6K => super::kquant::Q6K_BYTES,
+            Self::Q4K => Q4K_BYTES,
+            Self::Q6K => Q6K_BYTES,
         }
     }
 }
+
+/// Bytes of one Q4_K block (f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes).
+pub const Q4K_BYTES: usize = 144;
+/// Bytes of one Q6_K block (128 low-nibble bytes, 64 high-bit bytes, 16 i8 scales, f16 d).
+pub const Q6K_BYTES: usize = 210;
 
 /// One activation block: 32 values as `d * qs[i]`, plus `s = d * sum(qs)` (llama.cpp's
 /// Q8_1; the offset types need the sum). `d` and `s` are rounded through f16 exactly as

@@ -21,13 +21,16 @@ pub use device::DeviceSpec;
 pub use layers::QLinear;
 pub use state::{ModelState, StateSnapshot};
 
-use crate::generate::DEFAULT_PREFILL_CHUNK;
 use crate::gguf::GgufFile;
 use crate::{Error, Result};
 use layers::{Attention, Mlp, RmsNorm, RopeTable};
 
 /// Default context (tokens) the KV cache and rope tables are sized for.
 pub const DEFAULT_CONTEXT: usize = 2048;
+
+/// Default number of prompt tokens per prefill forward pass (also the scratch buffers'
+/// token capacity on the CPU path).
+pub const DEFAULT_PREFILL_CHUNK: usize = 64;
 
 /// How to load a model.
 #[derive(Debug, Clone)]

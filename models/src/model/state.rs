@@ -5,7 +5,7 @@
 
 use candle_core::{DType, Device, Tensor};
 
-use super::cpu::Scratch;
+use super::cpu::scratch::Scratch;
 use crate::{Error, Result};
 
 /// Keys and values of one layer, preallocated for the configured context.

@@ -8,6 +8,11 @@ pub mod signals;
 
 pub use r2r;
 
+/// The agent node's name (`bora agent`); its parameters live under this key in a params file.
+pub const AGENT_NODE_NAME: &str = "bora_agent";
+/// The simulator node's name (`bora sim`); its parameters live under this key in a params file.
+pub const SIM_NODE_NAME: &str = "bora_sim";
+
 use futures::{FutureExt, Stream, StreamExt};
 
 /// Hands every message already received on an r2r subscription stream to `f`, without
