@@ -23,7 +23,8 @@ use serde::Serialize;
 use crate::config::AgentConfig;
 use crate::deadline::{DeadlineAction, DeadlineWatch};
 use crate::interpret::Interpreter;
-use crate::report::{event_json, not_understood_json, superseded_json};
+use crate::reason::Reason;
+use crate::report::{EventReport, PlanReport};
 use crate::{Error, Result};
 use bora_agent::{LaserScan, Odometry, Perception, Planner, Twist, ValidPlan, WorldState};
 use bora_rt::clock::{duration_to_ns, Clock};
@@ -124,7 +125,7 @@ impl AgentInput {
                 .store(duration_to_ns(now), Ordering::SeqCst);
             self.shared.stop_seq.store(seq, Ordering::SeqCst);
             self.reflex.incr();
-            let report = crate::report::reflex_json(text, seq);
+            let report = PlanReport::reflex(text, seq).to_json();
             let _ = self.outputs.push(AgentOutput::Plan(report));
             return CommandAccepted::ReflexStop;
         }
@@ -152,7 +153,7 @@ impl AgentInput {
     pub fn reject(&mut self, command: &str, reason: &str) {
         let seq = self.shared.latest_seq.fetch_add(1, Ordering::SeqCst) + 1;
         self.shared.preempt.store(true, Ordering::SeqCst);
-        let report = crate::report::rejected_json(command, seq, reason);
+        let report = PlanReport::refused(command, seq, reason).to_json();
         let _ = self.outputs.push(AgentOutput::Plan(report));
     }
 
@@ -349,8 +350,8 @@ impl Agent {
                         record_opt(&mut cmd_transit, t);
                         if let Some(old) = newest.replace(cmd) {
                             superseded.incr();
-                            let _ = l_outputs
-                                .push(AgentOutput::Plan(superseded_json(&old.text, old.seq)));
+                            let report = PlanReport::superseded(&old.text, old.seq);
+                            let _ = l_outputs.push(AgentOutput::Plan(report.to_json()));
                         }
                     }
                     cmd_transit.publish();
@@ -361,8 +362,8 @@ impl Agent {
                     l_shared.preempt.store(false, Ordering::SeqCst);
                     if l_shared.latest_seq.load(Ordering::SeqCst) != cmd.seq {
                         superseded.incr();
-                        let _ =
-                            l_outputs.push(AgentOutput::Plan(superseded_json(&cmd.text, cmd.seq)));
+                        let report = PlanReport::superseded(&cmd.text, cmd.seq);
+                        let _ = l_outputs.push(AgentOutput::Plan(report.to_json()));
                         continue;
                     }
                     let cancel = Arc::clone(&l_shared.preempt);
@@ -381,24 +382,20 @@ impl Agent {
                         // The planner applied the miss policy at the deadline already.
                         interp.plan = None;
                         interp.source = crate::interpret::Source::None;
-                        interp.reasons.push(
-                            "too late: the planner had applied the budget's miss policy".into(),
-                        );
+                        interp.reasons.push(Reason::TooLate);
                     } else if stale && interp.plan.is_some() {
                         interp.plan = None;
                         interp.source = crate::interpret::Source::None;
-                        interp.reasons.push("preempted by a newer command".into());
+                        interp.reasons.push(Reason::Preempted);
                     }
-                    let was_preempted = interp.reasons.iter().any(|r| r.starts_with("preempted"));
-                    if was_preempted {
+                    if interp.preempted() {
                         preempted.incr();
                     } else if !interp.understood && !watch.fired_for(cmd.seq) {
                         not_understood.incr();
-                        let event = not_understood_json(&interp, cmd.seq, l_clock.now());
-                        let _ = l_outputs.push(AgentOutput::Event(event));
+                        let event = EventReport::not_understood(&interp, cmd.seq, l_clock.now());
+                        let _ = l_outputs.push(AgentOutput::Event(event.to_json()));
                     }
-                    let mut json = interp.to_json();
-                    json["seq"] = cmd.seq.into();
+                    let report = PlanReport::interpreted(&interp, cmd.seq);
                     match interp.plan.take() {
                         Some(plan) => {
                             if interp.source == crate::interpret::Source::Fallback {
@@ -414,7 +411,7 @@ impl Agent {
                         }
                         None => no_plan.incr(),
                     }
-                    let _ = l_outputs.push(AgentOutput::Plan(json.to_string()));
+                    let _ = l_outputs.push(AgentOutput::Plan(report.to_json()));
                 }
             })?;
 
@@ -528,7 +525,8 @@ impl Agent {
                         if matches!(event, bora_agent::PlanEvent::Watchdog { .. }) {
                             watchdog_stops.incr();
                         }
-                        let _ = pl_outputs.push(AgentOutput::Event(event_json(&event, now)));
+                        let report = EventReport::planner(&event, now);
+                        let _ = pl_outputs.push(AgentOutput::Event(report.to_json()));
                     }
                     plan_transit.publish();
                     cmd_to_motion.publish();

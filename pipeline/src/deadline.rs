@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::interpret::micros;
-use bora_agent::ValidPlan;
+use crate::interpret::{micros, BudgetOutcome, Source};
+use crate::reason::Reason;
+use crate::report::{steps, PlanReport};
+use bora_agent::{Step, ValidPlan};
 use bora_rt::budget::{Limit, MissPolicy, TokenBudget};
 use bora_rt::clock::duration_to_ns;
 
@@ -207,45 +207,54 @@ fn fired_json(
 ) -> String {
     let (plan, source, what) = match action {
         DeadlineAction::Start(p) => (
-            serde_json::to_value(p.plan())
-                .ok()
-                .and_then(|v| v.get("plan").cloned())
-                .unwrap_or(serde_json::Value::Null),
-            "fallback",
+            Some(steps(p)),
+            Source::Fallback,
             "the planner started the deterministic parse",
         ),
         DeadlineAction::Stop => (
-            json!([{"action": "stop"}]),
-            "fallback",
+            Some(vec![Step::Stop {}]),
+            Source::Fallback,
             "the planner stopped the robot (policy stop)",
         ),
         DeadlineAction::Nothing => (
-            serde_json::Value::Null,
-            "none",
+            None,
+            Source::None,
             "the parser did not understand the command: no motion",
         ),
     };
-    json!({
-        "plan": plan,
-        "source": source,
-        "command": command,
-        "seq": seq,
-        "enforced_by": "planner",
-        "budget": {
-            "outcome": "missed",
-            "limit": limit,
-            "limit_us": micros(value),
-            "observed_us": micros(waited),
-            "over_by_us": micros(waited.saturating_sub(value)),
-        },
-        "reasons": [format!(
-            "model missed its token budget ({} limit {:.0} ms, {:.0} ms since the command arrived); {what}",
-            serde_json::to_value(limit).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-            value.as_secs_f64() * 1e3,
-            waited.as_secs_f64() * 1e3,
-        )],
-    })
-    .to_string()
+    let reason = Reason::DeadlineEnforced {
+        limit: limit_name(limit),
+        limit_ms: value.as_secs_f64() * 1e3,
+        waited_ms: waited.as_secs_f64() * 1e3,
+        action: what,
+    };
+    PlanReport {
+        plan,
+        source,
+        understood: matches!(action, DeadlineAction::Start(_)),
+        command: command.to_owned(),
+        seq,
+        latency_us: None,
+        budget: Some(BudgetOutcome::Missed {
+            limit,
+            limit_us: micros(value),
+            observed_us: micros(waited),
+            over_by_us: micros(waited.saturating_sub(value)),
+        }),
+        model_text: None,
+        enforced_by: Some("planner".to_owned()),
+        reasons: vec![reason.to_string()],
+    }
+    .to_json()
+}
+
+/// A limit's JSON name.
+fn limit_name(limit: Limit) -> &'static str {
+    match limit {
+        Limit::FirstToken => "first_token",
+        Limit::TokenGap => "token_gap",
+        Limit::Total => "total",
+    }
 }
 
 #[cfg(test)]

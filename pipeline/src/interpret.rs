@@ -22,14 +22,17 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::reason::Reason;
+use crate::report::PlanReport;
 
 use bora_agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
 use bora_rt::budget::{BudgetMiss, MissPolicy, TokenBudget};
 
 /// Which path produced a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// The language model.
@@ -43,7 +46,7 @@ pub enum Source {
 }
 
 /// Where time went in one interpretation, in microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyBreakdown {
     /// Tokenizing the command.
     pub tokenize_us: u64,
@@ -62,7 +65,7 @@ pub struct LatencyBreakdown {
 }
 
 /// What happened to the model's token budget.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum BudgetOutcome {
     /// The model was not run (reflex, or no model loaded).
@@ -157,29 +160,23 @@ pub struct Interpretation {
     /// What the model generated, if it ran.
     pub model_text: Option<String>,
     /// Why earlier paths were not used, or why there is no plan (in order).
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 impl Interpretation {
-    /// The JSON published on `agent/plan` and printed by `bora intent --json`:
-    /// `{"plan":[...] or null, "source", "command", "latency_us", "budget", "reasons", ...}`.
+    /// The JSON printed by `bora intent --json`: the [`PlanReport`] of `agent/plan`
+    /// without its sequence number.
     pub fn to_json(&self) -> Value {
-        let plan = self
-            .plan
-            .as_ref()
-            .and_then(|p| serde_json::to_value(p.plan()).ok())
-            .and_then(|v| v.get("plan").cloned())
-            .unwrap_or(Value::Null);
-        json!({
-            "plan": plan,
-            "source": self.source,
-            "understood": self.understood,
-            "command": self.command,
-            "latency_us": self.latency,
-            "budget": self.budget,
-            "model_text": self.model_text,
-            "reasons": self.reasons,
-        })
+        let mut v = serde_json::to_value(PlanReport::interpreted(self, 0)).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("seq");
+        }
+        v
+    }
+
+    /// Whether a newer command preempted this one.
+    pub fn preempted(&self) -> bool {
+        self.reasons.iter().any(Reason::is_preemption)
     }
 }
 
@@ -323,7 +320,7 @@ impl Interpreter {
             reasons: Vec::new(),
         };
         if command.trim().is_empty() {
-            out.reasons.push("empty command".into());
+            out.reasons.push(Reason::EmptyCommand);
         } else if is_reflex_stop(command) {
             out.plan = self.stop_plan();
             out.source = Source::Reflex;
@@ -345,7 +342,7 @@ impl Interpreter {
         out: &mut Interpretation,
     ) -> ControlFlow<()> {
         let Some(model) = self.model.as_mut() else {
-            out.reasons.push("no model loaded".into());
+            out.reasons.push(Reason::NoModel);
             return ControlFlow::Continue(());
         };
         let attempt = model.generate(command, cancel, on_text);
@@ -355,29 +352,30 @@ impl Interpreter {
         out.model_text = Some(attempt.text.clone());
         match (attempt.budget, attempt.error) {
             (BudgetOutcome::Preempted, _) => {
-                out.reasons.push("preempted by a newer command".into());
+                out.reasons.push(Reason::Preempted);
                 ControlFlow::Break(())
             }
             (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Stop => {
-                out.reasons
-                    .push("model missed its token budget; policy stop".into());
+                out.reasons.push(Reason::BudgetMissedPolicyStop);
                 out.plan = self.stop_plan();
                 out.source = Source::Fallback;
                 out.understood = true;
                 ControlFlow::Break(())
             }
             (BudgetOutcome::Missed { .. }, _) if self.policy == MissPolicy::Fallback => {
-                out.reasons.push("model missed its token budget".into());
+                out.reasons.push(Reason::BudgetMissed);
                 ControlFlow::Continue(())
             }
             (_, Some(error)) => {
-                out.reasons.push(format!("model failed: {error}"));
+                out.reasons.push(Reason::ModelFailed { error });
                 ControlFlow::Continue(())
             }
             _ => match self.limits.parse(&attempt.text) {
                 Ok(plan) => self.judge_model_plan(command, plan, declared_accuracy, out),
                 Err(e) => {
-                    out.reasons.push(format!("model output rejected: {e}"));
+                    out.reasons.push(Reason::ModelOutputRejected {
+                        error: e.to_string(),
+                    });
                     ControlFlow::Continue(())
                 }
             },
@@ -399,10 +397,9 @@ impl Interpreter {
     ) -> ControlFlow<()> {
         match parse_command(command, &self.limits) {
             Ok(parsed) if parsed.steps() != plan.steps() => {
-                out.reasons.push(format!(
-                    "model plan {} disagreed with the deterministic parse",
-                    plan_json(&plan)
-                ));
+                out.reasons.push(Reason::DisagreedWithParser {
+                    plan: plan_json(&plan),
+                });
                 return ControlFlow::Continue(());
             }
             Ok(_) => out.understood = true,
@@ -411,22 +408,18 @@ impl Interpreter {
         }
         if out.understood || !plan.has_motion() {
             if !out.understood {
-                out.reasons.push(format!(
-                    "not understood: the deterministic parser did not understand the command, \
-                     and the model {}",
-                    self.trust.why_untrusted(declared_accuracy)
-                ));
+                out.reasons.push(Reason::NotUnderstood {
+                    untrusted: self.trust.why_untrusted(declared_accuracy),
+                });
             }
             out.source = Source::Model;
             out.plan = Some(plan);
             return ControlFlow::Break(());
         }
-        out.reasons.push(format!(
-            "not understood: model plan {} moves the robot, but the deterministic parser did \
-             not understand the command and the model {}; the motion was dropped",
-            plan_json(&plan),
-            self.trust.why_untrusted(declared_accuracy)
-        ));
+        out.reasons.push(Reason::MotionDropped {
+            plan: plan_json(&plan),
+            untrusted: self.trust.why_untrusted(declared_accuracy),
+        });
         let rest: Vec<Step> = plan
             .into_plan()
             .steps
@@ -448,7 +441,9 @@ impl Interpreter {
                 out.source = Source::Fallback;
                 out.understood = true;
             }
-            Err(e) => out.reasons.push(format!("fallback parser: {e}")),
+            Err(e) => out.reasons.push(Reason::ParserFailed {
+                error: e.to_string(),
+            }),
         }
     }
 

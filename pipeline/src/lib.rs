@@ -10,6 +10,7 @@ mod deadline;
 pub mod error;
 pub mod inprocess;
 pub mod interpret;
+pub mod reason;
 pub mod report;
 
 pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, CommandAccepted};
@@ -20,3 +21,5 @@ pub use interpret::{
     BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, MotionTrust,
     PlanModel, Source,
 };
+pub use reason::Reason;
+pub use report::{Event, EventReport, PlanReport};

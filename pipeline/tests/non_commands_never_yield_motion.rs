@@ -92,7 +92,9 @@ fn an_always_driving_model_gets_no_motion_for_any_non_command() {
         assert_eq!(out.source, Source::None, "{s:?}");
         assert!(!out.understood, "{s:?}");
         assert!(
-            out.reasons.iter().any(|r| r.starts_with("not understood")),
+            out.reasons
+                .iter()
+                .any(bora_pipeline::Reason::is_not_understood),
             "{s:?}: {:?}",
             out.reasons
         );

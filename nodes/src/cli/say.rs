@@ -1,6 +1,7 @@
 //! `bora say`: publish a voice command, as a speech recogniser would, and optionally wait
 //! for the plan the agent makes of it.
 
+use bora_pipeline::{PlanReport, Source};
 use clap::Args;
 
 /// Arguments of `bora say`.
@@ -73,16 +74,17 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
         node.spin_once(Duration::from_millis(20));
         let mut found = None;
         drain(&mut plans, |m| {
-            let v: serde_json::Value = serde_json::from_str(&m.data).unwrap_or_default();
-            if v["command"] == args.text.as_str() && found.is_none() {
-                found = Some(v);
+            // A message that is not a plan report (another publisher) is not ours.
+            let report = serde_json::from_str::<PlanReport>(&m.data).ok();
+            if let Some(r) = report.filter(|r| r.command == args.text && found.is_none()) {
+                found = Some((r, m.data));
             }
         });
-        if let Some(v) = found {
+        if let Some((report, raw)) = found {
             if args.json {
-                println!("{v}");
+                println!("{raw}");
             } else {
-                println!("{}", crate::cli::say::summary(&v));
+                println!("{}", summary(&report));
             }
             return Ok(());
         }
@@ -102,31 +104,35 @@ pub fn run(_args: SayArgs) -> anyhow::Result<()> {
 
 /// One readable line for a plan report from agent/plan.
 #[cfg_attr(not(feature = "ros"), allow(dead_code))]
-pub fn summary(v: &serde_json::Value) -> String {
-    let us = |key: &str| v["latency_us"][key].as_f64().map(|x| x / 1e3);
-    let ms = |key: &str| us(key).map_or("-".to_owned(), |x| format!("{x:.0} ms"));
+pub fn summary(r: &PlanReport) -> String {
+    let latency = r.latency_us.unwrap_or_default();
+    let ms = |us: Option<u64>| us.map_or("-".to_owned(), |x| format!("{:.0} ms", x as f64 / 1e3));
+    let plan = match &r.plan {
+        None => "no motion".to_owned(),
+        Some(steps) => serde_json::to_string(steps).unwrap_or_default(),
+    };
+    let reasons = if r.reasons.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", r.reasons.join("; "))
+    };
     format!(
-        "{:<8} {}  [total {}, first token {}, prefill {}, decode {}, {} tokens]{}",
-        v["source"].as_str().unwrap_or("?"),
-        if v["plan"].is_null() {
-            "no motion".to_owned()
-        } else {
-            v["plan"].to_string()
-        },
-        ms("total_us"),
-        ms("ttft_us"),
-        ms("prefill_us"),
-        ms("decode_us"),
-        v["latency_us"]["tokens"].as_u64().unwrap_or(0),
-        v["reasons"]
-            .as_array()
-            .filter(|r| !r.is_empty())
-            .map_or(String::new(), |r| format!(
-                "  ({})",
-                r.iter()
-                    .filter_map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
+        "{:<8} {plan}  [total {}, first token {}, prefill {}, decode {}, {} tokens]{reasons}",
+        source_name(r.source),
+        ms(r.latency_us.map(|l| l.total_us)),
+        ms(latency.ttft_us),
+        ms(r.latency_us.map(|l| l.prefill_us)),
+        ms(r.latency_us.map(|l| l.decode_us)),
+        latency.tokens,
     )
+}
+
+/// The JSON name of a plan's source.
+fn source_name(s: Source) -> &'static str {
+    match s {
+        Source::Model => "model",
+        Source::Fallback => "fallback",
+        Source::Reflex => "reflex",
+        Source::None => "none",
+    }
 }

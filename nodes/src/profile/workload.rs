@@ -7,11 +7,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use bora_models::bench::{self, BenchOptions, BenchReport};
-use bora_pipeline::{Agent, AgentOutput, CommandAccepted, Interpreter, SimLoop, SimRates};
+use bora_pipeline::{
+    Agent, AgentOutput, BudgetOutcome, CommandAccepted, Interpreter, PlanReport, SimLoop, SimRates,
+};
+use bora_rt::budget::Limit;
 use bora_rt::clock::{Clock, SystemClock};
 use bora_rt::metrics::{MetricsReport, Quantity};
 use bora_sim::{DriveConfig, LidarConfig, Sim, World};
-use serde_json::Value;
 
 use super::progress::Progress;
 use super::report::{
@@ -234,26 +236,28 @@ impl Tally {
             return;
         };
         self.plans += 1;
-        let v: Value = serde_json::from_str(json).unwrap_or_default();
+        let Ok(report) = serde_json::from_str::<PlanReport>(json) else {
+            return;
+        };
         let b = &mut self.budget;
-        match v["budget"]["outcome"].as_str() {
-            Some("met") => {
+        match report.budget {
+            Some(BudgetOutcome::Met) => {
                 b.checks += 1;
                 b.met += 1;
             }
-            Some("missed") => {
+            Some(BudgetOutcome::Missed { limit, .. }) => {
                 b.checks += 1;
-                match v["budget"]["limit"].as_str() {
-                    Some("first_token") => b.missed_first_token += 1,
-                    Some("token_gap") => b.missed_token_gap += 1,
-                    _ => b.missed_total += 1,
+                match limit {
+                    Limit::FirstToken => b.missed_first_token += 1,
+                    Limit::TokenGap => b.missed_token_gap += 1,
+                    Limit::Total => b.missed_total += 1,
                 }
             }
-            Some("preempted") => {
+            Some(BudgetOutcome::Preempted) => {
                 b.checks += 1;
                 b.preempted += 1;
             }
-            _ => {}
+            Some(BudgetOutcome::NotRun) | None => {}
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and the motion-trust policy.
 
 use super::*;
+use serde_json::json;
 
 struct Canned(ModelAttempt, Option<f64>);
 impl PlanModel for Canned {
@@ -64,10 +65,8 @@ fn an_untrusted_model_cannot_move_the_robot_on_a_sentence_nobody_understood() {
         assert_eq!(out.source, Source::None);
         assert!(!out.understood);
         assert!(
-            out.reasons
-                .iter()
-                .any(|r| r.starts_with("not understood")
-                    && r.contains("declares no held-out accuracy")),
+            out.reasons.iter().any(|r| r.is_not_understood()
+                && r.to_string().contains("declares no held-out accuracy")),
             "{:?}",
             out.reasons
         );
@@ -114,7 +113,10 @@ fn a_model_declaring_enough_held_out_accuracy_may_move_the_robot() {
     );
     assert_eq!(below.plan, None);
     assert!(
-        below.reasons.iter().any(|r| r.contains("0.900, below")),
+        below
+            .reasons
+            .iter()
+            .any(|r| r.to_string().contains("0.900, below")),
         "{:?}",
         below.reasons
     );
@@ -210,7 +212,11 @@ fn a_model_plan_that_contradicts_the_parse_is_not_used() {
         out.plan.map(|p| p.steps().to_vec()),
         Some(vec![Step::Turn { angle_deg: 90.0 }])
     );
-    assert!(out.reasons[0].contains("disagreed"), "{:?}", out.reasons);
+    assert!(
+        matches!(out.reasons[0], Reason::DisagreedWithParser { .. }),
+        "{:?}",
+        out.reasons
+    );
     // A command the parser does not understand keeps the model's plan.
     let out = run(
         Some(attempt(
@@ -238,7 +244,11 @@ fn out_of_range_model_output_falls_back() {
         out.plan.map(|p| p.steps().to_vec()),
         Some(vec![Step::Move { distance_m: 2.0 }])
     );
-    assert!(out.reasons[0].contains("rejected"), "{:?}", out.reasons);
+    assert!(
+        matches!(out.reasons[0], Reason::ModelOutputRejected { .. }),
+        "{:?}",
+        out.reasons
+    );
 }
 
 #[test]
@@ -301,7 +311,7 @@ fn empty_commands_never_reach_the_model() {
     );
     assert!(out.plan.is_none());
     assert!(out.model_text.is_none());
-    assert_eq!(out.reasons, vec!["empty command".to_owned()]);
+    assert_eq!(out.reasons, vec![Reason::EmptyCommand]);
 }
 
 #[test]
