@@ -21,10 +21,10 @@ use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use r2r::geometry_msgs::msg::Twist;
 use r2r::{std_msgs, QosProfile};
 
-use crate::params::{AgentParams, ParamValue};
+use crate::params::{AgentParams, AGENT_PARAMS};
 use crate::params_files::ParamsFile;
-use crate::ros::convert::{param_value, quaternion_to_yaw, twist_from};
-use crate::ros::{cdr, drain, params_file, signals};
+use crate::ros::convert::{quaternion_to_yaw, twist_from};
+use crate::ros::{cdr, drain, given_params, params_file, signals};
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
 pub const NODE_NAME: &str = crate::ros::AGENT_NODE_NAME;
@@ -33,24 +33,11 @@ pub const NODE_NAME: &str = crate::ros::AGENT_NODE_NAME;
 /// degraded: fallback parser only).
 pub type ModelLoader = dyn Fn(&AgentParams) -> anyhow::Result<Box<dyn PlanModel>>;
 
-/// The parameters given to the node (from `--ros-args -p` and `--params-file`), unchecked.
-fn given_params(node: &r2r::Node) -> anyhow::Result<Vec<(String, ParamValue)>> {
-    let params = node
-        .params
-        .lock()
-        .map_err(|_| anyhow::anyhow!("parameter table poisoned"))?;
-    Ok(params
-        .iter()
-        .filter(|(name, _)| name.as_str() != "use_sim_time")
-        .filter_map(|(name, p)| Some((name.clone(), param_value(&p.value)?)))
-        .collect())
-}
-
 /// Reports the params files' keys that match no name of this node (a warning; an error
 /// when `strict`, for `--check-params`) and refuses parameters the agent does not declare,
 /// naming the file and key.
 fn check_files(node: &r2r::Node, files: &[ParamsFile], strict: bool) -> anyhow::Result<()> {
-    let declared: Vec<&str> = crate::params::AGENT_PARAMS.iter().map(|p| p.name).collect();
+    let declared = AGENT_PARAMS.names();
     let policy = params_file::Policy {
         other_nodes: &[crate::ros::SIM_NODE_NAME],
         node_cmd: "agent",
@@ -79,23 +66,9 @@ pub fn check_params() -> anyhow::Result<serde_json::Value> {
     let given = given_params(&node)?;
     AgentParams::from_values(given.iter().map(|(n, v)| (n.as_str(), v)))
         .context("invalid parameter for bora agent")?;
-    let mut values = serde_json::Map::new();
-    for spec in crate::params::AGENT_PARAMS {
-        let default = match spec.kind {
-            crate::params::Kind::String => serde_json::Value::String(spec.default.to_owned()),
-            _ => serde_json::from_str(spec.default)
-                .unwrap_or_else(|_| serde_json::Value::String(spec.default.to_owned())),
-        };
-        values.insert(spec.name.to_owned(), default);
-    }
+    let mut values = AGENT_PARAMS.defaults_json();
     for (name, v) in given {
-        let json = match v {
-            ParamValue::Bool(b) => serde_json::json!(b),
-            ParamValue::Int(i) => serde_json::json!(i),
-            ParamValue::Double(d) => serde_json::json!(d),
-            ParamValue::Str(s) | ParamValue::Other(s) => serde_json::json!(s),
-        };
-        values.insert(name, json);
+        values.insert(name, v.to_json());
     }
     Ok(serde_json::Value::Object(values))
 }

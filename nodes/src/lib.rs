@@ -2,6 +2,7 @@
 //! library half of the `bora` binary: parameters, model loading, the nodes.
 
 pub mod model_loader;
+pub mod param_table;
 pub mod params;
 pub mod params_files;
 pub mod profile;

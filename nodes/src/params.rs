@@ -1,257 +1,222 @@
-//! The agent node's ROS parameters: one table that declares each parameter (name, type,
-//! default, unit, meaning) and turns the values ROS hands over into a checked
-//! configuration. ROS-free, so it is unit-tested without a ROS installation; the node
-//! converts r2r's parameter values into [`ParamValue`].
+//! The agent node's ROS parameters: one table, [`AGENT_PARAMS`], that declares each
+//! parameter once (name, type, unit, default, allowed range, meaning, and the field it
+//! sets) and turns the values ROS hands over into a checked configuration. Defaults the
+//! runtime also has (`Limits`, `PlannerConfig`, ...) are read from the runtime's
+//! `Default`, so they cannot drift apart. ROS-free, so it is unit-tested without a ROS
+//! installation; the node converts r2r's parameter values into [`ParamValue`].
 //!
 //! An unknown name, a wrong type or an out-of-range value is rejected at start with a
 //! message naming the parameter and what it must be.
 
 use std::time::Duration;
 
+use bora_agent::intent::MAX_PLAN_STEPS;
 use bora_agent::{Limits, PerceptionConfig, PlannerConfig};
-use bora_pipeline::{AgentConfig, MotionTrust, StageRt};
+use bora_models::registry::DEFAULT_MODEL;
+use bora_pipeline::{AgentConfig, MotionTrust};
 use bora_rt::budget::{MissPolicy, TokenBudget};
-use serde::Serialize;
 
-/// A parameter value as ROS delivers it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ParamValue {
-    /// bool
-    Bool(bool),
-    /// integer
-    Int(i64),
-    /// double
-    Double(f64),
-    /// string
-    Str(String),
-    /// anything else (arrays, byte arrays)
-    Other(String),
+use crate::param_table::{never_given, Param, ParamTable, Range};
+pub use crate::param_table::{Kind, ParamError, ParamValue};
+
+/// Longest duration any parameter accepts, s: an hour. A larger value is a typo, and a
+/// huge one would not fit a `Duration` or would overflow the deadlines computed from it.
+const MAX_DURATION_S: f64 = 3600.0;
+
+/// Any positive finite number.
+const POSITIVE: Range = Range::Positive(f64::INFINITY);
+/// A positive duration in s, at most [`MAX_DURATION_S`].
+const SECONDS: Range = Range::Positive(MAX_DURATION_S);
+/// A token budget in ms: 0 = unchecked.
+const BUDGET_MS: Range = Range::OffOr {
+    off: 0.0,
+    means: "unchecked",
+    on: &Range::Positive(MAX_DURATION_S * 1000.0),
+};
+/// A CPU core index: -1 = any.
+const CORE: Range = Range::OffOr {
+    off: -1.0,
+    means: "any core",
+    on: &Range::Between(0.0, 1023.0),
+};
+
+/// A double default.
+fn d(x: f64) -> ParamValue {
+    ParamValue::Double(x)
 }
 
-/// A parameter's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// true/false
-    Bool,
-    /// whole number
-    Int,
-    /// floating point
-    Double,
-    /// text
-    String,
+/// An integer default (a count that does not fit saturates).
+fn i(x: impl TryInto<i64>) -> ParamValue {
+    ParamValue::Int(x.try_into().unwrap_or(i64::MAX))
 }
 
-/// One declared parameter.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct ParamSpec {
-    /// Full name (dots separate the YAML nesting levels).
-    pub name: &'static str,
-    /// Its type.
-    pub kind: Kind,
-    /// Its default, as written in a params file.
-    pub default: &'static str,
-    /// What it is for, with its unit.
-    pub doc: &'static str,
+/// A string default.
+fn s(x: &str) -> ParamValue {
+    ParamValue::Str(x.to_owned())
 }
 
+/// A token budget limit from a checked value in ms (0 = unchecked).
+fn ms(v: &ParamValue) -> Option<Duration> {
+    let ms = v.as_f64();
+    (ms > 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
+}
+
+/// A duration from a checked value in s.
+fn secs(v: &ParamValue) -> Duration {
+    Duration::from_secs_f64(v.as_f64())
+}
+
+/// A core from a checked value (-1 = any).
+fn core(v: &ParamValue) -> Option<usize> {
+    usize::try_from(v.as_i64()).ok()
+}
+
+/// A core as a parameter value (None = -1).
+fn core_value(c: Option<usize>) -> ParamValue {
+    c.map_or(ParamValue::Int(-1), i)
+}
+
+/// The miss policy's name, as the runtime spells it (`fallback`, `stop`, `ignore`).
+fn policy_name(p: MissPolicy) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The miss policy named `name`, as the runtime spells it; None for another name.
+fn parse_policy(name: &str) -> Option<MissPolicy> {
+    serde_json::from_value(serde_json::json!(name)).ok()
+}
+
+/// Declares one agent parameter: name, kind, unit, default, range, doc, and the
+/// statement that writes the checked value `v` into the configuration `p`.
 macro_rules! p {
-    ($name:literal, $kind:ident, $default:literal, $doc:literal) => {
-        ParamSpec {
+    ($name:literal, $kind:ident, $unit:literal, $default:expr, $range:expr, $doc:literal,
+     |$p:ident, $v:ident| $apply:expr) => {
+        Param {
             name: $name,
             kind: Kind::$kind,
-            default: $default,
+            unit: $unit,
+            default: || $default,
+            range: $range,
             doc: $doc,
+            apply: |$p: &mut AgentParams, $v: &ParamValue| $apply,
+            given: never_given,
         }
     };
 }
 
 /// Every parameter of `bora agent`.
-pub const AGENT_PARAMS: &[ParamSpec] = &[
-    p!(
-        "model",
-        String,
-        "smollm2-135m-instruct",
-        "model name in the cache ($BORA_MODELS), or a GGUF path; \"none\" = fallback parser only"
-    ),
-    p!(
-        "device",
-        String,
-        "cpu",
-        "where the model runs: cpu or cuda:N (needs a build with --features cuda)"
-    ),
-    p!(
-        "threads",
-        Int,
-        "0",
-        "CPU threads for the model; 0 = one per logical CPU"
-    ),
-    p!(
-        "max_tokens",
-        Int,
-        "64",
-        "most tokens the model may generate per command"
-    ),
-    p!(
-        "prefill_chunk",
-        Int,
-        "32",
-        "prompt tokens per forward pass; the budget is checked between chunks"
-    ),
-    p!(
-        "context",
-        Int,
-        "1024",
-        "model context in tokens (KV cache size)"
-    ),
-    p!(
-        "budget.first_token_ms",
-        Double,
-        "2000.0",
-        "longest time to the first generated token, ms; 0 = unchecked"
-    ),
-    p!(
-        "budget.token_gap_ms",
-        Double,
-        "500.0",
-        "longest gap between two generated tokens, ms; 0 = unchecked"
-    ),
-    p!(
-        "budget.total_ms",
-        Double,
-        "6000.0",
-        "longest total generation time, ms; 0 = unchecked"
-    ),
-    p!(
-        "budget.miss_policy",
-        String,
-        "fallback",
-        "on a budget miss: fallback (deterministic parser), stop, or ignore"
-    ),
-    p!(
-        "safety.model_motion_min_accuracy",
-        Double,
-        "0.95",
-        "held-out intent accuracy (fraction 0..1) a model must declare before its own plan may move the robot on a command the parser did not understand; a model declaring none never may"
-    ),
-    p!(
-        "limits.max_distance_m",
-        Double,
-        "5.0",
-        "largest |distance| of one move step, m"
-    ),
-    p!(
-        "limits.max_angle_deg",
-        Double,
-        "360.0",
-        "largest |angle| of one turn step, degrees"
-    ),
-    p!("limits.max_wait_s", Double, "30.0", "longest wait step, s"),
-    p!(
-        "limits.max_say_chars",
-        Int,
-        "200",
-        "longest say text, characters"
-    ),
-    p!("limits.max_steps", Int, "8", "most steps in a plan (1..8)"),
-    p!("planner.rate_hz", Double, "50.0", "planner loop rate, Hz"),
-    p!(
-        "planner.max_linear_speed_mps",
-        Double,
-        "0.5",
-        "largest |linear.x| ever commanded, m/s"
-    ),
-    p!(
-        "planner.max_angular_speed_radps",
-        Double,
-        "1.0",
-        "largest |angular.z| ever commanded, rad/s"
-    ),
-    p!(
-        "planner.max_linear_accel_mps2",
-        Double,
-        "0.5",
-        "largest change of linear.x per second, m/s^2"
-    ),
-    p!(
-        "planner.max_angular_accel_radps2",
-        Double,
-        "2.0",
-        "largest change of angular.z per second, rad/s^2"
-    ),
-    p!(
-        "planner.stop_distance_m",
-        Double,
-        "0.3",
-        "forward motion halts when an obstacle ahead is closer than this, m (from the scanner)"
-    ),
-    p!(
-        "planner.max_odom_age_s",
-        Double,
-        "0.2",
-        "odometry older than this stops the robot (watchdog), s"
-    ),
-    p!(
-        "perception.cone_half_angle_deg",
-        Double,
-        "20.0",
-        "half-width of the obstacle cone ahead, degrees"
-    ),
-    p!(
-        "stages.stall_after_s",
-        Double,
-        "2.0",
-        "a stage silent this long stops the robot (watchdog), s"
-    ),
-    p!(
-        "stages.language_core",
-        Int,
-        "-1",
-        "CPU core for the language stage; -1 = any"
-    ),
-    p!(
-        "stages.perception_core",
-        Int,
-        "-1",
-        "CPU core for the perception stage; -1 = any"
-    ),
-    p!(
-        "stages.planning_core",
-        Int,
-        "-1",
-        "CPU core for the planning stage; -1 = any"
-    ),
-    p!(
-        "stages.planning_fifo_priority",
-        Int,
-        "0",
-        "SCHED_FIFO priority of the planning stage, 1..99; 0 = normal scheduling"
-    ),
-    p!(
-        "diagnostics_period_s",
-        Double,
-        "1.0",
-        "period of the diagnostics message, s"
-    ),
-    p!(
-        "enable_fault_injection",
-        Bool,
-        "false",
-        "accept fault injections on agent/inject_fault (tests only)"
-    ),
-];
-
-/// A parameter that is unknown, of the wrong type or out of range.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("parameter `{name}` = {value}: {reason}")]
-pub struct ParamError {
-    /// The parameter's name.
-    pub name: String,
-    /// The value given.
-    pub value: String,
-    /// What is wrong and what it must be.
-    pub reason: String,
-}
+pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
+    command: "agent",
+    params: &[
+        p!("model", String, "", s(DEFAULT_MODEL),
+            Range::Text { rule: "a string: a model name, a GGUF path, or \"none\"", accepts: |_| true },
+            "model name in the cache ($BORA_MODELS), or a GGUF path; \"none\" = fallback parser only",
+            |p, v| p.model = Some(v.as_str()).filter(|m| !m.is_empty() && *m != "none").map(str::to_owned)),
+        p!("device", String, "", s("cpu"),
+            Range::Text { rule: "\"cpu\" or \"cuda:N\"", accepts: |d| d == "cpu" || d.starts_with("cuda") },
+            "where the model runs: cpu or cuda:N (needs a build with --features cuda)",
+            |p, v| p.device = v.as_str().to_owned()),
+        p!("threads", Int, "threads", i(0), Range::Between(0.0, 1024.0),
+            "CPU threads for the model; 0 = one per logical CPU",
+            |p, v| p.threads = v.as_usize()),
+        p!("max_tokens", Int, "tokens", i(64), Range::Between(1.0, 4096.0),
+            "most tokens the model may generate per command",
+            |p, v| p.max_tokens = v.as_usize()),
+        p!("prefill_chunk", Int, "tokens", i(32), Range::Between(1.0, 4096.0),
+            "prompt tokens per forward pass; the budget is checked between chunks",
+            |p, v| p.prefill_chunk = v.as_usize()),
+        p!("context", Int, "tokens", i(1024), Range::Between(64.0, 131_072.0),
+            "model context in tokens (KV cache size)",
+            |p, v| p.context = v.as_usize()),
+        p!("budget.first_token_ms", Double, "ms", d(2000.0), BUDGET_MS,
+            "longest time to the first generated token, ms; 0 = unchecked",
+            |p, v| p.budget.first_token = ms(v)),
+        p!("budget.token_gap_ms", Double, "ms", d(500.0), BUDGET_MS,
+            "longest gap between two generated tokens, ms; 0 = unchecked",
+            |p, v| p.budget.token_gap = ms(v)),
+        p!("budget.total_ms", Double, "ms", d(6000.0), BUDGET_MS,
+            "longest total generation time, ms; 0 = unchecked",
+            |p, v| p.budget.total = ms(v)),
+        p!("budget.miss_policy", String, "", s(&policy_name(MissPolicy::default())),
+            Range::Text { rule: "\"fallback\", \"stop\" or \"ignore\"", accepts: |s| parse_policy(s).is_some() },
+            "on a budget miss: fallback (deterministic parser), stop, or ignore",
+            |p, v| p.miss_policy = parse_policy(v.as_str()).unwrap_or_default()),
+        p!("safety.model_motion_min_accuracy", Double, "", d(MotionTrust::default().min_model_accuracy),
+            Range::Between(0.0, 1.0),
+            "held-out intent accuracy (fraction 0..1) a model must declare before its own plan may move the robot on a command the parser did not understand; a model declaring none never may",
+            |p, v| p.motion_trust.min_model_accuracy = v.as_f64()),
+        p!("limits.max_distance_m", Double, "m", d(Limits::default().max_distance_m), POSITIVE,
+            "largest |distance| of one move step, m",
+            |p, v| p.agent.limits.max_distance_m = v.as_f64()),
+        p!("limits.max_angle_deg", Double, "deg", d(Limits::default().max_angle_deg), POSITIVE,
+            "largest |angle| of one turn step, degrees",
+            |p, v| p.agent.limits.max_angle_deg = v.as_f64()),
+        p!("limits.max_wait_s", Double, "s", d(Limits::default().max_wait_s), POSITIVE,
+            "longest wait step, s",
+            |p, v| p.agent.limits.max_wait_s = v.as_f64()),
+        p!("limits.max_say_chars", Int, "characters", i(Limits::default().max_say_chars),
+            Range::Between(1.0, 10_000.0),
+            "longest say text, characters",
+            |p, v| p.agent.limits.max_say_chars = v.as_usize()),
+        p!("limits.max_steps", Int, "steps", i(Limits::default().max_steps),
+            Range::Between(1.0, MAX_PLAN_STEPS as f64),
+            "most steps in a plan (1..8)",
+            |p, v| p.agent.limits.max_steps = v.as_usize()),
+        // The pipeline ticks every 1 / rate_hz s: a tiny rate has no such period.
+        p!("planner.rate_hz", Double, "Hz", d(PlannerConfig::default().rate_hz),
+            Range::Between(0.1, 10_000.0),
+            "planner loop rate, Hz",
+            |p, v| p.agent.planner.rate_hz = v.as_f64()),
+        p!("planner.max_linear_speed_mps", Double, "m/s", d(PlannerConfig::default().max_linear_speed_mps), POSITIVE,
+            "largest |linear.x| ever commanded, m/s",
+            |p, v| p.agent.planner.max_linear_speed_mps = v.as_f64()),
+        p!("planner.max_angular_speed_radps", Double, "rad/s", d(PlannerConfig::default().max_angular_speed_radps), POSITIVE,
+            "largest |angular.z| ever commanded, rad/s",
+            |p, v| p.agent.planner.max_angular_speed_radps = v.as_f64()),
+        p!("planner.max_linear_accel_mps2", Double, "m/s^2", d(PlannerConfig::default().max_linear_accel_mps2), POSITIVE,
+            "largest change of linear.x per second, m/s^2",
+            |p, v| p.agent.planner.max_linear_accel_mps2 = v.as_f64()),
+        p!("planner.max_angular_accel_radps2", Double, "rad/s^2", d(PlannerConfig::default().max_angular_accel_radps2), POSITIVE,
+            "largest change of angular.z per second, rad/s^2",
+            |p, v| p.agent.planner.max_angular_accel_radps2 = v.as_f64()),
+        p!("planner.stop_distance_m", Double, "m", d(PlannerConfig::default().stop_distance_m), POSITIVE,
+            "forward motion halts when an obstacle ahead is closer than this, m (from the scanner)",
+            |p, v| p.agent.planner.stop_distance_m = v.as_f64()),
+        p!("planner.max_odom_age_s", Double, "s", d(PlannerConfig::default().max_odom_age_s), POSITIVE,
+            "odometry older than this stops the robot (watchdog), s",
+            |p, v| p.agent.planner.max_odom_age_s = v.as_f64()),
+        p!("perception.cone_half_angle_deg", Double, "deg",
+            d(f64::from(PerceptionConfig::default().cone_half_angle_deg)), POSITIVE,
+            "half-width of the obstacle cone ahead, degrees",
+            |p, v| p.agent.perception.cone_half_angle_deg = v.as_f64() as f32),
+        p!("stages.stall_after_s", Double, "s", d(AgentConfig::default().stage_stall_after.as_secs_f64()), SECONDS,
+            "a stage silent this long stops the robot (watchdog), s",
+            |p, v| p.agent.stage_stall_after = secs(v)),
+        p!("stages.language_core", Int, "", core_value(AgentConfig::default().language_rt.core), CORE,
+            "CPU core for the language stage; -1 = any",
+            |p, v| p.agent.language_rt.core = core(v)),
+        p!("stages.perception_core", Int, "", core_value(AgentConfig::default().perception_rt.core), CORE,
+            "CPU core for the perception stage; -1 = any",
+            |p, v| p.agent.perception_rt.core = core(v)),
+        p!("stages.planning_core", Int, "", core_value(AgentConfig::default().planning_rt.core), CORE,
+            "CPU core for the planning stage; -1 = any",
+            |p, v| p.agent.planning_rt.core = core(v)),
+        p!("stages.planning_fifo_priority", Int, "",
+            i(AgentConfig::default().planning_rt.fifo_priority.unwrap_or(0)),
+            Range::OffOr { off: 0.0, means: "normal scheduling", on: &Range::Between(1.0, 99.0) },
+            "SCHED_FIFO priority of the planning stage, 1..99; 0 = normal scheduling",
+            |p, v| p.agent.planning_rt.fifo_priority = i32::try_from(v.as_i64()).ok().filter(|&x| x > 0)),
+        p!("diagnostics_period_s", Double, "s", d(1.0), SECONDS,
+            "period of the diagnostics message, s",
+            |p, v| p.diagnostics_period = secs(v)),
+        p!("enable_fault_injection", Bool, "", ParamValue::Bool(false), Range::Any,
+            "accept fault injections on agent/inject_fault (tests only)",
+            |p, v| p.fault_injection = v.as_bool()),
+    ],
+};
 
 /// The agent node's configuration, from its parameters.
 #[derive(Debug, Clone)]
@@ -282,99 +247,6 @@ pub struct AgentParams {
     pub fault_injection: bool,
 }
 
-fn spec(name: &str) -> Option<&'static ParamSpec> {
-    AGENT_PARAMS.iter().find(|p| p.name == name)
-}
-
-fn err(name: &str, value: &ParamValue, reason: impl Into<String>) -> ParamError {
-    let value = match value {
-        ParamValue::Bool(b) => b.to_string(),
-        ParamValue::Int(i) => i.to_string(),
-        ParamValue::Double(d) => d.to_string(),
-        ParamValue::Str(s) => format!("{s:?}"),
-        ParamValue::Other(s) => s.clone(),
-    };
-    ParamError {
-        name: name.to_owned(),
-        value,
-        reason: reason.into(),
-    }
-}
-
-/// The value of `name` as a double (integers are accepted).
-fn double(name: &str, v: &ParamValue) -> Result<f64, ParamError> {
-    match v {
-        ParamValue::Double(d) if d.is_finite() => Ok(*d),
-        ParamValue::Int(i) => Ok(*i as f64),
-        _ => Err(err(name, v, "must be a finite number")),
-    }
-}
-
-fn int(name: &str, v: &ParamValue) -> Result<i64, ParamError> {
-    match v {
-        ParamValue::Int(i) => Ok(*i),
-        _ => Err(err(name, v, "must be an integer")),
-    }
-}
-
-fn ranged_usize(name: &str, v: &ParamValue, min: i64, max: i64) -> Result<usize, ParamError> {
-    let i = int(name, v)?;
-    if i < min || i > max {
-        return Err(err(name, v, format!("must be {min} to {max}")));
-    }
-    usize::try_from(i).map_err(|_| err(name, v, "must not be negative"))
-}
-
-fn positive(name: &str, v: &ParamValue) -> Result<f64, ParamError> {
-    let d = double(name, v)?;
-    if d > 0.0 {
-        Ok(d)
-    } else {
-        Err(err(name, v, "must be greater than 0"))
-    }
-}
-
-/// Longest duration any parameter accepts, s: an hour. A larger value is a typo, and a
-/// huge one would not fit a `Duration` or would overflow the deadlines computed from it.
-const MAX_DURATION_S: f64 = 3600.0;
-
-/// A positive duration parameter given in seconds, at most [`MAX_DURATION_S`].
-fn seconds(name: &str, v: &ParamValue) -> Result<Duration, ParamError> {
-    let s = positive(name, v)?;
-    if s > MAX_DURATION_S {
-        return Err(err(name, v, format!("must be at most {MAX_DURATION_S} s")));
-    }
-    Ok(Duration::from_secs_f64(s))
-}
-
-fn budget_ms(name: &str, v: &ParamValue) -> Result<Option<Duration>, ParamError> {
-    let d = double(name, v)?;
-    if !(0.0..=MAX_DURATION_S * 1000.0).contains(&d) {
-        return Err(err(
-            name,
-            v,
-            format!(
-                "must be 0 (unchecked) or a positive number of ms, at most {}",
-                MAX_DURATION_S * 1000.0
-            ),
-        ));
-    }
-    Ok((d > 0.0).then(|| Duration::from_secs_f64(d / 1000.0)))
-}
-
-fn core(name: &str, v: &ParamValue) -> Result<Option<usize>, ParamError> {
-    let i = int(name, v)?;
-    match i {
-        -1 => Ok(None),
-        0..=1023 => Ok(usize::try_from(i).ok()),
-        _ => Err(err(
-            name,
-            v,
-            "must be -1 (any core) or a core index 0..1023",
-        )),
-    }
-}
-
 impl AgentParams {
     /// Builds the configuration from `(name, value)` pairs given on the command line or
     /// in a params file; names not given keep their defaults.
@@ -382,16 +254,7 @@ impl AgentParams {
         values: impl IntoIterator<Item = (&'a str, &'a ParamValue)>,
     ) -> Result<Self, ParamError> {
         let mut p = Self::defaults();
-        for (name, v) in values {
-            let Some(s) = spec(name) else {
-                return Err(err(
-                    name,
-                    v,
-                    "is not a parameter of bora agent (see `bora agent --list-params`)",
-                ));
-            };
-            p.set(s, v)?;
-        }
+        AGENT_PARAMS.apply_all(&mut p, values)?;
         p.agent = p.agent.clone().check().map_err(|e| ParamError {
             name: "(planner/limits)".into(),
             value: String::new(),
@@ -400,121 +263,25 @@ impl AgentParams {
         Ok(p)
     }
 
+    /// The configuration with every declared default applied.
     fn defaults() -> Self {
-        Self {
-            model: Some("smollm2-135m-instruct".into()),
-            device: "cpu".into(),
+        // Placeholders only: every field a parameter sets is overwritten by its default.
+        let mut p = Self {
+            model: None,
+            device: String::new(),
             threads: 0,
-            max_tokens: 64,
-            prefill_chunk: 32,
-            context: 1024,
-            budget: TokenBudget {
-                first_token: Some(Duration::from_millis(2000)),
-                token_gap: Some(Duration::from_millis(500)),
-                total: Some(Duration::from_millis(6000)),
-            },
-            miss_policy: MissPolicy::Fallback,
+            max_tokens: 0,
+            prefill_chunk: 0,
+            context: 0,
+            budget: TokenBudget::UNLIMITED,
+            miss_policy: MissPolicy::default(),
             motion_trust: MotionTrust::default(),
-            agent: AgentConfig {
-                planner: PlannerConfig::default(),
-                ..AgentConfig::default()
-            },
-            diagnostics_period: Duration::from_secs(1),
+            agent: AgentConfig::default(),
+            diagnostics_period: Duration::ZERO,
             fault_injection: false,
-        }
-    }
-
-    fn set(&mut self, s: &ParamSpec, v: &ParamValue) -> Result<(), ParamError> {
-        let n = s.name;
-        let a = &mut self.agent;
-        match n {
-            "model" => match v {
-                ParamValue::Str(m) if m.is_empty() || m == "none" => self.model = None,
-                ParamValue::Str(m) => self.model = Some(m.clone()),
-                _ => {
-                    return Err(err(
-                        n,
-                        v,
-                        "must be a string: a model name, a GGUF path, or \"none\"",
-                    ))
-                }
-            },
-            "device" => match v {
-                ParamValue::Str(d) if d == "cpu" || d.starts_with("cuda") => {
-                    self.device = d.clone()
-                }
-                _ => return Err(err(n, v, "must be \"cpu\" or \"cuda:N\"")),
-            },
-            "threads" => self.threads = ranged_usize(n, v, 0, 1024)?,
-            "max_tokens" => self.max_tokens = ranged_usize(n, v, 1, 4096)?,
-            "prefill_chunk" => self.prefill_chunk = ranged_usize(n, v, 1, 4096)?,
-            "context" => self.context = ranged_usize(n, v, 64, 131_072)?,
-            "budget.first_token_ms" => self.budget.first_token = budget_ms(n, v)?,
-            "budget.token_gap_ms" => self.budget.token_gap = budget_ms(n, v)?,
-            "budget.total_ms" => self.budget.total = budget_ms(n, v)?,
-            "budget.miss_policy" => {
-                self.miss_policy = match v {
-                    ParamValue::Str(s) if s == "fallback" => MissPolicy::Fallback,
-                    ParamValue::Str(s) if s == "stop" => MissPolicy::Stop,
-                    ParamValue::Str(s) if s == "ignore" => MissPolicy::Ignore,
-                    _ => return Err(err(n, v, "must be \"fallback\", \"stop\" or \"ignore\"")),
-                }
-            }
-            "safety.model_motion_min_accuracy" => {
-                let f = double(n, v)?;
-                if !(0.0..=1.0).contains(&f) {
-                    return Err(err(n, v, "must be a fraction from 0 to 1"));
-                }
-                self.motion_trust.min_model_accuracy = f;
-            }
-            "limits.max_distance_m" => a.limits.max_distance_m = positive(n, v)?,
-            "limits.max_angle_deg" => a.limits.max_angle_deg = positive(n, v)?,
-            "limits.max_wait_s" => a.limits.max_wait_s = positive(n, v)?,
-            "limits.max_say_chars" => a.limits.max_say_chars = ranged_usize(n, v, 1, 10_000)?,
-            "limits.max_steps" => a.limits.max_steps = ranged_usize(n, v, 1, 8)?,
-            "planner.rate_hz" => {
-                // The pipeline ticks every 1 / rate_hz s: a tiny rate has no such period.
-                let hz = positive(n, v)?;
-                if !(0.1..=10_000.0).contains(&hz) {
-                    return Err(err(n, v, "must be 0.1 to 10000 Hz"));
-                }
-                a.planner.rate_hz = hz;
-            }
-            "planner.max_linear_speed_mps" => a.planner.max_linear_speed_mps = positive(n, v)?,
-            "planner.max_angular_speed_radps" => {
-                a.planner.max_angular_speed_radps = positive(n, v)?
-            }
-            "planner.max_linear_accel_mps2" => a.planner.max_linear_accel_mps2 = positive(n, v)?,
-            "planner.max_angular_accel_radps2" => {
-                a.planner.max_angular_accel_radps2 = positive(n, v)?
-            }
-            "planner.stop_distance_m" => a.planner.stop_distance_m = positive(n, v)?,
-            "planner.max_odom_age_s" => a.planner.max_odom_age_s = positive(n, v)?,
-            "perception.cone_half_angle_deg" => {
-                a.perception.cone_half_angle_deg = positive(n, v)? as f32
-            }
-            "stages.stall_after_s" => a.stage_stall_after = seconds(n, v)?,
-            "stages.language_core" => a.language_rt.core = core(n, v)?,
-            "stages.perception_core" => a.perception_rt.core = core(n, v)?,
-            "stages.planning_core" => a.planning_rt.core = core(n, v)?,
-            "stages.planning_fifo_priority" => {
-                let prio = int(n, v)?;
-                if !(0..=99).contains(&prio) {
-                    return Err(err(n, v, "must be 0 (normal scheduling) or 1..99"));
-                }
-                a.planning_rt = StageRt {
-                    fifo_priority: (prio > 0).then_some(prio as i32),
-                    ..a.planning_rt
-                };
-            }
-            "diagnostics_period_s" => self.diagnostics_period = seconds(n, v)?,
-            "enable_fault_injection" => match v {
-                ParamValue::Bool(b) => self.fault_injection = *b,
-                _ => return Err(err(n, v, "must be true or false")),
-            },
-            _ => return Err(err(n, v, "is declared but not handled (a bug in bora)")),
-        }
-        Ok(())
+        };
+        AGENT_PARAMS.apply_defaults(&mut p);
+        p
     }
 
     /// The limits and perception settings in force.
@@ -534,13 +301,8 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_every_declared_name_is_handled() {
         assert!(parse(&[]).is_ok());
-        for s in AGENT_PARAMS {
-            let v = match s.kind {
-                Kind::Bool => ParamValue::Bool(s.default == "true"),
-                Kind::Int => ParamValue::Int(s.default.parse().expect("int default")),
-                Kind::Double => ParamValue::Double(s.default.parse().expect("double default")),
-                Kind::String => ParamValue::Str(s.default.into()),
-            };
+        for s in AGENT_PARAMS.params {
+            let v = (s.default)();
             let one = parse(&[(s.name, v)])
                 .unwrap_or_else(|e| panic!("default of {} rejected: {e}", s.name));
             // The declared default is the one in force when the parameter is not given.
@@ -554,6 +316,15 @@ mod tests {
     }
 
     #[test]
+    fn defaults_the_runtime_has_are_the_runtime_s() {
+        let p = parse(&[]).expect("defaults");
+        assert_eq!(p.agent, AgentConfig::default());
+        assert_eq!(p.motion_trust, MotionTrust::default());
+        assert_eq!(p.miss_policy, MissPolicy::default());
+        assert_eq!(p.model.as_deref(), Some(DEFAULT_MODEL));
+    }
+
+    #[test]
     fn values_reach_the_configuration() {
         let p = parse(&[
             ("planner.max_linear_speed_mps", ParamValue::Double(0.3)),
@@ -561,6 +332,9 @@ mod tests {
             ("budget.total_ms", ParamValue::Double(0.0)),
             ("model", ParamValue::Str("none".into())),
             ("stages.planning_core", ParamValue::Int(1)),
+            ("stages.planning_fifo_priority", ParamValue::Int(10)),
+            ("budget.miss_policy", ParamValue::Str("stop".into())),
+            ("perception.cone_half_angle_deg", ParamValue::Int(30)),
         ])
         .expect("valid");
         assert_eq!(p.agent.planner.max_linear_speed_mps, 0.3);
@@ -568,6 +342,9 @@ mod tests {
         assert_eq!(p.budget.total, None);
         assert_eq!(p.model, None);
         assert_eq!(p.agent.planning_rt.core, Some(1));
+        assert_eq!(p.agent.planning_rt.fifo_priority, Some(10));
+        assert_eq!(p.miss_policy, MissPolicy::Stop);
+        assert_eq!(p.agent.perception.cone_half_angle_deg, 30.0);
     }
 
     #[test]

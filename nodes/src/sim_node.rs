@@ -23,9 +23,8 @@ use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::LaserScan;
 use r2r::QosProfile;
 
-use crate::params::ParamValue;
-use crate::ros::convert::{param_value, twist_parts, yaw_to_quaternion};
-use crate::ros::{drain, params_file, signals};
+use crate::ros::convert::{twist_parts, yaw_to_quaternion};
+use crate::ros::{drain, given_params, params_file, signals};
 use crate::sim_params::{SimSettings, SIM_PARAMS};
 
 /// Most ticks run back to back to catch up after the thread was late; later ones are skipped.
@@ -43,7 +42,7 @@ pub fn run(cli: SimSettings) -> anyhow::Result<()> {
         .context("cannot initialise ROS 2 (source scripts/env.sh, or your ROS 2 setup)")?;
     let mut node = r2r::Node::create(ctx, NODE_NAME, "")
         .with_context(|| format!("cannot create the ROS 2 node `{NODE_NAME}`"))?;
-    let declared: Vec<&str> = SIM_PARAMS.iter().map(|p| p.name).collect();
+    let declared = SIM_PARAMS.names();
     let policy = params_file::Policy {
         other_nodes: &[crate::ros::AGENT_NODE_NAME],
         node_cmd: "sim",
@@ -51,23 +50,13 @@ pub fn run(cli: SimSettings) -> anyhow::Result<()> {
         undeclared_is_error: false,
     };
     let warned = params_file::report(&node, &files, &declared, policy)?;
-    let given: Vec<(String, ParamValue)> = {
-        let params = node
-            .params
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the node's parameter table is poisoned"))?;
-        params
-            .iter()
-            .filter(|(name, _)| name.as_str() != "use_sim_time")
-            .filter_map(|(name, p)| param_value(&p.value).map(|v| (name.clone(), v)))
-            .collect()
-    };
+    let given = given_params(&node)?;
     let mut settings = cli;
     let unknown = settings
         .fill_from_params(given.iter().map(|(n, v)| (n.as_str(), v)))
         .context("invalid parameter for bora sim")?;
     for name in unknown.into_iter().filter(|n| !warned.contains(n)) {
-        let known: Vec<&str> = SIM_PARAMS.iter().map(|p| p.name).collect();
+        let known = SIM_PARAMS.names();
         tracing::warn!(parameter = %name, ?known, "not a bora sim parameter: ignored");
     }
     let plan = settings.resolve().context("invalid setting for bora sim")?;

@@ -1,7 +1,9 @@
-//! `bora sim`'s settings: one table that declares each ROS parameter (name, type,
-//! default, unit, meaning), the settings the command line gives, and the check that
-//! turns both into what the simulator runs with. ROS-free, so it is unit-tested without
-//! a ROS installation; the node converts r2r's parameter values into [`ParamValue`].
+//! `bora sim`'s settings: one table, [`SIM_PARAMS`], that declares each ROS parameter
+//! once (name = the [`SimSettings`] field, type, unit, default, allowed range, meaning),
+//! the settings the command line gives, and the check that turns both into what the
+//! simulator runs with. Defaults the simulator core also has (`DriveConfig`,
+//! `LidarConfig`) are read from its `Default`. ROS-free, so it is unit-tested without a
+//! ROS installation; the node converts r2r's parameter values into [`ParamValue`].
 //!
 //! Precedence: a command-line flag, then the ROS parameter of the same name
 //! (`--ros-args -p name:=value`, `--params-file`), then the default in [`SIM_PARAMS`].
@@ -12,35 +14,111 @@ use std::time::Duration;
 
 use bora_sim::{DriveConfig, LidarConfig, World};
 
-use crate::params::{Kind, ParamError, ParamSpec, ParamValue};
+use crate::param_table::{Param, ParamTable, Range};
+use crate::params::{Kind, ParamError, ParamValue};
 
-const fn p(name: &'static str, kind: Kind, default: &'static str, doc: &'static str) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind,
-        default,
-        doc,
+/// A setting's Rust type, as a parameter value and back.
+trait Setting: Sized {
+    /// The setting as a parameter value.
+    fn value(&self) -> ParamValue;
+    /// The setting from a value of the declared kind.
+    fn from_value(v: &ParamValue) -> Self;
+}
+
+impl Setting for f64 {
+    fn value(&self) -> ParamValue {
+        ParamValue::Double(*self)
+    }
+    fn from_value(v: &ParamValue) -> Self {
+        v.as_f64()
     }
 }
 
+impl Setting for i64 {
+    fn value(&self) -> ParamValue {
+        ParamValue::Int(*self)
+    }
+    fn from_value(v: &ParamValue) -> Self {
+        v.as_i64()
+    }
+}
+
+impl Setting for String {
+    fn value(&self) -> ParamValue {
+        ParamValue::Str(self.clone())
+    }
+    fn from_value(v: &ParamValue) -> Self {
+        v.as_str().to_owned()
+    }
+}
+
+impl Setting for PathBuf {
+    fn value(&self) -> ParamValue {
+        ParamValue::Str(self.to_string_lossy().into_owned())
+    }
+    fn from_value(v: &ParamValue) -> Self {
+        PathBuf::from(v.as_str())
+    }
+}
+
+/// Declares one parameter after the [`SimSettings`] field of the same name: kind, unit,
+/// default (of the field's type), range, doc. A value fills the field only when unset.
+macro_rules! p {
+    ($field:ident, $kind:ident, $unit:literal, $default:expr, $range:expr, $doc:literal) => {
+        Param {
+            name: stringify!($field),
+            kind: Kind::$kind,
+            unit: $unit,
+            default: || Setting::value(&$default),
+            range: $range,
+            doc: $doc,
+            apply: |s: &mut SimSettings, v: &ParamValue| {
+                if s.$field.is_none() {
+                    s.$field = Some(Setting::from_value(v));
+                }
+            },
+            given: |s: &SimSettings| s.$field.as_ref().map(Setting::value),
+        }
+    };
+}
+
+/// Any positive finite number.
+const POSITIVE: Range = Range::Positive(f64::INFINITY);
+/// A velocity clamp: 0 = none.
+const CLAMP: Range = Range::OffOr {
+    off: 0.0,
+    means: "no clamp",
+    on: &POSITIVE,
+};
+/// A frame name.
+const FRAME: Range = Range::Text {
+    rule: "a frame name (not empty)",
+    accepts: |f| !f.is_empty(),
+};
+
 /// Every parameter `bora sim` reads (also the keys of its params file), with defaults.
-pub const SIM_PARAMS: &[ParamSpec] = &[
-    p("world", Kind::String, "", "world YAML file (walls, boxes, start pose); \"\" = built-in 10 m x 10 m room, robot at the centre facing +x"),
-    p("rate", Kind::Double, "100.0", "simulation steps per second, Hz"),
-    p("odom_rate", Kind::Double, "50.0", "odometry messages per second, Hz (at most rate)"),
-    p("scan_rate", Kind::Double, "10.0", "laser scans per second, Hz (at most rate)"),
-    p("cmd_timeout", Kind::Double, "0.5", "stop the robot when no cmd_vel came for this long, s"),
-    p("max_linear_x", Kind::Double, "0.0", "clamp |linear.x| to this, m/s; 0 = no clamp"),
-    p("max_angular_z", Kind::Double, "0.0", "clamp |angular.z| to this, rad/s; 0 = no clamp"),
-    p("footprint_radius", Kind::Double, "0.2", "robot footprint radius, m; walls and boxes stop it; 0 = it passes through"),
-    p("beams", Kind::Int, "360", "laser beams per scan"),
-    p("angle_min", Kind::Double, "-3.141592653589793", "angle of the first beam, rad (0 = ahead, positive = left)"),
-    p("angle_max", Kind::Double, "3.12413936106985", "angle of the last beam, rad (default: pi - 1 degree)"),
-    p("range_min", Kind::Double, "0.05", "shortest range reported, m; closer hits read -inf (REP 117)"),
-    p("range_max", Kind::Double, "10.0", "longest range reported, m; nothing within it reads +inf"),
-    p("odom_frame", Kind::String, "odom", "frame of the odometry pose"),
-    p("base_frame", Kind::String, "base_link", "frame of the robot: odometry child frame and scan frame"),
-];
+pub static SIM_PARAMS: ParamTable<SimSettings> = ParamTable {
+    command: "sim",
+    params: &[
+        p!(world, String, "", PathBuf::new(), Range::Any, "world YAML file (walls, boxes, start pose); \"\" = built-in 10 m x 10 m room, robot at the centre facing +x"),
+        p!(rate, Double, "Hz", 1.0 / DriveConfig::default().step.as_secs_f64(), Range::Positive(10_000.0), "simulation steps per second, Hz"),
+        p!(odom_rate, Double, "Hz", 50.0, POSITIVE, "odometry messages per second, Hz (at most rate)"),
+        p!(scan_rate, Double, "Hz", 10.0, POSITIVE, "laser scans per second, Hz (at most rate)"),
+        p!(cmd_timeout, Double, "s", DriveConfig::default().cmd_timeout.as_secs_f64(), Range::Positive(3600.0), "stop the robot when no cmd_vel came for this long, s"),
+        p!(max_linear_x, Double, "m/s", DriveConfig::default().max_linear_x.unwrap_or(0.0), CLAMP, "clamp |linear.x| to this, m/s; 0 = no clamp"),
+        p!(max_angular_z, Double, "rad/s", DriveConfig::default().max_angular_z.unwrap_or(0.0), CLAMP, "clamp |angular.z| to this, rad/s; 0 = no clamp"),
+        p!(footprint_radius, Double, "m", DriveConfig::default().footprint_radius.unwrap_or(0.0),
+            Range::OffOr { off: 0.0, means: "it passes through", on: &POSITIVE },
+            "robot footprint radius, m; walls and boxes stop it; 0 = it passes through"),
+        p!(beams, Int, "beams", i64::try_from(LidarConfig::default().beams).unwrap_or(i64::MAX), Range::Between(1.0, 100_000.0), "laser beams per scan"),
+        p!(angle_min, Double, "rad", LidarConfig::default().angle_min, Range::Any, "angle of the first beam, rad (0 = ahead, positive = left)"),
+        p!(angle_max, Double, "rad", LidarConfig::default().angle_max, Range::Any, "angle of the last beam, rad (default: pi - 1 degree)"),
+        p!(range_min, Double, "m", LidarConfig::default().range_min, Range::Any, "shortest range reported, m; closer hits read -inf (REP 117)"),
+        p!(range_max, Double, "m", LidarConfig::default().range_max, Range::Any, "longest range reported, m; nothing within it reads +inf"),
+        p!(odom_frame, String, "", String::from("odom"), FRAME, "frame of the odometry pose"),
+        p!(base_frame, String, "", String::from("base_link"), FRAME, "frame of the robot: odometry child frame and scan frame"),
+    ],
+};
 
 /// Settings of `bora sim`, each optional: what is unset comes from the ROS parameter of
 /// the same name, then from the default in [`SIM_PARAMS`]. Units as in the table.
@@ -112,70 +190,13 @@ impl SimPlan {
     }
 }
 
-fn shown(value: &ParamValue) -> String {
-    match value {
-        ParamValue::Bool(b) => b.to_string(),
-        ParamValue::Int(i) => i.to_string(),
-        ParamValue::Double(d) => d.to_string(),
-        ParamValue::Str(s) => format!("{s:?}"),
-        ParamValue::Other(s) => s.clone(),
-    }
+fn err(name: &str, value: f64, reason: impl Into<String>) -> ParamError {
+    ParamError::new(name, &ParamValue::Double(value), reason)
 }
 
-fn err(name: &str, value: String, reason: impl Into<String>) -> ParamError {
-    ParamError {
-        name: name.to_owned(),
-        value,
-        reason: reason.into(),
-    }
-}
-
-fn number(name: &str, v: &ParamValue) -> Result<f64, ParamError> {
-    match v {
-        ParamValue::Double(d) => Ok(*d),
-        ParamValue::Int(i) => Ok(*i as f64),
-        _ => Err(err(name, shown(v), "must be a number")),
-    }
-}
-
-fn text(name: &str, v: &ParamValue) -> Result<String, ParamError> {
-    match v {
-        ParamValue::Str(s) => Ok(s.clone()),
-        _ => Err(err(name, shown(v), "must be a string")),
-    }
-}
-
-fn fill<T>(slot: &mut Option<T>, value: T) {
-    if slot.is_none() {
-        *slot = Some(value);
-    }
-}
-
-/// `value` if it is finite and above zero.
-fn positive(name: &str, value: f64, unit: &str) -> Result<f64, ParamError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(err(
-            name,
-            value.to_string(),
-            format!("must be a finite number above zero, {unit}"),
-        ))
-    }
-}
-
-/// A clamp setting: 0 = none, otherwise a finite positive limit.
-fn clamp_limit(name: &str, value: Option<f64>) -> Result<Option<f64>, ParamError> {
-    match value {
-        None => Ok(None),
-        Some(0.0) => Ok(None),
-        Some(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
-        Some(v) => Err(err(
-            name,
-            v.to_string(),
-            "must be a positive limit, or 0 for no clamp",
-        )),
-    }
+/// A clamp or footprint setting (checked): 0 = none.
+fn off_if_zero(value: f64) -> Option<f64> {
+    (value > 0.0).then_some(value)
 }
 
 /// A sim core error about a setting, as a parameter error.
@@ -190,7 +211,11 @@ fn from_sim(e: bora_sim::Error) -> ParamError {
             value,
             reason,
         },
-        other => err("(simulation)", String::new(), other.to_string()),
+        other => ParamError {
+            name: "(simulation)".into(),
+            value: String::new(),
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -205,26 +230,9 @@ impl SimSettings {
     ) -> Result<Vec<String>, ParamError> {
         let mut unknown = Vec::new();
         for (name, v) in values {
-            match name {
-                "world" => fill(&mut self.world, PathBuf::from(text(name, v)?)),
-                "rate" => fill(&mut self.rate, number(name, v)?),
-                "odom_rate" => fill(&mut self.odom_rate, number(name, v)?),
-                "scan_rate" => fill(&mut self.scan_rate, number(name, v)?),
-                "cmd_timeout" => fill(&mut self.cmd_timeout, number(name, v)?),
-                "max_linear_x" => fill(&mut self.max_linear_x, number(name, v)?),
-                "max_angular_z" => fill(&mut self.max_angular_z, number(name, v)?),
-                "footprint_radius" => fill(&mut self.footprint_radius, number(name, v)?),
-                "beams" => match v {
-                    ParamValue::Int(i) => fill(&mut self.beams, *i),
-                    _ => return Err(err(name, shown(v), "must be an integer")),
-                },
-                "angle_min" => fill(&mut self.angle_min, number(name, v)?),
-                "angle_max" => fill(&mut self.angle_max, number(name, v)?),
-                "range_min" => fill(&mut self.range_min, number(name, v)?),
-                "range_max" => fill(&mut self.range_max, number(name, v)?),
-                "odom_frame" => fill(&mut self.odom_frame, text(name, v)?),
-                "base_frame" => fill(&mut self.base_frame, text(name, v)?),
-                other => unknown.push(other.to_owned()),
+            match SIM_PARAMS.find(name) {
+                Some(p) => (p.apply)(self, &SIM_PARAMS.typed(p, v)?),
+                None => unknown.push(name.to_owned()),
             }
         }
         Ok(unknown)
@@ -233,89 +241,51 @@ impl SimSettings {
     /// Applies the defaults and checks every value (the world file is loaded later, by
     /// [`SimPlan::load_world`]).
     pub fn resolve(&self) -> Result<SimPlan, ParamError> {
-        let rate = positive("rate", self.rate.unwrap_or(100.0), "Hz")?;
-        if rate > 10_000.0 {
-            return Err(err(
-                "rate",
-                rate.to_string(),
-                "is too fast for a wall-clock simulation: use at most 10000 Hz",
-            ));
-        }
-        let odom_rate = positive("odom_rate", self.odom_rate.unwrap_or(rate.min(50.0)), "Hz")?;
-        let scan_rate = positive("scan_rate", self.scan_rate.unwrap_or(rate.min(10.0)), "Hz")?;
+        SIM_PARAMS.check_given(self)?;
+        let mut s = self.clone();
+        SIM_PARAMS.apply_defaults(&mut s);
+        // Every setting is filled now; `unwrap_or_default` never takes its default.
+        let rate = s.rate.unwrap_or_default();
+        // Unset rates of the topics follow a slower simulation down.
+        let odom_rate = self
+            .odom_rate
+            .unwrap_or(s.odom_rate.unwrap_or_default().min(rate));
+        let scan_rate = self
+            .scan_rate
+            .unwrap_or(s.scan_rate.unwrap_or_default().min(rate));
         for (name, r) in [("odom_rate", odom_rate), ("scan_rate", scan_rate)] {
             if r > rate {
-                return Err(err(
-                    name,
-                    r.to_string(),
-                    format!(
-                        "is above the simulation rate {rate} Hz: raise `rate` or lower `{name}`"
-                    ),
-                ));
+                let reason = format!(
+                    "is above the simulation rate {rate} Hz: raise `rate` or lower `{name}`"
+                );
+                return Err(err(name, r, reason));
             }
         }
-        let cmd_timeout = positive("cmd_timeout", self.cmd_timeout.unwrap_or(0.5), "s")?;
-        // Found by fuzz/fuzz_targets/params.rs: a huge timeout panicked in `Duration`.
-        if cmd_timeout > 3600.0 {
-            return Err(err(
-                "cmd_timeout",
-                cmd_timeout.to_string(),
-                "must be at most 3600 s",
-            ));
-        }
-        let footprint = self.footprint_radius.unwrap_or(0.2);
-        if !(footprint.is_finite() && footprint >= 0.0) {
-            return Err(err(
-                "footprint_radius",
-                footprint.to_string(),
-                "must be a finite length >= 0, m",
-            ));
-        }
-        let lidar_default = LidarConfig::default();
-        let beams = match self.beams {
-            None => lidar_default.beams,
-            Some(b) => usize::try_from(b)
-                .ok()
-                .filter(|&b| (1..=100_000).contains(&b))
-                .ok_or_else(|| err("beams", b.to_string(), "must be 1 to 100000 beams"))?,
-        };
         let drive = DriveConfig {
             step: Duration::from_secs_f64(1.0 / rate),
-            cmd_timeout: Duration::from_secs_f64(cmd_timeout),
-            max_linear_x: clamp_limit("max_linear_x", self.max_linear_x)?,
-            max_angular_z: clamp_limit("max_angular_z", self.max_angular_z)?,
-            footprint_radius: (footprint > 0.0).then_some(footprint),
+            cmd_timeout: Duration::from_secs_f64(s.cmd_timeout.unwrap_or_default()),
+            max_linear_x: off_if_zero(s.max_linear_x.unwrap_or_default()),
+            max_angular_z: off_if_zero(s.max_angular_z.unwrap_or_default()),
+            footprint_radius: off_if_zero(s.footprint_radius.unwrap_or_default()),
         };
         drive.validate().map_err(from_sim)?;
         let lidar = LidarConfig {
-            angle_min: self.angle_min.unwrap_or(lidar_default.angle_min),
-            angle_max: self.angle_max.unwrap_or(lidar_default.angle_max),
-            beams,
-            range_min: self.range_min.unwrap_or(lidar_default.range_min),
-            range_max: self.range_max.unwrap_or(lidar_default.range_max),
+            angle_min: s.angle_min.unwrap_or_default(),
+            angle_max: s.angle_max.unwrap_or_default(),
+            beams: usize::try_from(s.beams.unwrap_or_default()).unwrap_or_default(),
+            range_min: s.range_min.unwrap_or_default(),
+            range_max: s.range_max.unwrap_or_default(),
         };
         lidar.validate().map_err(from_sim)?;
-        let frame =
-            |name: &str, value: &Option<String>, default: &str| -> Result<String, ParamError> {
-                let v = value.clone().unwrap_or_else(|| default.to_owned());
-                if v.is_empty() {
-                    return Err(err(
-                        name,
-                        "\"\"".into(),
-                        format!("must name a frame, such as `{default}`"),
-                    ));
-                }
-                Ok(v)
-            };
         Ok(SimPlan {
-            world_file: self.world.clone().filter(|p| !p.as_os_str().is_empty()),
+            world_file: s.world.filter(|p| !p.as_os_str().is_empty()),
             drive,
             lidar,
             rate,
             odom_rate,
             scan_rate,
-            odom_frame: frame("odom_frame", &self.odom_frame, "odom")?,
-            base_frame: frame("base_frame", &self.base_frame, "base_link")?,
+            odom_frame: s.odom_frame.unwrap_or_default(),
+            base_frame: s.base_frame.unwrap_or_default(),
         })
     }
 }
@@ -368,11 +338,9 @@ mod tests {
     fn the_defaults_match_the_declared_table() -> Result<(), ParamError> {
         let plan = SimSettings::default().resolve()?;
         let default = |name: &str| -> f64 {
-            let spec = SIM_PARAMS
-                .iter()
-                .find(|p| p.name == name)
-                .map_or("", |p| p.default);
-            spec.parse().unwrap_or(f64::NAN)
+            SIM_PARAMS
+                .find(name)
+                .map_or(f64::NAN, |p| (p.default)().as_f64())
         };
         assert_eq!(plan.rate, default("rate"));
         assert_eq!(plan.odom_rate, default("odom_rate"));
@@ -387,6 +355,14 @@ mod tests {
         assert!((plan.lidar.angle_max - default("angle_max")).abs() < 1e-12);
         assert_eq!(plan.lidar.range_min, default("range_min"));
         assert_eq!(plan.lidar.range_max, default("range_max"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_defaults_the_core_has_are_the_core_s() -> Result<(), ParamError> {
+        let plan = SimSettings::default().resolve()?;
+        assert_eq!(plan.drive, DriveConfig::default());
+        assert_eq!(plan.lidar, LidarConfig::default());
         Ok(())
     }
 
@@ -451,16 +427,9 @@ mod tests {
     #[test]
     fn every_declared_parameter_is_read() -> Result<(), ParamError> {
         let values: Vec<(&str, ParamValue)> = SIM_PARAMS
+            .params
             .iter()
-            .map(|p| {
-                let v = match p.kind {
-                    Kind::Int => ParamValue::Int(p.default.parse().unwrap_or(1)),
-                    Kind::Double => ParamValue::Double(p.default.parse().unwrap_or(1.0)),
-                    Kind::String => ParamValue::Str(p.default.to_owned()),
-                    Kind::Bool => ParamValue::Bool(p.default == "true"),
-                };
-                (p.name, v)
-            })
+            .map(|p| (p.name, (p.default)()))
             .collect();
         let mut s = SimSettings::default();
         let unknown = s.fill_from_params(values.iter().map(|(n, v)| (*n, v)))?;

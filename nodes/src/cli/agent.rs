@@ -8,7 +8,7 @@ use bora_nodes::params::AGENT_PARAMS;
 /// `bora agent --ros-args --params-file launch/params/cpu.yaml -p model:=gemma3-270m -r cmd_vel:=/robot/cmd_vel`.
 #[derive(Args, Debug)]
 pub struct AgentArgs {
-    /// Print the declared parameters (name, type, default, meaning) and exit.
+    /// Print the declared parameters (name, type, default, meaning, allowed range) and exit.
     #[arg(long)]
     pub list_params: bool,
     /// With --list-params: print JSON instead of a table.
@@ -27,19 +27,7 @@ pub struct AgentArgs {
 /// Runs `bora agent`.
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     if args.list_params {
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(AGENT_PARAMS)?);
-        } else {
-            for p in AGENT_PARAMS {
-                println!(
-                    "{:<36} {:<7} {:<24} {}",
-                    p.name,
-                    format!("{:?}", p.kind).to_lowercase(),
-                    p.default,
-                    p.doc
-                );
-            }
-        }
+        println!("{}", AGENT_PARAMS.listing(args.json, (36, 24))?);
         return Ok(());
     }
     if args.check_params {

@@ -10,7 +10,7 @@ use bora_nodes::sim_params::{SimSettings, SIM_PARAMS};
 /// (snake_case); both override the defaults (`bora sim --list-params`).
 #[derive(clap::Args, Debug)]
 pub struct SimArgs {
-    /// Print the declared parameters (name, type, default, meaning) and exit.
+    /// Print the declared parameters (name, type, default, meaning, allowed range) and exit.
     #[arg(long)]
     pub list_params: bool,
     /// With --list-params: print JSON instead of a table.
@@ -72,14 +72,7 @@ pub struct SimArgs {
 /// Runs `bora sim` until SIGINT or SIGTERM (or lists its parameters).
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
     if args.list_params {
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(SIM_PARAMS)?);
-        } else {
-            for p in SIM_PARAMS {
-                let kind = format!("{:?}", p.kind).to_lowercase();
-                println!("{:<18} {:<7} {:<20} {}", p.name, kind, p.default, p.doc);
-            }
-        }
+        println!("{}", SIM_PARAMS.listing(args.json, (18, 20))?);
         return Ok(());
     }
     // ROS reads `--ros-args ...` itself, from the process's arguments.

@@ -26,3 +26,17 @@ pub fn drain<S: Stream + Unpin>(stream: &mut S, mut f: impl FnMut(S::Item)) -> u
     }
     n
 }
+
+/// The parameters given to `node` (from `--ros-args -p` and `--params-file`), unchecked,
+/// without ROS's own `use_sim_time`.
+pub fn given_params(node: &r2r::Node) -> anyhow::Result<Vec<(String, crate::params::ParamValue)>> {
+    let params = node
+        .params
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the node's parameter table is poisoned"))?;
+    Ok(params
+        .iter()
+        .filter(|(name, _)| name.as_str() != "use_sim_time")
+        .filter_map(|(name, p)| Some((name.clone(), convert::param_value(&p.value)?)))
+        .collect())
+}
