@@ -45,7 +45,9 @@ fn check_params() -> anyhow::Result<()> {
 
 #[cfg(not(feature = "ros"))]
 fn check_params() -> anyhow::Result<()> {
-    anyhow::bail!("--check-params reads ROS parameters, and this bora was built without ROS 2 (feature `ros`); source scripts/env.sh and build with `cargo build --release -p bora-nodes`")
+    Err(super::common::without_ros(
+        "--check-params reads ROS parameters",
+    ))
 }
 
 #[cfg(feature = "ros")]
@@ -55,5 +57,5 @@ fn run_node() -> anyhow::Result<()> {
 
 #[cfg(not(feature = "ros"))]
 fn run_node() -> anyhow::Result<()> {
-    anyhow::bail!("this bora was built without ROS 2 (feature `ros`); source scripts/env.sh and build with `cargo build --release -p bora-nodes`")
+    Err(super::common::without_ros("`bora agent` is a ROS 2 node"))
 }

@@ -2,17 +2,16 @@
 //! and the fraction of the measured memory bandwidth decode reaches.
 
 use bora_models::bench::{self, BenchOptions};
-use bora_models::registry::DEFAULT_MODEL;
+
+use super::common::{DeviceArg, ModelArg, ThreadsArg};
 
 /// Arguments of `bora bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Model name in the cache (`smollm2-135m-instruct`, `gemma3-270m`) or a GGUF path.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
-    /// Compute threads, 1 to 1024; 0 or none: one per logical CPU.
-    #[arg(long, value_parser = bora_nodes::model_loader::parse_threads)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -25,18 +24,17 @@ pub struct BenchArgs {
     /// Context length in tokens (sizes the KV cache).
     #[arg(long, default_value_t = bora_models::model::DEFAULT_CONTEXT)]
     pub context: usize,
-    /// Compute device: `cpu` or `cuda:N`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }
 
 /// Run `bora bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (model, tokenizer) = bora_nodes::model_loader::load_model_only(
-        &args.model,
-        &args.device,
+        &args.model.model,
+        &args.device.device,
         args.context,
-        args.threads,
+        Some(args.threads.threads),
     )?;
     let opts = BenchOptions {
         prefill_tokens: args.prefill_tokens,
@@ -46,14 +44,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let r = bench::run(&model, &tokenizer, &opts)?;
     if args.json {
         let mut v = serde_json::to_value(&r)?;
-        v["model"] = serde_json::Value::String(args.model.clone());
+        v["model"] = serde_json::Value::String(args.model.model.clone());
         println!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
     let mib = |b: f64| b / (1024.0 * 1024.0);
     println!(
         "model        {} ({}, {:.1} MiB file)",
-        args.model,
+        args.model.model,
         r.architecture,
         mib(r.file_bytes as f64)
     );

@@ -5,16 +5,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bora_models::generate::{encode_prompt, Event, GenerateOptions, Generation, StopReason};
-use bora_models::registry::DEFAULT_MODEL;
 use bora_models::sampling::Sampling;
 use bora_models::Constraint;
+
+use super::common::{DeviceArg, ModelArg, ThreadsArg};
 
 /// Arguments of `bora generate`.
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
-    /// Model name in the cache (`smollm2-135m-instruct`, `gemma3-270m`) or a GGUF path.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
+    #[command(flatten)]
+    pub model: ModelArg,
     /// Most tokens to generate.
     #[arg(long, default_value_t = 64)]
     pub max_tokens: usize,
@@ -30,18 +30,16 @@ pub struct GenerateArgs {
     /// Nucleus sampling: keep the most likely tokens up to this probability mass, (0, 1].
     #[arg(long, default_value_t = 0.95)]
     pub top_p: f32,
-    /// Compute device: `cpu` or `cuda:N` (needs a build with the `cuda` feature).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Context length in tokens (KV cache and rotary tables are sized to it).
     #[arg(long, default_value_t = bora_models::model::DEFAULT_CONTEXT)]
     pub context: usize,
     /// Prompt tokens per prefill pass.
     #[arg(long, default_value_t = bora_models::generate::DEFAULT_PREFILL_CHUNK)]
     pub prefill_chunk: usize,
-    /// Compute threads, 1 to 1024; 0 or none: one per logical CPU.
-    #[arg(long, value_parser = bora_nodes::model_loader::parse_threads)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Constrain the output to this JSON Schema (a file); the output always parses.
     #[arg(long, value_name = "FILE")]
     pub schema: Option<std::path::PathBuf>,
@@ -56,10 +54,10 @@ pub struct GenerateArgs {
 /// Run `bora generate`.
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let (model, tokenizer) = bora_nodes::model_loader::load_model_only(
-        &args.model,
-        &args.device,
+        &args.model.model,
+        &args.device.device,
         args.context,
-        args.threads,
+        Some(args.threads.threads),
     )?;
     let prompt = encode_prompt(&tokenizer, &args.prompt)?;
     let sampling = if args.greedy {

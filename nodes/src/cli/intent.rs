@@ -6,6 +6,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use bora_models::registry::DEFAULT_MODEL;
 use bora_nodes::params::{AgentParams, ParamValue};
 use bora_pipeline::{Interpretation, Interpreter, PlanModel};
 use clap::Args;
@@ -22,7 +23,7 @@ pub struct IntentArgs {
     pub stdin: bool,
     /// Model name in the cache (smollm2-135m-instruct, gemma3-270m), a GGUF path, or
     /// `none` for the fallback parser alone.
-    #[arg(long, default_value = "smollm2-135m-instruct")]
+    #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
     /// Print one JSON object instead of a readable summary.
     #[arg(long)]
@@ -33,7 +34,8 @@ pub struct IntentArgs {
     /// Total generation budget in ms (0 = unchecked).
     #[arg(long, value_name = "MS")]
     pub total_ms: Option<f64>,
-    /// CPU threads for the model (0 = one per logical CPU).
+    /// CPU threads for the model (0 = one per logical CPU). Checked by the agent's
+    /// parameter table, as `bora agent`'s `threads` is.
     #[arg(long, default_value_t = 0)]
     pub threads: i64,
 }

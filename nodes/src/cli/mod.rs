@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod bench;
+pub mod common;
 pub mod generate;
 pub mod intent;
 pub mod listen;

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use bora_models::registry::DEFAULT_MODEL;
 use bora_nodes::profile::compare::{self, Thresholds};
 use bora_nodes::profile::{self as prof, ProfileOptions};
+
+use super::common::{DeviceArg, ModelArg, ThreadsArg};
 
 /// Exit code of `bora profile compare` when a regression is flagged.
 pub const EXIT_REGRESSION: i32 = 3;
@@ -19,15 +20,12 @@ pub const EXIT_REGRESSION: i32 = 3;
 pub struct ProfileArgs {
     #[command(subcommand)]
     command: Option<ProfileCommand>,
-    /// Model name in the cache (`smollm2-135m-instruct`, `gemma3-270m`) or a GGUF path.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    model: String,
-    /// Compute device: `cpu` or `cuda:N` (needs a build with the `cuda` feature).
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Model compute threads, 0 (one per logical CPU) to 1024.
-    #[arg(long, default_value_t = 0, value_parser = bora_nodes::model_loader::parse_threads)]
-    threads: usize,
+    #[command(flatten)]
+    model: ModelArg,
+    #[command(flatten)]
+    device: DeviceArg,
+    #[command(flatten)]
+    threads: ThreadsArg,
     /// Commands to send, one per line (blank lines and `#` comments skipped), cycled
     /// [default: four small turns and moves].
     #[arg(long, value_name = "FILE")]
@@ -96,9 +94,9 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
             .collect(),
     };
     let opts = ProfileOptions {
-        model: args.model.clone(),
-        device: args.device.clone(),
-        threads: args.threads,
+        model: args.model.model.clone(),
+        device: args.device.device.clone(),
+        threads: args.threads.threads,
         commands,
         duration: Duration::from_secs_f64(args.duration),
         command_period: Duration::from_secs_f64(args.command_period),

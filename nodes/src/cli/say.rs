@@ -99,7 +99,7 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
 /// Without the `ros` feature there is no ROS 2 to publish on.
 #[cfg(not(feature = "ros"))]
 pub fn run(_args: SayArgs) -> anyhow::Result<()> {
-    anyhow::bail!("this bora was built without ROS 2 (feature `ros`); source scripts/env.sh and build with `cargo build --release -p bora-nodes`")
+    Err(super::common::without_ros("`bora say` publishes on ROS 2"))
 }
 
 /// One readable line for a plan report from agent/plan.

@@ -105,8 +105,5 @@ fn run_node(settings: SimSettings) -> anyhow::Result<()> {
 fn run_node(settings: SimSettings) -> anyhow::Result<()> {
     // Check the settings anyway, so a typo is reported before the missing ROS.
     settings.resolve()?;
-    anyhow::bail!(
-        "`bora sim` is a ROS 2 node, and this bora was built without ROS: \
-         source scripts/env.sh and rebuild with `cargo build --release -p bora-nodes`"
-    )
+    Err(super::common::without_ros("`bora sim` is a ROS 2 node"))
 }

@@ -3,15 +3,16 @@
 use std::io::{Read, Write};
 
 use anyhow::Context;
-use bora_models::registry::{resolve_model, DEFAULT_MODEL};
+use bora_models::registry::resolve_model;
+
+use super::common::ModelArg;
 use bora_models::ModelTokenizer;
 
 /// Arguments of `bora tokenize`.
 #[derive(clap::Args, Debug)]
 pub struct TokenizeArgs {
-    /// Model name in the cache (`smollm2-135m-instruct`, `gemma3-270m`) or a GGUF path.
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    pub model: String,
+    #[command(flatten)]
+    pub model: ModelArg,
     /// Print a JSON array of ids (`[1,2,3]`) instead of one `id -> 'piece'` line per token.
     #[arg(long, conflicts_with = "ids")]
     pub json: bool,
@@ -42,7 +43,7 @@ pub fn run(args: TokenizeArgs) -> anyhow::Result<()> {
             text
         }
     };
-    let path = resolve_model(&args.model)?;
+    let path = resolve_model(&args.model.model)?;
     let tokenizer = ModelTokenizer::from_gguf_file(&path)?;
     let ids = tokenizer.encode(&text, !args.no_special)?;
     let mut out = std::io::stdout().lock();
