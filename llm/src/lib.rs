@@ -383,6 +383,10 @@ impl PlanModel for LlmPlanModel {
         self.description.clone()
     }
 
+    fn use_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = clock;
+    }
+
     fn attach_metrics(&mut self, metrics: &mut Metrics) -> bora_pipeline::Result<()> {
         let gm = GenMetrics {
             ttft: metrics.recorder(Quantity::TimeToFirstToken, "language")?,

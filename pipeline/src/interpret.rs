@@ -20,7 +20,7 @@
 use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,6 +30,7 @@ use crate::report::PlanReport;
 
 use bora_agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
 use bora_rt::budget::{BudgetMiss, MissPolicy, TokenBudget};
+use bora_rt::clock::{Clock, SystemClock};
 
 /// Which path produced a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +135,9 @@ pub trait PlanModel: Send {
     fn heldout_accuracy(&self) -> Option<f64> {
         None
     }
+    /// Measures generation on `clock` from now on (the agent's one time base); a model
+    /// that reads no time ignores it.
+    fn use_clock(&mut self, _clock: Arc<dyn Clock>) {}
     /// Registers the model's recorders (TTFT, token gaps, misses) with the agent's metrics.
     fn attach_metrics(&mut self, _metrics: &mut bora_rt::metrics::Metrics) -> crate::Result<()> {
         Ok(())
@@ -223,6 +227,7 @@ pub struct Interpreter {
     limits: Limits,
     policy: MissPolicy,
     trust: MotionTrust,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Interpreter {
@@ -245,7 +250,16 @@ impl Interpreter {
             limits,
             policy,
             trust: MotionTrust::default(),
+            clock: Arc::new(SystemClock::new()),
         }
+    }
+
+    /// Times interpretations, and the model's generation, on `clock` (the agent's).
+    pub fn use_clock(&mut self, clock: Arc<dyn Clock>) {
+        if let Some(m) = self.model.as_mut() {
+            m.use_clock(Arc::clone(&clock));
+        }
+        self.clock = clock;
     }
 
     /// The same interpreter with `trust` deciding when a model's own plan may move the robot.
@@ -308,7 +322,7 @@ impl Interpreter {
         cancel: &Arc<AtomicBool>,
         on_text: &mut dyn FnMut(&str),
     ) -> Interpretation {
-        let start = Instant::now();
+        let start = self.clock.now();
         let mut out = Interpretation {
             command: command.to_owned(),
             plan: None,
@@ -328,7 +342,7 @@ impl Interpreter {
         } else if self.try_model(command, cancel, on_text, &mut out) == ControlFlow::Continue(()) {
             self.fall_back(command, &mut out);
         }
-        out.latency.total_us = micros(start.elapsed());
+        out.latency.total_us = micros(self.clock.now().saturating_sub(start));
         out
     }
 

@@ -12,6 +12,7 @@ pub mod inprocess;
 pub mod interpret;
 pub mod reason;
 pub mod report;
+mod stages;
 
 pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, CommandAccepted};
 pub use config::{AgentConfig, StageRt};

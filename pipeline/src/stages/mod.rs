@@ -1,0 +1,128 @@
+//! The agent's three stages as structs, each with a step that runs without a thread:
+//! [`perception::PerceptionStage`] (sensors -> world slot), [`language::LanguageStage`]
+//! (commands -> plans) and [`planning::PlanningStage`] (plans + world -> motor commands,
+//! one tick at a time). `Agent::start` builds them and runs each on its own stage thread;
+//! what they share crosses in [`Links`]: bounded queues and plain atomics.
+
+pub(crate) mod language;
+pub(crate) mod perception;
+pub(crate) mod planning;
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::AgentOutput;
+use crate::deadline::DeadlineWatch;
+use bora_agent::ValidPlan;
+use bora_rt::metrics::Recorder;
+use bora_rt::queue::MpmcQueue;
+
+/// A command on its way to the language stage.
+#[derive(Debug)]
+pub(crate) struct CommandMsg {
+    /// Its sequence number.
+    pub seq: u64,
+    /// The command text.
+    pub text: String,
+    /// When it arrived, agent clock.
+    pub received_at: Duration,
+}
+
+/// A validated plan on its way to the planner.
+#[derive(Debug)]
+pub(crate) struct PlanMsg {
+    /// The command's sequence number.
+    pub seq: u64,
+    /// The plan.
+    pub plan: ValidPlan,
+    /// When the command arrived, agent clock.
+    pub received_at: Duration,
+}
+
+/// State shared by the input side and the stages: plain atomics.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Sequence number of the newest command (0: none yet).
+    pub latest_seq: AtomicU64,
+    /// Sequence number of the newest reflex stop.
+    pub stop_seq: AtomicU64,
+    /// When that stop arrived, ns on the agent clock.
+    pub stop_at_ns: AtomicU64,
+    /// Set by a newer command: the generation in flight stops at its next step.
+    pub preempt: Arc<AtomicBool>,
+    /// Fault injection: the language stage hangs (no heartbeat) until this time, ns.
+    pub language_stall_until_ns: AtomicU64,
+    /// The token budget, watched by the planner (see `deadline`).
+    pub deadline: DeadlineWatch,
+}
+
+impl Shared {
+    /// Nothing seen yet; the planner watches `deadline`.
+    pub fn new(deadline: DeadlineWatch) -> Self {
+        Self {
+            latest_seq: AtomicU64::new(0),
+            stop_seq: AtomicU64::new(0),
+            stop_at_ns: AtomicU64::new(0),
+            preempt: Arc::new(AtomicBool::new(false)),
+            language_stall_until_ns: AtomicU64::new(0),
+            deadline,
+        }
+    }
+}
+
+/// The queues and shared state every stage and the input side hold a handle to.
+#[derive(Clone)]
+pub(crate) struct Links {
+    /// Sequence numbers, the preempt flag, the deadline watch.
+    pub shared: Arc<Shared>,
+    /// Commands for the language stage.
+    pub commands: Arc<MpmcQueue<CommandMsg>>,
+    /// Plans for the planner.
+    pub plans: Arc<MpmcQueue<PlanMsg>>,
+    /// Everything the outside world publishes.
+    pub outputs: Arc<MpmcQueue<AgentOutput>>,
+}
+
+impl Links {
+    /// Queues `out` for the outside world (drop-oldest: a full queue loses the oldest).
+    pub fn emit(&self, out: AgentOutput) {
+        let _ = self.outputs.push(out);
+    }
+}
+
+/// Records a queue transit time when the queue measured one.
+pub(crate) fn record_opt(r: &mut Recorder, t: Option<Duration>) {
+    if let Some(t) = t {
+        r.record(t);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use bora_rt::budget::{MissPolicy, TokenBudget};
+    use bora_rt::queue::Overflow;
+
+    /// Links with small queues and an inactive deadline watch.
+    pub fn links() -> Links {
+        Links {
+            shared: Arc::new(Shared::new(DeadlineWatch::new(
+                TokenBudget::UNLIMITED,
+                MissPolicy::Fallback,
+            ))),
+            commands: queue("commands"),
+            plans: queue("plans"),
+            outputs: queue("outputs"),
+        }
+    }
+
+    /// Everything queued for the outside world, in order.
+    pub fn drain(links: &Links) -> Vec<AgentOutput> {
+        std::iter::from_fn(|| links.outputs.pop()).collect()
+    }
+
+    fn queue<T>(name: &str) -> Arc<MpmcQueue<T>> {
+        Arc::new(MpmcQueue::new(name, 8, Overflow::DropOldest, None).expect("queue"))
+    }
+}
