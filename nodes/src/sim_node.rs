@@ -8,7 +8,8 @@
 //! ticks it spins the node until the next deadline, so a command is taken as soon as it
 //! arrives and drives the robot from the next step on. Ticks missed because the thread
 //! was late are caught up (at most [`MAX_CATCH_UP`] at once; the rest are skipped and
-//! counted), so simulated time keeps pace with the wall clock.
+//! counted), so simulated time keeps pace with the wall clock. The schedule is
+//! [`bora_sim::SimSchedule`], the same one the in-process runner uses.
 //!
 //! Settings come from, in order: the command line, ROS parameters (`--ros-args -p
 //! name:=value` or `--params-file`), built-in defaults (see [`crate::sim_params`]). An
@@ -17,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bora_sim::{CommandOutcome, Sim, StepOutcome};
+use bora_sim::{CommandOutcome, Sim, SimSchedule, StepOutcome};
 use r2r::geometry_msgs::msg::Twist;
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::LaserScan;
@@ -103,79 +104,45 @@ pub fn run(cli: SimSettings) -> anyhow::Result<()> {
     scan.range_max = plan.lidar.range_max as f32;
     scan.ranges.reserve(plan.lidar.beams);
 
-    let step = plan.drive.step;
-    let odom_period = Duration::from_secs_f64(1.0 / plan.odom_rate);
-    let scan_period = Duration::from_secs_f64(1.0 / plan.scan_rate);
-    let (mut next_odom, mut next_scan) = (Duration::ZERO, Duration::ZERO);
-    let mut skipped: u64 = 0;
-    let mut was_blocked = false;
+    let periods = (
+        Duration::from_secs_f64(1.0 / plan.odom_rate),
+        Duration::from_secs_f64(1.0 / plan.scan_rate),
+    );
+    let mut schedule = SimSchedule::new(plan.drive.step, periods, MAX_CATCH_UP);
+    let (mut was_blocked, mut timeouts_seen) = (false, 0);
     let origin = Instant::now();
-    let mut ticks: u64 = 0;
     while !signals::stop_requested() {
-        let deadline = origin + nth(step, ticks + 1);
-        loop {
-            let now = Instant::now();
-            if now >= deadline || signals::stop_requested() {
-                break;
-            }
-            node.spin_once((deadline - now).min(Duration::from_millis(20)));
-            drain(&mut cmd_vel, |t| {
-                let (v, w) = twist_parts(&t);
-                if sim.command(bora_geom::Twist::new(v, w)) == CommandOutcome::Rejected {
-                    tracing::warn!(
-                        linear_x = v,
-                        angular_z = w,
-                        "cmd_vel with a non-finite value ignored"
-                    );
-                }
-            });
-        }
-        let due = ticks_elapsed(origin.elapsed(), step)
-            .saturating_sub(ticks)
-            .max(1);
-        let run = due.min(MAX_CATCH_UP);
-        for _ in 0..run {
-            let timeouts_before = sim.drive().stats().timeouts;
-            let outcome = sim.step();
-            if sim.drive().stats().timeouts > timeouts_before {
+        let deadline = origin + schedule.next_deadline();
+        follow_cmd_vel_until(&mut node, &mut cmd_vel, &mut sim, deadline);
+        let skipped = schedule.catch_up(&mut sim, origin.elapsed(), |sim, outcome, due| {
+            let timeouts = sim.drive().stats().timeouts;
+            if timeouts > timeouts_seen {
                 tracing::info!(timeout = ?plan.drive.cmd_timeout, "no fresh cmd_vel: robot stopped");
             }
-            let blocked = outcome == StepOutcome::Blocked;
-            if blocked && !was_blocked {
-                let p = sim.pose();
-                tracing::warn!(
-                    x = p.x,
-                    y = p.y,
-                    "the robot's footprint touches an obstacle: it stays put"
-                );
-            }
-            was_blocked = blocked;
-            let t = sim.time();
-            if t >= next_odom {
-                next_odom = next_after(next_odom, odom_period, t);
-                fill_odom(&mut odom, &sim, stamp(&mut clock));
+            timeouts_seen = timeouts;
+            was_blocked = warn_when_blocked(sim, outcome, was_blocked);
+            if due.odom {
+                fill_odom(&mut odom, sim, stamp(&mut clock));
                 if let Err(e) = odom_pub.publish(&odom) {
                     tracing::warn!(error = %e, "cannot publish odom");
                 }
             }
-            if t >= next_scan {
-                next_scan = next_after(next_scan, scan_period, t);
+            if due.scan {
                 scan.header.stamp = stamp(&mut clock);
                 sim.scan_into(&mut scan.ranges);
                 if let Err(e) = scan_pub.publish(&scan) {
                     tracing::warn!(error = %e, "cannot publish scan");
                 }
             }
-        }
-        if due > run {
-            skipped += due - run;
+        });
+        if skipped > 0 {
             tracing::warn!(
-                skipped = due - run,
+                skipped,
                 "the simulation fell behind the wall clock: ticks skipped"
             );
         }
-        ticks += due;
     }
+    let skipped = schedule.skipped();
     let stats = sim.drive().stats();
     eprintln!(
         "bora sim: stopped after {:.1} s simulated; {} cmd_vel taken ({} clamped, {} rejected), {} timeouts, \
@@ -191,24 +158,45 @@ pub fn run(cli: SimSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `n * step`, saturating.
-fn nth(step: Duration, n: u64) -> Duration {
-    let ns = step.as_nanos().saturating_mul(u128::from(n));
-    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
-}
-
-/// Whole steps in `elapsed`.
-fn ticks_elapsed(elapsed: Duration, step: Duration) -> u64 {
-    u64::try_from(elapsed.as_nanos() / step.as_nanos().max(1)).unwrap_or(u64::MAX)
-}
-
-/// The next publication time after `now`, on the grid `last + k * period` (no drift).
-fn next_after(last: Duration, period: Duration, now: Duration) -> Duration {
-    let mut next = last + period;
-    while next <= now {
-        next += period;
+/// Spins the node until `deadline` (or a stop request), handing every cmd_vel to the
+/// simulator; a non-finite one is refused with a warning.
+fn follow_cmd_vel_until(
+    node: &mut r2r::Node,
+    cmd_vel: &mut (impl futures::Stream<Item = Twist> + Unpin),
+    sim: &mut Sim,
+    deadline: Instant,
+) {
+    loop {
+        let now = Instant::now();
+        if now >= deadline || signals::stop_requested() {
+            return;
+        }
+        node.spin_once((deadline - now).min(Duration::from_millis(20)));
+        drain(cmd_vel, |t| {
+            let (v, w) = twist_parts(&t);
+            if sim.command(bora_geom::Twist::new(v, w)) == CommandOutcome::Rejected {
+                tracing::warn!(
+                    linear_x = v,
+                    angular_z = w,
+                    "cmd_vel with a non-finite value ignored"
+                );
+            }
+        });
     }
-    next
+}
+
+/// Warns once when the footprint starts touching an obstacle; returns whether it does.
+fn warn_when_blocked(sim: &Sim, outcome: StepOutcome, was_blocked: bool) -> bool {
+    let blocked = outcome == StepOutcome::Blocked;
+    if blocked && !was_blocked {
+        let p = sim.pose();
+        tracing::warn!(
+            x = p.x,
+            y = p.y,
+            "the robot's footprint touches an obstacle: it stays put"
+        );
+    }
+    blocked
 }
 
 /// The ROS clock's time now, as a message stamp (zero if the clock fails).
@@ -228,27 +216,4 @@ fn fill_odom(msg: &mut Odometry, sim: &Sim, stamp: r2r::builtin_interfaces::msg:
     msg.pose.pose.orientation = yaw_to_quaternion(pose.yaw);
     msg.twist.twist.linear.x = vel.linear_x;
     msg.twist.twist.angular.z = vel.angular_z;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn publication_times_stay_on_their_grid() {
-        let p = Duration::from_millis(20);
-        assert_eq!(
-            next_after(Duration::ZERO, p, Duration::from_millis(10)),
-            Duration::from_millis(20)
-        );
-        assert_eq!(
-            next_after(Duration::from_millis(20), p, Duration::from_millis(75)),
-            Duration::from_millis(80)
-        );
-        assert_eq!(
-            ticks_elapsed(Duration::from_millis(35), Duration::from_millis(10)),
-            3
-        );
-        assert_eq!(nth(Duration::from_millis(10), 7), Duration::from_millis(70));
-    }
 }

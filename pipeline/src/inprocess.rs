@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::agent::{AgentInput, AgentOutput, AgentOutputs};
 use bora_agent::{LaserScan, Odometry};
-use bora_sim::{Pose2D, Sim};
+use bora_sim::{Pose2D, Sim, SimSchedule};
 
 /// How the in-process robot publishes its sensors.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,12 +31,9 @@ pub struct SimLoop {
     sim: Sim,
     input: AgentInput,
     outputs: AgentOutputs,
-    rates: SimRates,
     ranges: Vec<f32>,
     started: Instant,
-    sim_steps_done: u64,
-    next_odom: Duration,
-    next_scan: Duration,
+    schedule: SimSchedule,
     /// Largest |linear_x| seen on cmd_vel, m/s.
     pub max_linear_seen: f64,
     /// Largest |angular_z| seen on cmd_vel, rad/s.
@@ -46,16 +43,15 @@ pub struct SimLoop {
 impl SimLoop {
     /// Wires `sim` to the agent; the simulated time starts now.
     pub fn new(sim: Sim, input: AgentInput, outputs: AgentOutputs, rates: SimRates) -> Self {
+        let step = sim.drive().config().step;
         Self {
             sim,
             input,
             outputs,
-            rates,
             ranges: Vec::new(),
             started: Instant::now(),
-            sim_steps_done: 0,
-            next_odom: Duration::ZERO,
-            next_scan: Duration::ZERO,
+            // Never skip: the tests compare simulated motion with the agent's wall clock.
+            schedule: SimSchedule::new(step, (rates.odom_period, rates.scan_period), u64::MAX),
             max_linear_seen: 0.0,
             max_angular_seen: 0.0,
         }
@@ -92,7 +88,6 @@ impl SimLoop {
         end: Instant,
         mut done: impl FnMut(&AgentOutput, &Sim) -> bool,
     ) -> bool {
-        let step = self.sim.drive().config().step;
         while Instant::now() < end {
             // Apply every output the agent has produced so far.
             while let Some(out) = self.outputs.pop() {
@@ -106,49 +101,47 @@ impl SimLoop {
                 }
             }
             // Catch the simulation up with real time, publishing sensors on schedule.
-            let due = self.started.elapsed();
-            while step * u32::try_from(self.sim_steps_done + 1).unwrap_or(u32::MAX) <= due {
-                let _ = self.sim.step();
-                self.sim_steps_done += 1;
-                let t = self.sim.time();
-                if t >= self.next_odom {
-                    self.next_odom += self.rates.odom_period;
-                    let odom = self.odometry();
-                    self.input.odom(odom);
-                }
-                if t >= self.next_scan {
-                    self.next_scan += self.rates.scan_period;
-                    let scan = self.scan();
-                    self.input.scan(scan);
-                }
-            }
+            let (input, ranges) = (&mut self.input, &mut self.ranges);
+            self.schedule
+                .catch_up(&mut self.sim, self.started.elapsed(), |sim, _, due| {
+                    if due.odom {
+                        let stamp = input.now();
+                        input.odom(odometry(sim, stamp));
+                    }
+                    if due.scan {
+                        let stamp = input.now();
+                        input.scan(scan(sim, ranges, stamp));
+                    }
+                });
             std::thread::sleep(Duration::from_millis(1));
         }
         false
     }
+}
 
-    fn odometry(&self) -> Odometry {
-        let (pose, vel) = (self.sim.pose(), self.sim.velocity());
-        Odometry {
-            x: pose.x,
-            y: pose.y,
-            yaw: pose.yaw,
-            linear_x: vel.linear_x,
-            angular_z: vel.angular_z,
-            stamp: self.input.now(),
-        }
+/// The simulator's odometry, stamped `stamp` (agent clock).
+fn odometry(sim: &Sim, stamp: Duration) -> Odometry {
+    let (pose, vel) = (sim.pose(), sim.velocity());
+    Odometry {
+        x: pose.x,
+        y: pose.y,
+        yaw: pose.yaw,
+        linear_x: vel.linear_x,
+        angular_z: vel.angular_z,
+        stamp,
     }
+}
 
-    fn scan(&mut self) -> LaserScan {
-        self.sim.scan_into(&mut self.ranges);
-        let lidar = self.sim.lidar();
-        LaserScan {
-            angle_min: lidar.angle_min as f32,
-            angle_increment: lidar.angle_increment() as f32,
-            range_min: lidar.range_min as f32,
-            range_max: lidar.range_max as f32,
-            ranges: self.ranges.clone(),
-            stamp: self.input.now(),
-        }
+/// The simulator's laser scan, cast into `ranges` (reused), stamped `stamp`.
+fn scan(sim: &Sim, ranges: &mut Vec<f32>, stamp: Duration) -> LaserScan {
+    sim.scan_into(ranges);
+    let lidar = sim.lidar();
+    LaserScan {
+        angle_min: lidar.angle_min as f32,
+        angle_increment: lidar.angle_increment() as f32,
+        range_min: lidar.range_min as f32,
+        range_max: lidar.range_max as f32,
+        ranges: ranges.clone(),
+        stamp,
     }
 }

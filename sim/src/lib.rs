@@ -14,6 +14,7 @@
 mod error;
 mod lidar;
 mod robot;
+mod schedule;
 mod world;
 mod world_file;
 
@@ -21,6 +22,7 @@ pub use bora_geom::{wrap_angle, Pose2D, Rect, Segment, Twist, Vec2};
 pub use error::{Error, Result};
 pub use lidar::LidarConfig;
 pub use robot::{integrate, CommandOutcome, DiffDrive, DriveConfig, DriveStats, StepOutcome};
+pub use schedule::{Due, SimSchedule};
 pub use world::World;
 
 use std::time::Duration;
