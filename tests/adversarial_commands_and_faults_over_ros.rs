@@ -325,17 +325,6 @@ fn bad_scans_frozen_odometry_a_sim_restart_and_sigint_keep_the_robot_safe() -> a
     Ok(())
 }
 
-/// The shared non-command set (tests/data/non_commands.txt), without comments.
-fn non_commands() -> Vec<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/non_commands.txt");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Issue #20: with the real model, sentences that are not commands (questions, thanks,
 /// chit-chat, system-prompt requests, injections) never move the simulated robot: each
 /// gets a report with no motion and `understood: false`, and a `not_understood` event on
@@ -346,7 +335,7 @@ fn sentences_that_are_not_commands_never_move_the_robot() -> anyhow::Result<()> 
     let _g = serial();
     let mut rig = Rig::start(&[], &[])?;
     let t0 = rig.pose()?["t"].as_f64().unwrap_or(0.0);
-    let sentences = non_commands();
+    let sentences = bora_testkit::non_commands();
     assert!(sentences.len() >= 20, "{} sentences", sentences.len());
     for s in &sentences {
         let t = rig.say(s)?;

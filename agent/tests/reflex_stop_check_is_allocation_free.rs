@@ -2,39 +2,13 @@
 //! cheap: it never allocates, whatever the text, and it takes well under a microsecond on
 //! a typical command.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Instant;
 
 use bora_agent::is_reflex_stop;
-
-/// Counts allocations made by the current thread.
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours, passed through.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use bora_testkit::{allocations_in, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(|c| c.get())
-}
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 #[test]
 fn check_never_allocates() {
@@ -49,14 +23,15 @@ fn check_never_allocates() {
         "",
         long.as_str(),
     ];
-    let before = allocations();
     let mut hits = 0;
-    for _ in 0..100 {
-        for text in texts {
-            hits += usize::from(is_reflex_stop(std::hint::black_box(text)));
+    let allocated = allocations_in(|| {
+        for _ in 0..100 {
+            for text in texts {
+                hits += usize::from(is_reflex_stop(std::hint::black_box(text)));
+            }
         }
-    }
-    assert_eq!(allocations(), before, "is_reflex_stop allocated");
+    });
+    assert_eq!(allocated, 0, "is_reflex_stop allocated");
     assert_eq!(hits, 300);
 }
 

@@ -10,19 +10,6 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn non_commands() -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/data/non_commands.txt"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Runs `bora intent --stdin --json` on `lines`; one report per line.
 fn intent(lines: &[String]) -> Vec<Value> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bora"))
@@ -56,7 +43,7 @@ fn moves(report: &Value) -> bool {
 
 #[test]
 fn no_non_command_gets_motion_and_a_real_command_still_does() {
-    let mut lines = non_commands();
+    let mut lines = bora_testkit::non_commands();
     assert!(lines.len() >= 20, "{} non-commands", lines.len());
     lines.push("move forward one meter".into());
     let reports = intent(&lines);

@@ -24,23 +24,6 @@ use bora_rt::clock::{Clock, SystemClock};
 use bora_sim::{DriveConfig, LidarConfig, Sim, World};
 use serde_json::Value;
 
-/// The shared non-command set, without comments and blank lines.
-fn non_commands() -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/data/non_commands.txt"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    let lines: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
-    assert!(lines.len() >= 20, "{path} holds {} sentences", lines.len());
-    lines
-}
-
 /// A model that proposes a 1 m drive for anything.
 struct AlwaysDrive;
 
@@ -68,7 +51,7 @@ impl PlanModel for AlwaysDrive {
 #[test]
 fn the_parser_reads_no_motion_into_any_non_command() {
     let limits = Limits::default();
-    for s in non_commands() {
+    for s in bora_testkit::non_commands() {
         if let Ok(plan) = parse_command(&s, &limits) {
             assert!(
                 !plan.has_motion(),
@@ -86,7 +69,7 @@ fn an_always_driving_model_gets_no_motion_for_any_non_command() {
         MissPolicy::Fallback,
     );
     let cancel = Arc::new(AtomicBool::new(false));
-    for s in non_commands() {
+    for s in bora_testkit::non_commands() {
         let out = interp.interpret(&s, &cancel, &mut |_| {});
         assert!(out.plan.is_none(), "{s:?} -> {:?}", out.plan);
         assert_eq!(out.source, Source::None, "{s:?}");
@@ -123,7 +106,7 @@ fn the_running_agent_reports_each_non_command_and_never_moves_the_simulated_robo
     .expect("sim");
     let mut rig = SimLoop::new(sim, input, outputs, SimRates::default());
     rig.run_for(Duration::from_millis(200), |_, _| {});
-    let sentences = non_commands();
+    let sentences = bora_testkit::non_commands();
     let (mut events, mut plans) = (Vec::new(), Vec::new());
     for s in &sentences {
         rig.input().command(s);

@@ -1,7 +1,7 @@
 //! The generation driver: pulls events from a token generator (any iterator of
-//! [`GenEvent`]s, so the runtime does not depend on the model's types), checks the
-//! [`TokenBudget`] after every prefill chunk and every token, and on a miss sets the
-//! shared cancel flag and stops. It also stops when someone else sets the flag (a new
+//! [`GenEvent`]s, so bora-rt does not depend on bora-models: bora-llm adapts one to
+//! the other), checks the [`TokenBudget`] after every prefill chunk and every token, and
+//! on a miss sets the shared cancel flag and stops. It also stops when someone else sets the flag (a new
 //! command preempting this one).
 //!
 //! The generator should check the same cancel flag between forward passes; a forward

@@ -1,4 +1,5 @@
-//! Test support shared by bora's crates (a dev-dependency only).
+//! Test support shared by bora's crates (a dev-dependency only): the counting allocator
+//! and the shared test data ([`non_commands`]).
 //!
 //! [`CountingAlloc`] forwards to the system allocator and counts the allocations the
 //! current thread makes while armed (a thread-local flag), so other test threads do not
@@ -60,4 +61,23 @@ pub fn allocations_in(f: impl FnOnce()) -> u64 {
     f();
     ARMED.with(|a| a.set(false));
     COUNT.with(|c| c.get())
+}
+
+/// The sentences that are not robot commands (questions, thanks, chit-chat, injections)
+/// from `tests/data/non_commands.txt`: one per line, `#` comments and blank lines left
+/// out. Panics with the path when the file cannot be read or holds fewer than 20.
+pub fn non_commands() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/non_commands.txt"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    assert!(lines.len() >= 20, "{path} holds {} sentences", lines.len());
+    lines
 }

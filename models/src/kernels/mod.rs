@@ -181,7 +181,7 @@ fn scalar_tiles(ty: QType) -> Tiles {
             }
             /// # Safety
             /// As [`TileFn`].
-            unsafe fn t4(
+            unsafe fn tw(
                 row: *const u8,
                 nb: usize,
                 x: *const $act,
@@ -191,7 +191,7 @@ fn scalar_tiles(ty: QType) -> Tiles {
                 // SAFETY: caller contract of TileFn.
                 unsafe { tile_scalar::<$act, WIDE>($dot, $bb, row, nb, x, xs, o) }
             }
-            (t1 as TileFn<$act>, t4 as TileFn<$act>)
+            (t1 as TileFn<$act>, tw as TileFn<$act>)
         }};
     }
     macro_rules! b32 {
@@ -339,8 +339,8 @@ pub fn matmul_on(
         return Ok(());
     }
     match isa.tiles(w.ty) {
-        Tiles::B32(t1, t4, r4) => run(pool, w, x, tokens, y, t1, t4, r4),
-        Tiles::K(t1, t4, r4) => run(pool, w, x, tokens, y, t1, t4, r4),
+        Tiles::B32(t1, tw, r4) => run(pool, w, x, tokens, y, t1, tw, r4),
+        Tiles::K(t1, tw, r4) => run(pool, w, x, tokens, y, t1, tw, r4),
     }
     Ok(())
 }
@@ -356,7 +356,7 @@ fn run<A: Act>(
     tokens: usize,
     y: &mut [f32],
     t1: TileFn<A>,
-    t4: TileFn<A>,
+    tw: TileFn<A>,
     r4: Option<RowsFn<A>>,
 ) {
     let (rows, nb) = (w.rows, w.cols / A::ELEMS);
@@ -384,8 +384,8 @@ fn run<A: Act>(
                 for r in r0..r1 {
                     for t in (0..full).step_by(WIDE) {
                         // SAFETY: row r is `nb` blocks of `w.ty` (checked by QMatrix::new);
-                        // tokens t..t+4 each have `nb` blocks in `xq` at stride `nb`.
-                        unsafe { t4(row_at(r), nb, xq.as_ptr().add(t * nb), nb, &mut o) };
+                        // tokens t..t+WIDE each have `nb` blocks in `xq` at stride `nb`.
+                        unsafe { tw(row_at(r), nb, xq.as_ptr().add(t * nb), nb, &mut o) };
                         for (i, &v) in o.iter().enumerate() {
                             // SAFETY: (t + i, r) is inside y (tokens x rows, checked by
                             // the caller) and row r belongs to this part alone.

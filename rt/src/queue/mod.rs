@@ -1,10 +1,12 @@
 //! Bounded, preallocated, lock-free queues between stage threads.
 //!
 //! - [`spsc`]: one producer, one consumer (an `rtrb` ring), split into
-//!   [`SpscProducer`] and [`SpscConsumer`]; overflow policy: reject new (commands).
+//!   [`SpscProducer`] and [`SpscConsumer`]; overflow policy: reject new. For a stream
+//!   with exactly one writer and one reader thread; the agent's own queues are MPMC.
 //! - [`MpmcQueue`]: any number of producers and consumers (crossbeam `ArrayQueue`);
 //!   overflow policy chosen at construction: [`Overflow::DropOldest`] for sensor
-//!   streams, [`Overflow::RejectNew`] for commands.
+//!   streams, [`Overflow::RejectNew`] for commands (bora-pipeline's command, sensor,
+//!   plan and output queues are all of this kind).
 //!
 //! Push never blocks and never allocates: a full queue hands the item back (or, for
 //! drop-oldest, hands back the item it displaced). Every queue counts pushes, pops,
