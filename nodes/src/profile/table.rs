@@ -7,10 +7,20 @@ use super::report::ProfileReport;
 /// Renders the whole report.
 pub fn render(r: &ProfileReport) -> String {
     let mut s = String::new();
+    let _ = writeln!(s, "bora profile ({}, bora {})", r.schema, r.bora_version);
+    machine(&mut s, r);
+    model(&mut s, r);
+    workload(&mut s, r);
+    latencies(&mut s, r);
+    budget_and_queues(&mut s, r);
+    counters_threads_rss(&mut s, r);
+    s
+}
+
+/// Appends the machine section: cpu, cores, memory, gpu, os, scheduling and governor.
+fn machine(s: &mut String, r: &ProfileReport) {
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     let m = &r.machine;
-    let w = &r.workload;
-    let _ = writeln!(s, "bora profile ({}, bora {})", r.schema, r.bora_version);
     let _ = writeln!(s, "\nmachine");
     let _ = writeln!(s, "  cpu             {}", m.cpu_model);
     let _ = writeln!(
@@ -54,7 +64,11 @@ pub fn render(r: &ProfileReport) -> String {
             ),
         }
     );
+}
 
+/// Appends the model section: load time, time to first token, prefill and decode rates.
+fn model(s: &mut String, r: &ProfileReport) {
+    let w = &r.workload;
     let md = &r.model;
     let _ = writeln!(
         s,
@@ -81,7 +95,11 @@ pub fn render(r: &ProfileReport) -> String {
         md.decode_tok_s,
         md.decode_bandwidth_fraction * 100.0
     );
+}
 
+/// Appends the workload section: duration, command rate, stress and command counts.
+fn workload(s: &mut String, r: &ProfileReport) {
+    let w = &r.workload;
     let _ = writeln!(
         s,
         "\nworkload  in-process pipeline + simulated robot, {:.1} s, a command every {:.1} s, {} stress threads",
@@ -92,7 +110,10 @@ pub fn render(r: &ProfileReport) -> String {
         "  commands        {} sent, {} queued, {} rejected; {} plan reports",
         w.commands_sent, w.commands_queued, w.commands_rejected, w.plan_reports
     );
+}
 
+/// Appends the latency table (milliseconds: p50, p90, p99, max per measured span).
+fn latencies(s: &mut String, r: &ProfileReport) {
     let _ = writeln!(
         s,
         "\nlatency (ms)                    count      p50      p90      p99      max"
@@ -104,7 +125,10 @@ pub fn render(r: &ProfileReport) -> String {
             l.name, l.count, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
         );
     }
+}
 
+/// Appends the budget summary and the queue table.
+fn budget_and_queues(s: &mut String, r: &ProfileReport) {
     let b = &r.budget;
     let _ = writeln!(
         s,
@@ -122,6 +146,10 @@ pub fn render(r: &ProfileReport) -> String {
             q.name, q.capacity, q.pushes, q.drops, q.rejects
         );
     }
+}
+
+/// Appends the counters, the per-thread cpu table (seconds and % of a core) and peak RSS.
+fn counters_threads_rss(s: &mut String, r: &ProfileReport) {
     let counters: Vec<String> = r
         .counters
         .iter()
@@ -145,5 +173,4 @@ pub fn render(r: &ProfileReport) -> String {
                 b as f64 / 1048576.0
             ))
     );
-    s
 }
