@@ -22,5 +22,8 @@ step "build"
 cargo build --workspace --release --bins
 step "tests"
 cargo test --workspace --release
+step "loom: every interleaving of the latest-value slot (bora-rt alone, its own target dir)"
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR="$repo/target/loom" \
+  cargo test --release -p bora-rt --test loom_slot
 step "aarch64: cross-build, tests under qemu (scripts/cross-aarch64.sh)"
 bash scripts/cross-aarch64.sh

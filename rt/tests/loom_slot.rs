@@ -3,7 +3,8 @@
 //! never goes back in time, and never reads a buffer while the writer writes it (loom's
 //! `UnsafeCell` tracking fails the test on such a race).
 //!
-//! Run (a separate target dir, since `--cfg loom` rebuilds every dependency):
+//! CI runs it (scripts/test.sh); by hand (a separate target dir, since `--cfg loom`
+//! rebuilds every dependency):
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=/tmp/loom-target \
 //!  cargo test --release -p bora-rt --test loom_slot` (under a second). Without the
 //! preemption bound the one-reader model is explored exhaustively in seconds; the
