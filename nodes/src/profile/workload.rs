@@ -17,7 +17,8 @@ use bora_sim::{DriveConfig, LidarConfig, Sim, World};
 
 use super::progress::Progress;
 use super::report::{
-    BudgetFigures, Counter, Latency, ModelFigures, ProfileReport, QueueFigures, Workload, SCHEMA,
+    BudgetFigures, Counter, Latency, ModelFigures, ProfileReport, QueueFigures, ThreadCpu,
+    Workload, SCHEMA,
 };
 use super::stress::Stress;
 use super::threads::CpuSnapshot;
@@ -65,7 +66,39 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
     let bench = model_bench(opts, &params)?;
 
     progress.phase("loading the pipeline's model");
-    let llm = crate::model_loader::load_llm(&params)?;
+    let (mut agent, mut rig, load_ms, prefix_ms) = start_pipeline(&params)?;
+
+    progress.phase("warm-up (sensors flowing, no command)");
+    rig.run_for(Duration::from_secs(1), |_, _| {});
+    let _ = agent.report();
+
+    let stress = Stress::start(opts.stress_threads)?;
+    progress.phase("run");
+    let (mut tally, wall, cpu) = drive(opts, &mut agent, &mut rig, &mut progress);
+    drop(stress);
+    progress.phase("drain (last command's plan and motion)");
+    drain(&mut agent, &mut rig, &mut tally);
+    let metrics = agent.report().metrics;
+    agent
+        .stop(Duration::from_secs(5))
+        .context("stopping the agent")?;
+    progress.finish_line();
+
+    let figures = RunFigures {
+        load_ms,
+        prefix_ms,
+        wall,
+        cpu,
+        tally,
+        metrics,
+    };
+    Ok(report(opts, &bench, figures))
+}
+
+/// Loads the pipeline's model, starts the agent and wires it to a simulated robot;
+/// also returns the model's load and prompt-prefix times (ms).
+fn start_pipeline(params: &AgentParams) -> anyhow::Result<(Agent, SimLoop, f64, f64)> {
+    let llm = crate::model_loader::load_llm(params)?;
     let (load_ms, prefix_ms) = (ms(llm.load_time), ms(llm.prefix_time));
     let interpreter = Interpreter::new(
         Some(Box::new(llm)),
@@ -74,7 +107,7 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
     )
     .with_motion_trust(params.motion_trust);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let (mut agent, input, outputs) =
+    let (agent, input, outputs) =
         Agent::start(params.agent.clone(), interpreter, clock).context("starting the agent")?;
     let sim = Sim::new(
         World::default_room(),
@@ -82,14 +115,18 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
         LidarConfig::default(),
     )
     .context("building the simulated robot")?;
-    let mut rig = SimLoop::new(sim, input, outputs, SimRates::default());
+    let rig = SimLoop::new(sim, input, outputs, SimRates::default());
+    Ok((agent, rig, load_ms, prefix_ms))
+}
 
-    progress.phase("warm-up (sensors flowing, no command)");
-    rig.run_for(Duration::from_secs(1), |_, _| {});
-    let _ = agent.report();
-
-    let stress = Stress::start(opts.stress_threads)?;
-    progress.phase("run");
+/// The measured run: sends the command cycle at its period for the run's duration,
+/// collecting reports once a second; returns the tally, the wall time and cpu per thread.
+fn drive(
+    opts: &ProfileOptions,
+    agent: &mut Agent,
+    rig: &mut SimLoop,
+    progress: &mut Progress,
+) -> (Tally, Duration, Vec<ThreadCpu>) {
     let mut tally = Tally::default();
     let cpu_before = CpuSnapshot::take();
     let start = Instant::now();
@@ -116,24 +153,49 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
     }
     let wall = start.elapsed();
     let cpu = CpuSnapshot::take().since(&cpu_before, wall);
-    drop(stress);
-    progress.phase("drain (last command's plan and motion)");
-    // Let the last command finish so its latencies are in, without sending more.
+    (tally, wall, cpu)
+}
+
+/// Lets the last command finish (3 s) so its latencies are in, without sending more.
+fn drain(agent: &mut Agent, rig: &mut SimLoop, tally: &mut Tally) {
     let drain_end = Instant::now() + Duration::from_secs(3);
     while Instant::now() < drain_end {
         let _ = agent.report();
         rig.run_for(Duration::from_millis(500), |o, _| tally.output(o));
     }
-    let metrics = agent.report().metrics;
-    agent
-        .stop(Duration::from_secs(5))
-        .context("stopping the agent")?;
-    progress.finish_line();
+}
 
+/// What the pipeline run measured, beside the model bench.
+struct RunFigures {
+    /// Pipeline model load time (ms).
+    load_ms: f64,
+    /// Pipeline prompt-prefix time (ms).
+    prefix_ms: f64,
+    /// Wall time of the measured run.
+    wall: Duration,
+    /// Cpu per thread during the measured run.
+    cpu: Vec<ThreadCpu>,
+    /// What the outputs said.
+    tally: Tally,
+    /// The agent's metrics after the drain.
+    metrics: MetricsReport,
+}
+
+/// Assembles the report from the options, the model bench and the run's figures
+/// (probes the machine and reads peak RSS while doing so).
+fn report(opts: &ProfileOptions, bench: &BenchReport, f: RunFigures) -> ProfileReport {
+    let RunFigures {
+        load_ms,
+        prefix_ms,
+        wall,
+        cpu,
+        tally,
+        metrics,
+    } = f;
     let created_unix_s = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    Ok(ProfileReport {
+    ProfileReport {
         schema: SCHEMA.into(),
         bora_version: env!("CARGO_PKG_VERSION").into(),
         created_unix_s,
@@ -171,28 +233,38 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
             preempted: metrics.counter("generations_preempted").unwrap_or(0),
             ..tally.budget
         },
-        queues: metrics
-            .queues
-            .iter()
-            .map(|q| QueueFigures {
-                name: q.name.clone(),
-                capacity: q.capacity,
-                pushes: q.pushes,
-                drops: q.drops,
-                rejects: q.rejects,
-            })
-            .collect(),
-        counters: metrics
-            .counters
-            .iter()
-            .map(|c| Counter {
-                name: c.name.clone(),
-                value: c.value,
-            })
-            .collect(),
+        queues: queues(&metrics),
+        counters: counters(&metrics),
         threads: cpu,
         peak_rss_bytes: bench::peak_rss_bytes(),
-    })
+    }
+}
+
+/// The pipeline's queues as report rows.
+fn queues(metrics: &MetricsReport) -> Vec<QueueFigures> {
+    metrics
+        .queues
+        .iter()
+        .map(|q| QueueFigures {
+            name: q.name.clone(),
+            capacity: q.capacity,
+            pushes: q.pushes,
+            drops: q.drops,
+            rejects: q.rejects,
+        })
+        .collect()
+}
+
+/// The pipeline's counters as report rows.
+fn counters(metrics: &MetricsReport) -> Vec<Counter> {
+    metrics
+        .counters
+        .iter()
+        .map(|c| Counter {
+            name: c.name.clone(),
+            value: c.value,
+        })
+        .collect()
 }
 
 fn params(opts: &ProfileOptions) -> anyhow::Result<AgentParams> {
