@@ -17,6 +17,7 @@
 mod config;
 mod events;
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 pub use self::config::PlannerConfig;
@@ -29,25 +30,42 @@ use super::perception::WorldState;
 #[derive(Debug, Clone, Copy)]
 enum Phase {
     Start,
-    Move {
-        origin: Pose2D,
-        target_m: f64,
-        started: Stamp,
-        timeout_s: f64,
-        band_since: Option<Stamp>,
-    },
-    Turn {
-        prev_yaw: f64,
-        turned_rad: f64,
-        target_rad: f64,
-        started: Stamp,
-        timeout_s: f64,
-        band_since: Option<Stamp>,
-    },
-    Wait {
-        until: Stamp,
-    },
+    Move(MovePhase),
+    Turn(TurnPhase),
+    Wait { until: Stamp },
     Done,
+}
+
+/// Progress of a running move step.
+#[derive(Debug, Clone, Copy)]
+struct MovePhase {
+    origin: Pose2D,
+    target_m: f64,
+    started: Stamp,
+    timeout_s: f64,
+    band_since: Option<Stamp>,
+}
+
+/// Progress of a running turn step.
+#[derive(Debug, Clone, Copy)]
+struct TurnPhase {
+    prev_yaw: f64,
+    turned_rad: f64,
+    target_rad: f64,
+    started: Stamp,
+    timeout_s: f64,
+    band_since: Option<Stamp>,
+}
+
+/// What one tick of a running step works with: the step, its start event if it started
+/// on this tick, the world state, the time and the tick length `dt` (s).
+#[derive(Clone, Copy)]
+struct Tick<'a> {
+    index: usize,
+    started: Option<PlanEvent>,
+    world: &'a WorldState,
+    now: Stamp,
+    dt: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -223,55 +241,26 @@ impl Planner {
         now: Stamp,
         dt: f64,
     ) -> PlannerOutput {
-        let Some(step) = self.steps.get_mut(index) else {
+        let Some(step) = self.steps.get(index) else {
             return self.halt(PlanEvent::PlanDone { steps: index });
         };
         let action = step.action();
         let (phase, started) = match phase {
             Phase::Start => {
                 let started = PlanEvent::StepStarted { index, action };
-                let phase = match step {
-                    Step::Move { distance_m } => {
-                        let target_m = *distance_m;
-                        Phase::Move {
-                            origin: world.pose,
-                            target_m,
-                            started: now,
-                            timeout_s: self.move_timeout(target_m),
-                            band_since: None,
-                        }
-                    }
-                    Step::Turn { angle_deg } => {
-                        let target_rad = angle_deg.to_radians();
-                        Phase::Turn {
-                            prev_yaw: world.pose.yaw,
-                            turned_rad: 0.0,
-                            target_rad,
-                            started: now,
-                            timeout_s: self.turn_timeout(target_rad),
-                            band_since: None,
-                        }
-                    }
-                    Step::Wait { seconds } => Phase::Wait {
-                        // Validated plans hold finite, non-negative seconds; saturate
-                        // anyway so no configured limit can make this panic.
-                        until: now.saturating_add(
-                            Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX),
-                        ),
-                    },
-                    Step::Stop {} => Phase::Done,
-                    Step::Say { text } => {
-                        let text = std::mem::take(text);
-                        self.state = State::Run {
-                            index,
-                            phase: Phase::Done,
-                        };
-                        return self.zero(Some(started), Some(text));
-                    }
-                };
-                (phase, Some(started))
+                match self.start_step(index, started, world, now) {
+                    ControlFlow::Continue(phase) => (phase, Some(started)),
+                    ControlFlow::Break(out) => return out,
+                }
             }
             other => (other, None),
+        };
+        let tick = Tick {
+            index,
+            started,
+            world,
+            now,
+            dt,
         };
         match phase {
             Phase::Start | Phase::Done => {
@@ -289,61 +278,99 @@ impl Planner {
                 self.state = State::Run { index, phase };
                 self.zero(started, None)
             }
-            Phase::Move {
-                origin,
-                target_m,
-                started: t0,
-                timeout_s,
-                mut band_since,
-            } => {
-                if let Some(reason) = self.scan_problem(world, now) {
-                    return self.halt(PlanEvent::Watchdog { reason });
-                }
-                let elapsed = now.saturating_sub(t0);
-                if elapsed.as_secs_f64() > timeout_s {
-                    return self.halt(PlanEvent::StepTimeout { index, elapsed });
-                }
-                let control = self.move_control(origin, target_m, world, &mut band_since, now);
-                self.state = State::Run {
-                    index,
-                    phase: Phase::Move {
-                        origin,
-                        target_m,
-                        started: t0,
-                        timeout_s,
-                        band_since,
-                    },
-                };
-                self.apply(control, index, started, dt)
-            }
-            Phase::Turn {
-                prev_yaw,
-                turned_rad,
-                target_rad,
-                started: t0,
-                timeout_s,
-                mut band_since,
-            } => {
-                let elapsed = now.saturating_sub(t0);
-                if elapsed.as_secs_f64() > timeout_s {
-                    return self.halt(PlanEvent::StepTimeout { index, elapsed });
-                }
-                let turned_rad = turned_rad + wrap_angle(world.pose.yaw - prev_yaw);
-                let control = self.turn_control(target_rad, turned_rad, &mut band_since, now);
-                self.state = State::Run {
-                    index,
-                    phase: Phase::Turn {
-                        prev_yaw: world.pose.yaw,
-                        turned_rad,
-                        target_rad,
-                        started: t0,
-                        timeout_s,
-                        band_since,
-                    },
-                };
-                self.apply(control, index, started, dt)
-            }
+            Phase::Move(m) => self.tick_move(tick, m),
+            Phase::Turn(t) => self.tick_turn(tick, t),
         }
+    }
+
+    /// The first phase of step `index` (in range), or, for an instant `say` step, this
+    /// tick's whole output (the step is then done).
+    fn start_step(
+        &mut self,
+        index: usize,
+        started: PlanEvent,
+        world: &WorldState,
+        now: Stamp,
+    ) -> ControlFlow<PlannerOutput, Phase> {
+        let phase = match &mut self.steps[index] {
+            Step::Move { distance_m } => {
+                let target_m = *distance_m;
+                Phase::Move(MovePhase {
+                    origin: world.pose,
+                    target_m,
+                    started: now,
+                    timeout_s: self.move_timeout(target_m),
+                    band_since: None,
+                })
+            }
+            Step::Turn { angle_deg } => {
+                let target_rad = angle_deg.to_radians();
+                Phase::Turn(TurnPhase {
+                    prev_yaw: world.pose.yaw,
+                    turned_rad: 0.0,
+                    target_rad,
+                    started: now,
+                    timeout_s: self.turn_timeout(target_rad),
+                    band_since: None,
+                })
+            }
+            Step::Wait { seconds } => Phase::Wait {
+                // Validated plans hold finite, non-negative seconds; saturate
+                // anyway so no configured limit can make this panic.
+                until: now.saturating_add(
+                    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX),
+                ),
+            },
+            Step::Stop {} => Phase::Done,
+            Step::Say { text } => {
+                let text = std::mem::take(text);
+                self.state = State::Run {
+                    index,
+                    phase: Phase::Done,
+                };
+                return ControlFlow::Break(self.zero(Some(started), Some(text)));
+            }
+        };
+        ControlFlow::Continue(phase)
+    }
+
+    /// One tick of a move: scan watchdog, step timeout, then drive toward the target.
+    fn tick_move(&mut self, t: Tick, mut m: MovePhase) -> PlannerOutput {
+        if let Some(reason) = self.scan_problem(t.world, t.now) {
+            return self.halt(PlanEvent::Watchdog { reason });
+        }
+        let elapsed = t.now.saturating_sub(m.started);
+        if elapsed.as_secs_f64() > m.timeout_s {
+            return self.halt(PlanEvent::StepTimeout {
+                index: t.index,
+                elapsed,
+            });
+        }
+        let control = self.move_control(m.origin, m.target_m, t.world, &mut m.band_since, t.now);
+        self.state = State::Run {
+            index: t.index,
+            phase: Phase::Move(m),
+        };
+        self.apply(control, t.index, t.started, t.dt)
+    }
+
+    /// One tick of a turn: step timeout, then integrate the yaw change and turn on.
+    fn tick_turn(&mut self, t: Tick, mut r: TurnPhase) -> PlannerOutput {
+        let elapsed = t.now.saturating_sub(r.started);
+        if elapsed.as_secs_f64() > r.timeout_s {
+            return self.halt(PlanEvent::StepTimeout {
+                index: t.index,
+                elapsed,
+            });
+        }
+        r.turned_rad += wrap_angle(t.world.pose.yaw - r.prev_yaw);
+        let control = self.turn_control(r.target_rad, r.turned_rad, &mut r.band_since, t.now);
+        r.prev_yaw = t.world.pose.yaw;
+        self.state = State::Run {
+            index: t.index,
+            phase: Phase::Turn(r),
+        };
+        self.apply(control, t.index, t.started, t.dt)
     }
 
     /// Turns a control decision into this tick's output.
