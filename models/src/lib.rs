@@ -11,7 +11,7 @@ pub use error::{Error, Result};
 pub mod gguf;
 pub mod kernels;
 pub mod model;
-pub use model::{DeviceSpec, Model, ModelOptions, ModelState};
+pub use model::{Backend, DeviceSpec, Model, ModelOptions, ModelState};
 pub mod bench;
 pub mod generate;
 pub mod prefix_cache;

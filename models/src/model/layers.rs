@@ -7,7 +7,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::config::{Activation, RopeStyle};
-use super::state::LayerCache;
+use super::state::TensorKv;
 use crate::{kernels, Result};
 
 /// The one matmul type of the model: `y = x W^T` with a quantized `W` (rows = outputs).
@@ -256,7 +256,7 @@ impl Attention {
         &self,
         x: &Tensor,
         pos: usize,
-        cache: &mut LayerCache,
+        cache: &mut TensorKv,
         ropes: &[RopeTable],
     ) -> Result<Tensor> {
         let (b, seq, _) = x.dims3()?;

@@ -32,6 +32,17 @@ pub const DEFAULT_CONTEXT: usize = 2048;
 /// token capacity on the CPU path).
 pub const DEFAULT_PREFILL_CHUNK: usize = 64;
 
+/// Which forward pass a model runs; a model's states are made for its backend
+/// ([`Model::new_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The lean CPU path: bora's kernels over plain f32 buffers, no allocation per decode
+    /// step. Every CPU model.
+    Lean,
+    /// candle's ops: CUDA models, and the CPU reference the lean path is tested against.
+    Candle,
+}
+
 /// How to load a model.
 #[derive(Debug, Clone)]
 pub struct ModelOptions {
@@ -84,8 +95,8 @@ pub struct Model {
     ropes: Vec<RopeTable>,
     /// llama.cpp's f16 GELU table (gemma3's MLP on the CPU path).
     gelu: cpu::ops::GeluTable,
-    /// Whether `forward` runs the lean CPU path (plain buffers) rather than candle ops.
-    lean: bool,
+    /// Which forward pass `forward` runs.
+    backend: Backend,
     file_size: u64,
 }
 
@@ -188,8 +199,12 @@ impl Model {
         let embed_scale = gemma.then(|| (h as f64).sqrt());
         // On the CPU the lean path runs (plain buffers, bora's kernels); candle's ops stay
         // for CUDA and as the reference the lean path is tested against.
-        let lean = device.is_cpu();
-        if lean {
+        let backend = if device.is_cpu() {
+            Backend::Lean
+        } else {
+            Backend::Candle
+        };
+        if backend == Backend::Lean {
             // Start the kernel pool here, on the loading thread: its workers inherit the
             // affinity of the thread that creates them, and the first product would
             // otherwise run on the language stage, which may be pinned to one core
@@ -212,7 +227,7 @@ impl Model {
             output,
             ropes,
             gelu,
-            lean,
+            backend,
             file_size: file.file_size(),
         })
     }
@@ -259,6 +274,11 @@ impl Model {
         2 * 4 * self.config.n_layer * self.config.n_kv_head * self.config.head_dim * self.context
     }
 
+    /// Which forward pass this model runs.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// A fresh, empty state with room for the configured context.
     pub fn new_state(&self) -> Result<ModelState> {
         let c = &self.config;
@@ -267,17 +287,21 @@ impl Model {
             head_dim: c.head_dim,
             context: self.context,
         };
-        let scratch = self
-            .lean
-            .then(|| cpu::Scratch::new(c, DEFAULT_PREFILL_CHUNK.min(self.context), self.context));
-        ModelState::new(c.n_layer, shape, c.vocab, scratch, &self.device)
+        match self.backend {
+            Backend::Lean => {
+                let chunk = DEFAULT_PREFILL_CHUNK.min(self.context);
+                let scratch = cpu::Scratch::new(c, chunk, self.context);
+                Ok(ModelState::new_lean(c.n_layer, shape, c.vocab, scratch))
+            }
+            Backend::Candle => ModelState::new_candle(c.n_layer, shape, c.vocab, &self.device),
+        }
     }
 
     /// This model with `forward` running candle ops even on the CPU (the reference the
     /// lean CPU path is checked against). States must be made after switching.
     #[doc(hidden)]
     pub fn with_candle_ops(mut self) -> Self {
-        self.lean = false;
+        self.backend = Backend::Candle;
         self
     }
 
@@ -308,11 +332,12 @@ impl Model {
                 reason: format!("the vocabulary has {} tokens", self.config.vocab),
             });
         }
-        if self.lean {
-            self.forward_cpu(state, tokens)?;
-        } else {
-            let logits = self.forward_candle(state, tokens)?.to_vec1::<f32>()?;
-            state.logits.copy_from_slice(&logits);
+        match self.backend {
+            Backend::Lean => self.forward_cpu(state, tokens)?,
+            Backend::Candle => {
+                let logits = self.forward_candle(state, tokens)?.to_vec1::<f32>()?;
+                state.logits.copy_from_slice(&logits);
+            }
         }
         Ok(state.logits_mut())
     }
@@ -326,7 +351,10 @@ impl Model {
         if let Some(s) = self.embed_scale {
             x = (x * s)?;
         }
-        for (block, cache) in self.blocks.iter().zip(state.layers.iter_mut()) {
+        let state::Caches::Candle { layers } = &mut state.caches else {
+            return Err(state::wrong_backend("candle"));
+        };
+        for (block, cache) in self.blocks.iter().zip(layers.iter_mut()) {
             let a = block
                 .attn
                 .forward(&block.attn_norm.forward(&x)?, pos, cache, &self.ropes)?;

@@ -12,9 +12,9 @@ pub mod ops;
 mod par;
 pub(crate) mod scratch;
 
-use super::state::{LayerCache, ModelState};
+use super::state::{wrong_backend, Caches, CpuKv, ModelState};
 use super::Model;
-use crate::{Error, Result};
+use crate::Result;
 use ops::{rms_norm_row, rms_norm_rows_inplace, rope_head};
 pub use scratch::Scratch;
 
@@ -26,14 +26,9 @@ impl Model {
         let pos = state.pos();
         let n = tokens.len();
         let ctx = state.shape.context;
-        let scratch = state
-            .scratch
-            .as_mut()
-            .ok_or_else(|| Error::InvalidArgument {
-                name: "model state",
-                value: "candle tensors".into(),
-                reason: "the CPU forward needs a state made by this model's new_state()".into(),
-            })?;
+        let Caches::Lean { layers, scratch } = &mut state.caches else {
+            return Err(wrong_backend("CPU"));
+        };
         scratch.ensure(cfg, n, ctx);
         let s = scratch;
         let (h, hd, ffn) = (cfg.hidden, cfg.head_dim, cfg.ffn);
@@ -50,14 +45,7 @@ impl Model {
             x.iter_mut().for_each(|v| *v *= scale);
         }
 
-        for (block, cache) in self.blocks.iter().zip(state.layers.iter_mut()) {
-            let LayerCache::Cpu { k: kc, v: vc } = cache else {
-                return Err(Error::InvalidArgument {
-                    name: "model state",
-                    value: "candle tensors".into(),
-                    reason: "the CPU forward needs a state made by this model's new_state()".into(),
-                });
-            };
+        for (block, CpuKv { k: kc, v: vc }) in self.blocks.iter().zip(layers.iter_mut()) {
             let a = &block.attn;
             let (xn, q, k, v) = (
                 &mut s.xn[..n * h],
