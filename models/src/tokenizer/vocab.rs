@@ -111,6 +111,70 @@ fn get_bool(path: &Path, content: &Content, key: &str) -> Result<Option<bool>> {
     }
 }
 
+/// The entries of the string array `key`, borrowed from the file's metadata.
+fn string_entries<'a>(path: &Path, key: &str, items: &'a [Value]) -> Result<Vec<&'a str>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) => Ok(s.as_str()),
+            other => Err(metadata_err(
+                path,
+                key,
+                format!(
+                    "entry {i} should be a string, found {:?}",
+                    other.value_type()
+                ),
+            )),
+        })
+        .collect()
+}
+
+/// The entries of the array `key`, each converted by `convert` (`what` names the type in
+/// errors, e.g. "an i32"); there must be one per token (`n` of them).
+fn per_token_entries<T>(
+    path: &Path,
+    key: &str,
+    items: &[Value],
+    n: usize,
+    what: &str,
+    convert: impl Fn(&Value) -> Option<T>,
+) -> Result<Vec<T>> {
+    let entries = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            convert(v).ok_or_else(|| {
+                metadata_err(
+                    path,
+                    key,
+                    format!("entry {i} should be {what}, found {:?}", v.value_type()),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if entries.len() != n {
+        return Err(metadata_err(
+            path,
+            key,
+            format!("has {} entries but there are {n} tokens", entries.len()),
+        ));
+    }
+    Ok(entries)
+}
+
+/// The optional token id `key`, checked to lie inside a vocabulary of `n` tokens.
+fn token_id(path: &Path, content: &Content, key: &str, n: usize) -> Result<Option<u32>> {
+    match get_id(path, content, key)? {
+        Some(id) if id as usize >= n => Err(metadata_err(
+            path,
+            key,
+            format!("is {id}, outside the vocabulary of {n} tokens"),
+        )),
+        other => Ok(other),
+    }
+}
+
 impl<'a> GgufVocab<'a> {
     /// Reads and checks the tokenizer keys of `content` (the metadata of the file `path`).
     pub fn read(path: &Path, content: &'a Content) -> Result<Self> {
@@ -122,118 +186,30 @@ impl<'a> GgufVocab<'a> {
 
         let model = get_string(path, content, MODEL)?
             .ok_or_else(|| metadata_err(path, MODEL, "is missing: the file has no tokenizer"))?;
-        let tokens = get_array(path, content, TOKENS)?
-            .ok_or_else(|| metadata_err(path, TOKENS, "is missing: the file has no vocabulary"))?
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::String(s) => Ok(s.as_str()),
-                other => Err(metadata_err(
-                    path,
-                    TOKENS,
-                    format!(
-                        "entry {i} should be a string, found {:?}",
-                        other.value_type()
-                    ),
-                )),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let token_items = get_array(path, content, TOKENS)?
+            .ok_or_else(|| metadata_err(path, TOKENS, "is missing: the file has no vocabulary"))?;
+        let tokens = string_entries(path, TOKENS, token_items)?;
         if tokens.is_empty() {
             return Err(metadata_err(path, TOKENS, "is empty"));
         }
         let n = tokens.len();
         let token_types = match get_array(path, content, TYPES)? {
             None => vec![token_type::NORMAL; n],
-            Some(items) => {
-                let types = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        v.to_i32().map_err(|_| {
-                            metadata_err(
-                                path,
-                                TYPES,
-                                format!("entry {i} should be an i32, found {:?}", v.value_type()),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if types.len() != n {
-                    return Err(metadata_err(
-                        path,
-                        TYPES,
-                        format!("has {} entries but there are {n} tokens", types.len()),
-                    ));
-                }
-                types
-            }
+            Some(items) => per_token_entries(path, TYPES, items, n, "an i32", |v| v.to_i32().ok())?,
         };
-        let scores = match get_array(path, content, SCORES)? {
-            None => None,
-            Some(items) => {
-                let scores = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        v.to_f32().map_err(|_| {
-                            metadata_err(
-                                path,
-                                SCORES,
-                                format!("entry {i} should be an f32, found {:?}", v.value_type()),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if scores.len() != n {
-                    return Err(metadata_err(
-                        path,
-                        SCORES,
-                        format!("has {} entries but there are {n} tokens", scores.len()),
-                    ));
-                }
-                Some(scores)
-            }
-        };
-        let merges = match get_array(path, content, MERGES)? {
-            None => None,
-            Some(items) => Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| match v {
-                        Value::String(s) => Ok(s.as_str()),
-                        other => Err(metadata_err(
-                            path,
-                            MERGES,
-                            format!(
-                                "entry {i} should be a string, found {:?}",
-                                other.value_type()
-                            ),
-                        )),
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-        };
-        let check_id = |key: &str, id: Option<u32>| -> Result<Option<u32>> {
-            match id {
-                Some(id) if id as usize >= n => Err(metadata_err(
-                    path,
-                    key,
-                    format!("is {id}, outside the vocabulary of {n} tokens"),
-                )),
-                other => Ok(other),
-            }
-        };
-        const BOS: &str = "tokenizer.ggml.bos_token_id";
-        const EOS: &str = "tokenizer.ggml.eos_token_id";
-        const EOT: &str = "tokenizer.ggml.eot_token_id";
+        let scores = get_array(path, content, SCORES)?
+            .map(|items| per_token_entries(path, SCORES, items, n, "an f32", |v| v.to_f32().ok()))
+            .transpose()?;
+        let merges = get_array(path, content, MERGES)?
+            .map(|items| string_entries(path, MERGES, items))
+            .transpose()?;
         Ok(GgufVocab {
             path: path.to_path_buf(),
             model,
             pre: get_string(path, content, "tokenizer.ggml.pre")?,
-            bos: check_id(BOS, get_id(path, content, BOS)?)?,
-            eos: check_id(EOS, get_id(path, content, EOS)?)?,
-            eot: check_id(EOT, get_id(path, content, EOT)?)?,
+            bos: token_id(path, content, "tokenizer.ggml.bos_token_id", n)?,
+            eos: token_id(path, content, "tokenizer.ggml.eos_token_id", n)?,
+            eot: token_id(path, content, "tokenizer.ggml.eot_token_id", n)?,
             add_bos: get_bool(path, content, "tokenizer.ggml.add_bos_token")?,
             add_space_prefix: get_bool(path, content, "tokenizer.ggml.add_space_prefix")?,
             tokens,
