@@ -22,34 +22,20 @@ use serde::Serialize;
 use crate::config::AgentConfig;
 use crate::deadline::DeadlineWatch;
 use crate::interpret::Interpreter;
+pub use crate::output::AgentOutput;
 use crate::report::PlanReport;
 use crate::stages::language::LanguageStage;
 use crate::stages::perception::PerceptionStage;
 use crate::stages::planning::{PlanningStage, Watched};
 use crate::stages::{CommandMsg, Links, Shared};
 use crate::{Error, Result};
-use bora_agent::{LaserScan, Odometry, Perception, Planner, Twist, WorldState};
+use bora_agent::{LaserScan, Odometry, Perception, Planner, WorldState};
 use bora_rt::clock::{duration_to_ns, Clock};
 use bora_rt::metrics::{Counter, Metrics, MetricsReport};
 use bora_rt::queue::{MpmcQueue, Overflow};
 use bora_rt::rt::RtReport;
 use bora_rt::slot::latest_slot;
 use bora_rt::stage::{Shutdown, Stage, StageBuilder};
-
-/// Something the agent asks the outside world (the ROS node) to publish.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AgentOutput {
-    /// A velocity command for `cmd_vel`.
-    CmdVel(Twist),
-    /// A finished interpretation, JSON, for `agent/plan`.
-    Plan(String),
-    /// A piece of streamed model text, for `agent/text`.
-    Text(String),
-    /// A say step's text, for `agent/say`.
-    Say(String),
-    /// A planner event (step started/finished, watchdog, obstacle...), JSON.
-    Event(String),
-}
 
 /// The input side of a running agent: owned by one thread (e.g. the ROS node's).
 pub struct AgentInput {

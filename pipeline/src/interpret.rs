@@ -23,10 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::reason::Reason;
-use crate::report::PlanReport;
 
 use bora_agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
 use bora_rt::budget::{BudgetMiss, MissPolicy, TokenBudget};
@@ -168,16 +166,6 @@ pub struct Interpretation {
 }
 
 impl Interpretation {
-    /// The JSON printed by `bora intent --json`: the [`PlanReport`] of `agent/plan`
-    /// without its sequence number.
-    pub fn to_json(&self) -> Value {
-        let mut v = serde_json::to_value(PlanReport::interpreted(self, 0)).unwrap_or_default();
-        if let Some(obj) = v.as_object_mut() {
-            obj.remove("seq");
-        }
-        v
-    }
-
     /// Whether a newer command preempted this one.
     pub fn preempted(&self) -> bool {
         self.reasons.iter().any(Reason::is_preemption)

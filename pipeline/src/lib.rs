@@ -10,6 +10,7 @@ mod deadline;
 pub mod error;
 pub mod inprocess;
 pub mod interpret;
+mod output;
 pub mod reason;
 pub mod report;
 mod stages;

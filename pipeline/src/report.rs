@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::interpret::{BudgetOutcome, Interpretation, LatencyBreakdown, Source};
 use bora_agent::{PlanEvent, Step, ValidPlan, WatchdogReason};
@@ -97,6 +98,18 @@ impl PlanReport {
     /// The compact JSON published on `agent/plan`.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Interpretation {
+    /// The JSON printed by `bora intent --json`: the [`PlanReport`] of `agent/plan`
+    /// without its sequence number.
+    pub fn to_json(&self) -> Value {
+        let mut v = serde_json::to_value(PlanReport::interpreted(self, 0)).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("seq");
+        }
+        v
     }
 }
 

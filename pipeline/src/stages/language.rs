@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{record_opt, CommandMsg, Links, PlanMsg};
-use crate::agent::AgentOutput;
 use crate::interpret::{Interpretation, Interpreter, Source};
+use crate::output::AgentOutput;
 use crate::reason::Reason;
 use crate::report::{EventReport, PlanReport};
 use bora_rt::clock::Clock;

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::agent::AgentOutput;
 use crate::deadline::DeadlineWatch;
+use crate::output::AgentOutput;
 use bora_agent::ValidPlan;
 use bora_rt::metrics::Recorder;
 use bora_rt::queue::MpmcQueue;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{record_opt, Links};
-use crate::agent::AgentOutput;
 use crate::deadline::DeadlineAction;
+use crate::output::AgentOutput;
 use crate::report::EventReport;
 use bora_agent::{PlanEvent, Planner, WorldState};
 use bora_rt::clock::Clock;
