@@ -214,6 +214,45 @@ impl LlmPlanModel {
         ids.extend(self.tokenizer.encode(&self.shape.tail, true)?);
         Ok(ids)
     }
+
+    /// Tokenizes `command` (setting `latency.tokenize_us`, timed from `t0`), restores the
+    /// cached prefix and compiles the grammar guide; an error is the attempt's error text.
+    fn prepare(
+        &mut self,
+        command: &str,
+        t0: Instant,
+        latency: &mut LatencyBreakdown,
+    ) -> Result<(Vec<u32>, Option<Constraint>), String> {
+        let ids = self.command_tokens(command).map_err(|e| e.to_string())?;
+        latency.tokenize_us = micros(t0.elapsed());
+        self.prefix
+            .restore(&mut self.state)
+            .map_err(|e| e.to_string())?;
+        let guide = match self
+            .cfg
+            .schema
+            .as_ref()
+            .map(|s| Constraint::json_schema(&self.tokenizer, s))
+        {
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => return Err(format!("grammar: {e}")),
+            None => None,
+        };
+        Ok((ids, guide))
+    }
+
+    /// Generation options for one command: greedy, stop strings of the prompt shape,
+    /// cancellable through the driver's flag.
+    fn options(&self) -> GenerateOptions {
+        GenerateOptions {
+            max_tokens: self.cfg.max_tokens,
+            prefill_chunk: self.cfg.prefill_chunk.max(1),
+            sampling: Sampling::Greedy,
+            stop_strings: self.shape.stop_strings.clone(),
+            stop_ids: Vec::new(),
+            cancel: Some(self.driver.cancel_flag()),
+        }
+    }
 }
 
 /// The held-out accuracy `file` declares, checked to be a fraction: a present but wrong
@@ -241,6 +280,136 @@ struct Tok {
     mask: Option<Duration>,
 }
 
+/// An attempt that failed before generation: no text, budget not run, `error`.
+fn failed(latency: LatencyBreakdown, error: String) -> ModelAttempt {
+    ModelAttempt {
+        text: String::new(),
+        budget: BudgetOutcome::NotRun,
+        latency,
+        error: Some(error),
+    }
+}
+
+/// What one driven generation produced: its text and outcome, and the instants and
+/// counts its latency breakdown is built from.
+struct Streamed {
+    text: String,
+    outcome: GenOutcome<bora_models::Error>,
+    start: Instant,
+    prefill_end: Instant,
+    first_at: Option<Instant>,
+    last_at: Instant,
+    mask: Duration,
+    tokens: u32,
+}
+
+/// Runs `gen` under the budget `driver` on `clock`, handing each token's text to
+/// `on_text`; a set `cancel` (a preempting command) stops it through the driver's flag.
+fn stream(
+    driver: &mut GenerationDriver,
+    clock: &dyn Clock,
+    mut gen: Generation<'_>,
+    cancel: &AtomicBool,
+    on_text: &mut dyn FnMut(&str),
+) -> Streamed {
+    let driver_cancel = driver.cancel_flag();
+    let start = Instant::now();
+    let mut prefill_end = start;
+    let mut tail_text = String::new();
+    // Adapt the model's events to the driver's, and let a preempting command
+    // cancel through the driver's flag (checked by the generator between steps).
+    let events = std::iter::from_fn(|| {
+        if cancel.load(Ordering::SeqCst) {
+            driver_cancel.store(true, Ordering::SeqCst);
+        }
+        match gen.next()? {
+            Ok(Event::Prefill { tokens, at, .. }) => {
+                prefill_end = at;
+                Some(Ok(GenEvent::PrefillChunk { tokens }))
+            }
+            Ok(Event::Token {
+                text,
+                at,
+                took,
+                mask_took,
+                ..
+            }) => Some(Ok(GenEvent::Token(Tok {
+                text,
+                at,
+                took,
+                mask: mask_took,
+            }))),
+            Ok(Event::Done { text, .. }) => {
+                tail_text = text;
+                None
+            }
+            Err(e) => Some(Err(e)),
+        }
+    });
+    let mut text = String::new();
+    let mut first_at = None;
+    let mut last_at = start;
+    let mut mask = Duration::ZERO;
+    let mut tokens = 0u32;
+    let outcome = driver.run(events, clock, |tok: Tok| {
+        tokens += 1;
+        first_at.get_or_insert(tok.at);
+        last_at = tok.at;
+        mask += tok.mask.unwrap_or_default();
+        let _ = tok.took;
+        if !tok.text.is_empty() {
+            on_text(&tok.text);
+            text.push_str(&tok.text);
+        }
+    });
+    text.push_str(&tail_text);
+    // Hand this generation's TTFT and token gaps to the collector; without it they
+    // never reached the agent's report.
+    if let Some(m) = driver.metrics_mut() {
+        m.ttft.publish();
+        m.token_gap.publish();
+    }
+    Streamed {
+        text,
+        outcome,
+        start,
+        prefill_end,
+        first_at,
+        last_at,
+        mask,
+        tokens,
+    }
+}
+
+impl Streamed {
+    /// Fills the prefill, decode, TTFT (from `t0`, the command's arrival) and mask times
+    /// (µs) and the token count of `latency`.
+    fn fill(&self, latency: &mut LatencyBreakdown, t0: Instant) {
+        latency.prefill_us = micros(self.prefill_end.saturating_duration_since(self.start));
+        latency.decode_us = micros(self.last_at.saturating_duration_since(self.prefill_end));
+        latency.ttft_us = self
+            .first_at
+            .map(|f| micros(f.saturating_duration_since(t0)));
+        latency.mask_us = micros(self.mask);
+        latency.tokens = self.tokens;
+    }
+}
+
+/// The budget outcome and error text of a generation's outcome.
+fn budget_and_error(outcome: GenOutcome<bora_models::Error>) -> (BudgetOutcome, Option<String>) {
+    match outcome {
+        GenOutcome::Completed(stats) => (
+            stats
+                .ignored_miss
+                .map_or(BudgetOutcome::Met, BudgetOutcome::from),
+            None,
+        ),
+        GenOutcome::Missed { miss, .. } => (BudgetOutcome::from(miss), None),
+        GenOutcome::Cancelled(_) => (BudgetOutcome::Preempted, None),
+        GenOutcome::Failed { error, .. } => (BudgetOutcome::NotRun, Some(error.to_string())),
+    }
+}
+
 impl PlanModel for LlmPlanModel {
     fn generate(
         &mut self,
@@ -249,122 +418,25 @@ impl PlanModel for LlmPlanModel {
         on_text: &mut dyn FnMut(&str),
     ) -> ModelAttempt {
         let mut latency = LatencyBreakdown::default();
-        let fail = |latency, e: String| ModelAttempt {
-            text: String::new(),
-            budget: BudgetOutcome::NotRun,
-            latency,
-            error: Some(e),
-        };
         let t0 = Instant::now();
-        let ids = match self.command_tokens(command) {
-            Ok(ids) => ids,
-            Err(e) => return fail(latency, e.to_string()),
+        let (ids, mut guide) = match self.prepare(command, t0, &mut latency) {
+            Ok(prepared) => prepared,
+            Err(e) => return failed(latency, e),
         };
-        latency.tokenize_us = micros(t0.elapsed());
-        if let Err(e) = self.prefix.restore(&mut self.state) {
-            return fail(latency, e.to_string());
-        }
-        let mut guide = match self
-            .cfg
-            .schema
-            .as_ref()
-            .map(|s| Constraint::json_schema(&self.tokenizer, s))
-        {
-            Some(Ok(g)) => Some(g),
-            Some(Err(e)) => return fail(latency, format!("grammar: {e}")),
-            None => None,
-        };
-        let opts = GenerateOptions {
-            max_tokens: self.cfg.max_tokens,
-            prefill_chunk: self.cfg.prefill_chunk.max(1),
-            sampling: Sampling::Greedy,
-            stop_strings: self.shape.stop_strings.clone(),
-            stop_ids: Vec::new(),
-            cancel: Some(self.driver.cancel_flag()),
-        };
+        let opts = self.options();
         let gen = match Generation::new(&self.model, &self.tokenizer, &mut self.state, ids, opts) {
             Ok(g) => g,
-            Err(e) => return fail(latency, e.to_string()),
+            Err(e) => return failed(latency, e.to_string()),
         };
-        let mut gen = match guide.as_mut() {
+        let gen = match guide.as_mut() {
             Some(g) => gen.with_guide(g),
             None => gen,
         };
-        let driver_cancel = self.driver.cancel_flag();
-        let start = Instant::now();
-        let mut prefill_end = start;
-        let mut tail_text = String::new();
-        // Adapt the model's events to the driver's, and let a preempting command
-        // cancel through the driver's flag (checked by the generator between steps).
-        let events = std::iter::from_fn(|| {
-            if cancel.load(Ordering::SeqCst) {
-                driver_cancel.store(true, Ordering::SeqCst);
-            }
-            match gen.next()? {
-                Ok(Event::Prefill { tokens, at, .. }) => {
-                    prefill_end = at;
-                    Some(Ok(GenEvent::PrefillChunk { tokens }))
-                }
-                Ok(Event::Token {
-                    text,
-                    at,
-                    took,
-                    mask_took,
-                    ..
-                }) => Some(Ok(GenEvent::Token(Tok {
-                    text,
-                    at,
-                    took,
-                    mask: mask_took,
-                }))),
-                Ok(Event::Done { text, .. }) => {
-                    tail_text = text;
-                    None
-                }
-                Err(e) => Some(Err(e)),
-            }
-        });
-        let mut text = String::new();
-        let mut first_at = None;
-        let mut last_at = start;
-        let mut mask = Duration::ZERO;
-        let mut tokens = 0u32;
-        let outcome = self.driver.run(events, &*self.clock, |tok: Tok| {
-            tokens += 1;
-            first_at.get_or_insert(tok.at);
-            last_at = tok.at;
-            mask += tok.mask.unwrap_or_default();
-            let _ = tok.took;
-            if !tok.text.is_empty() {
-                on_text(&tok.text);
-                text.push_str(&tok.text);
-            }
-        });
-        text.push_str(&tail_text);
-        // Hand this generation's TTFT and token gaps to the collector; without it they
-        // never reached the agent's report.
-        if let Some(m) = self.driver.metrics_mut() {
-            m.ttft.publish();
-            m.token_gap.publish();
-        }
-        latency.prefill_us = micros(prefill_end.saturating_duration_since(start));
-        latency.decode_us = micros(last_at.saturating_duration_since(prefill_end));
-        latency.ttft_us = first_at.map(|f| micros(f.saturating_duration_since(t0)));
-        latency.mask_us = micros(mask);
-        latency.tokens = tokens;
-        let (budget, error) = match outcome {
-            GenOutcome::Completed(stats) => (
-                stats
-                    .ignored_miss
-                    .map_or(BudgetOutcome::Met, BudgetOutcome::from),
-                None,
-            ),
-            GenOutcome::Missed { miss, .. } => (BudgetOutcome::from(miss), None),
-            GenOutcome::Cancelled(_) => (BudgetOutcome::Preempted, None),
-            GenOutcome::Failed { error, .. } => (BudgetOutcome::NotRun, Some(error.to_string())),
-        };
+        let run = stream(&mut self.driver, &*self.clock, gen, cancel, on_text);
+        run.fill(&mut latency, t0);
+        let (budget, error) = budget_and_error(run.outcome);
         ModelAttempt {
-            text,
+            text: run.text,
             budget,
             latency,
             error,
