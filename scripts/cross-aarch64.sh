@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-builds the crates that build without ROS (bora-models, bora-rt, bora-agent, bora-sim, bora-pipeline, bora-llm, bora-testkit)
+# Cross-builds the crates that build without ROS (bora-models, bora-rt, bora-geom, bora-agent, bora-sim, bora-pipeline, bora-llm, bora-testkit)
 # for aarch64 (Jetson Orin, Raspberry Pi 5) and runs a chosen part of their tests under
 # qemu-user: twice for the kernel tests, once on a CPU with the dot-product extension
 # (`-cpu max`) and once on one without it (`-cpu cortex-a53`), so both NEON kernel sets run.
@@ -66,7 +66,7 @@ export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
 # already covers.
 # One package selection for every cargo call: cargo unifies dependency features over the
 # selected packages, and two selections built candle and tokenizers twice.
-pkgs=(-p bora-models -p bora-rt -p bora-agent -p bora-sim -p bora-pipeline -p bora-llm -p bora-testkit)
+pkgs=(-p bora-models -p bora-rt -p bora-geom -p bora-agent -p bora-sim -p bora-pipeline -p bora-llm -p bora-testkit)
 model_tests=(--test tokenizer_matches_llama_cpp_reference
   --test tokenizer_round_trips_awkward_text
   --test greedy_generation_matches_llama_cpp)

@@ -43,6 +43,22 @@ pub enum Backend {
     Candle,
 }
 
+impl Backend {
+    /// The backend for `device`: lean on the CPU, whose kernel pool this starts with
+    /// `threads` workers (0: one per logical CPU). The pool starts here, on the loading
+    /// thread: its workers inherit the affinity of the thread that creates them, and the
+    /// first product would otherwise run on the language stage, which may be pinned to
+    /// one core (`stages.language_core`), putting every worker on that core.
+    fn start(device: &Device, threads: usize) -> Result<Self> {
+        if device.is_cpu() {
+            crate::kernels::pool::init(threads)?;
+            Ok(Backend::Lean)
+        } else {
+            Ok(Backend::Candle)
+        }
+    }
+}
+
 /// How to load a model.
 #[derive(Debug, Clone)]
 pub struct ModelOptions {
@@ -199,18 +215,7 @@ impl Model {
         let embed_scale = gemma.then(|| (h as f64).sqrt());
         // On the CPU the lean path runs (plain buffers, bora's kernels); candle's ops stay
         // for CUDA and as the reference the lean path is tested against.
-        let backend = if device.is_cpu() {
-            Backend::Lean
-        } else {
-            Backend::Candle
-        };
-        if backend == Backend::Lean {
-            // Start the kernel pool here, on the loading thread: its workers inherit the
-            // affinity of the thread that creates them, and the first product would
-            // otherwise run on the language stage, which may be pinned to one core
-            // (`stages.language_core`), putting every worker on that core.
-            crate::kernels::pool::init(options.threads)?;
-        }
+        let backend = Backend::start(&device, options.threads)?;
         let gelu = if device.is_cpu() && cfg.activation == config::Activation::GeluTanh {
             cpu::ops::GeluTable::new()
         } else {
