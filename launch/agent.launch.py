@@ -13,7 +13,7 @@ see launch/README.md). Launch arguments:
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition, UnlessCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.substitutions import LaunchConfiguration, NotEqualsSubstitution, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
@@ -22,8 +22,9 @@ from launch_ros.substitutions import FindPackageShare
 def generate_launch_description():
     params_file = LaunchConfiguration("params_file")
     model = LaunchConfiguration("model")
-    # True when the `model` argument was given (not empty).
-    model_given = PythonExpression(["'", model, "' != ''"])
+    # True when the `model` argument was given (not empty). A substitution, not a Python
+    # expression built from the value, so any path works (quotes, spaces).
+    model_given = NotEqualsSubstitution(model, "")
 
     def agent(condition, parameters):
         return Node(

@@ -13,13 +13,14 @@ uses more of the API than this stub knows is a test failure, not a silent pass.
 Usage:
     launch_stub.py py  FILE.launch.py  [name:=value ...]
     launch_stub.py xml FILE.launch.xml [name:=value ...]
-Output (stdout): {"arguments": [declared names], "processes": [{"package", "executable",
-"name", "arguments": [str], "ros_arguments": [str], "parameters": [{"file": path} |
-{name: value}]}]}
+Output (stdout): {"arguments": [declared names], "processes": [{"namespace", "package",
+"executable", "name", "arguments": [str], "ros_arguments": [str], "parameters":
+[{"file": path} | {name: value}]}]}
 """
 
 import importlib.util
 import json
+import math
 import os
 import re
 import sys
@@ -73,6 +74,40 @@ class PythonExpression(Substitution):
 
     def perform(self, ctx):
         return str(eval(text(self.expression, ctx), {}, {}))
+
+
+def _launch_bool(s):
+    return s.lower() in ("true", "false", "1", "0")
+
+
+def _is_float(s):
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def equals(left, right):
+    """launch's EqualsSubstitution: booleans and numbers by value, else the text."""
+    if _launch_bool(left) and _launch_bool(right):
+        return (left.lower() in ("true", "1")) == (right.lower() in ("true", "1"))
+    if _is_float(left) and _is_float(right):
+        return math.isclose(float(left), float(right))
+    return left == right
+
+
+class EqualsSubstitution(Substitution):
+    def __init__(self, left, right):
+        self.left, self.right = left, right
+
+    def perform(self, ctx):
+        return str(equals(text(self.left, ctx), text(self.right, ctx))).lower()
+
+
+class NotEqualsSubstitution(EqualsSubstitution):
+    def perform(self, ctx):
+        return str(not equals(text(self.left, ctx), text(self.right, ctx))).lower()
 
 
 class FindPackageShare(Substitution):
@@ -170,11 +205,31 @@ def parameter(entry, ctx):
 
 
 # --- evaluation ---------------------------------------------------------------------
+class GroupAction:
+    def __init__(self, actions, *, scoped=True, forwarding=True, launch_configurations=None, condition=None):
+        self.actions, self.condition = list(actions), condition
+
+
+class PushRosNamespace:
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+
 class Context:
-    def __init__(self, args):
+    def __init__(self, args, namespace=""):
         self.args = dict(args)
         self.declared = []
         self.processes = []
+        # The pushed ROS namespace, "" at the root, else "/a/b".
+        self.namespace = namespace
+
+
+def push_namespace(ctx, ns):
+    """launch_ros's PushRosNamespace: a relative namespace nests, an absolute one replaces."""
+    ns = ns.strip()
+    if not ns:
+        return
+    ctx.namespace = ns.rstrip("/") if ns.startswith("/") else f"{ctx.namespace}/{ns.strip('/')}"
 
 
 def visit(entities, ctx):
@@ -190,6 +245,7 @@ def visit(entities, ctx):
         elif isinstance(e, Node):
             kw = e.kw
             ctx.processes.append({
+                "namespace": ctx.namespace,
                 "package": text(kw.get("package", ""), ctx),
                 "executable": text(kw["executable"], ctx),
                 "name": text(kw.get("name", ""), ctx),
@@ -197,8 +253,15 @@ def visit(entities, ctx):
                 "ros_arguments": [text(a, ctx) for a in kw.get("ros_arguments") or []],
                 "parameters": [parameter(p, ctx) for p in kw.get("parameters") or []],
             })
+        elif isinstance(e, PushRosNamespace):
+            push_namespace(ctx, text(e.namespace, ctx))
+        elif isinstance(e, GroupAction):
+            # Scoped: arguments and the namespace pushed inside stay inside.
+            child = Context(ctx.args, ctx.namespace)
+            visit(e.actions, child)
+            ctx.processes.extend(child.processes)
         elif isinstance(e, IncludeLaunchDescription):
-            child = Context(ctx.args)
+            child = Context(ctx.args, ctx.namespace)
             for name, value in e.launch_arguments:
                 child.args[text(name, ctx)] = text(value, ctx)
             run_python(text(e.source.path, ctx), child)
@@ -210,12 +273,15 @@ def visit(entities, ctx):
 def install_stub_modules():
     modules = {
         "launch": {"LaunchDescription": LaunchDescription},
-        "launch.actions": {"DeclareLaunchArgument": DeclareLaunchArgument, "IncludeLaunchDescription": IncludeLaunchDescription},
+        "launch.actions": {"DeclareLaunchArgument": DeclareLaunchArgument, "IncludeLaunchDescription": IncludeLaunchDescription,
+                           "GroupAction": GroupAction},
         "launch.conditions": {"IfCondition": IfCondition, "UnlessCondition": UnlessCondition},
-        "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration, "PathJoinSubstitution": PathJoinSubstitution, "PythonExpression": PythonExpression},
+        "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration, "PathJoinSubstitution": PathJoinSubstitution,
+                                 "PythonExpression": PythonExpression, "EqualsSubstitution": EqualsSubstitution,
+                                 "NotEqualsSubstitution": NotEqualsSubstitution},
         "launch.launch_description_sources": {"PythonLaunchDescriptionSource": PythonLaunchDescriptionSource},
         "launch_ros": {},
-        "launch_ros.actions": {"Node": Node},
+        "launch_ros.actions": {"Node": Node, "PushRosNamespace": PushRosNamespace},
         "launch_ros.parameter_descriptions": {"ParameterValue": ParameterValue},
         "launch_ros.substitutions": {"FindPackageShare": FindPackageShare},
     }
@@ -242,30 +308,76 @@ def run_python(path, ctx):
 
 
 # --- XML frontend -------------------------------------------------------------------
-# Innermost substitution first: its argument holds no further `$(`.
-_SUBST = re.compile(r"\$\((var|find-pkg-share|eval) ((?:[^$()]|\$(?!\())*)\)")
+# launch's frontend syntax (launch/frontend/grammar.lark): `$(name arg ...)`, arguments
+# split at single spaces, quoted arguments ('...' or "...", possibly empty), nested
+# substitutions. A substitution's value is never parsed again, so a value holding quotes,
+# spaces or `$(` stays what it is, as in launch.
+class _Src:
+    def __init__(self, s):
+        self.s, self.i = s, 0
+
+    def peek(self, n=1):
+        return self.s[self.i:self.i + n]
+
+    def take(self, n=1):
+        out = self.s[self.i:self.i + n]
+        self.i += n
+        return out
+
+
+def _apply(name, args, ctx):
+    if name == "var":
+        (arg,) = args
+        if arg not in ctx.args:
+            raise KeyError(f"$(var {arg}) is used but was never declared or given")
+        return ctx.args[arg]
+    if name == "find-pkg-share":
+        (arg,) = args
+        return get_package_share_directory(arg)
+    if name in ("equals", "not-equals"):
+        left, right = args
+        return str(equals(left, right) == (name == "equals")).lower()
+    if name == "eval":
+        (arg,) = args
+        return str(eval(arg, {}, {}))
+    raise ValueError(f"the stub does not know the substitution $({name} ...)")
+
+
+def _substitution(src, ctx):
+    assert src.take(2) == "$("
+    name = ""
+    while src.peek() and src.peek() not in " )":
+        name += src.take()
+    args = []
+    while src.peek() == " ":
+        src.take()
+        args.append(_argument(src, ctx))
+    if src.take() != ")":
+        raise ValueError(f"unterminated $({name} in {src.s!r}")
+    return _apply(name, args, ctx)
+
+
+def _argument(src, ctx):
+    quote = src.peek()
+    if quote in ("'", '"'):
+        src.take()
+        out = ""
+        while src.peek() and src.peek() != quote:
+            out += _substitution(src, ctx) if src.peek(2) == "$(" else src.take()
+        if src.take() != quote:
+            raise ValueError(f"unterminated {quote} in {src.s!r}")
+        return out
+    out = ""
+    while src.peek() and src.peek() not in " )":
+        out += _substitution(src, ctx) if src.peek(2) == "$(" else src.take()
+    return out
 
 
 def xml_text(s, ctx):
-    def one(m):
-        kind, arg = m.group(1), m.group(2).strip()
-        if kind == "var":
-            if arg not in ctx.args:
-                raise KeyError(f"$(var {arg}) is used but was never declared or given")
-            return ctx.args[arg]
-        if kind == "find-pkg-share":
-            return get_package_share_directory(arg)
-        if len(arg) < 2 or arg[0] not in "\"'" or arg[-1] != arg[0]:
-            raise ValueError(f"$(eval ...) takes one quoted expression, got {arg!r}")
-        return str(eval(arg[1:-1], {}, {}))
-
-    while True:
-        s, n = _SUBST.subn(one, s)
-        if n == 0:
-            break
-    if "$(" in s:
-        raise ValueError(f"the stub does not know a substitution in {s!r}")
-    return s
+    src, out = _Src(s), ""
+    while src.peek():
+        out += _substitution(src, ctx) if src.peek(2) == "$(" else src.take()
+    return out
 
 
 def xml_cmdline(s, ctx):
@@ -287,7 +399,11 @@ def run_xml(path, ctx):
     root = ET.parse(path).getroot()
     if root.tag != "launch":
         raise ValueError(f"{path}: root element is <{root.tag}>, not <launch>")
-    for el in root:
+    xml_elements(root, ctx)
+
+
+def xml_elements(parent, ctx):
+    for el in parent:
         if not xml_enabled(el, ctx):
             continue
         if el.tag == "arg":
@@ -298,24 +414,48 @@ def run_xml(path, ctx):
                     raise ValueError(f"launch argument {name!r} has no default and was not given")
                 ctx.args[name] = xml_text(el.attrib["default"], ctx)
         elif el.tag == "node":
-            params = []
-            for p in el:
-                if p.tag != "param":
-                    raise ValueError(f"the stub does not know <{p.tag}> in <node>")
-                if "from" in p.attrib:
-                    params.append({"file": xml_text(p.attrib["from"], ctx)})
-                else:
-                    params.append({p.attrib["name"]: yaml.safe_load(xml_text(p.attrib["value"], ctx))})
-            ctx.processes.append({
-                "package": xml_text(el.attrib.get("pkg", ""), ctx),
-                "executable": xml_text(el.attrib["exec"], ctx),
-                "name": xml_text(el.attrib.get("name", ""), ctx),
-                "arguments": xml_text(el.attrib.get("args", ""), ctx).split(),
-                "ros_arguments": xml_cmdline(el.attrib.get("ros_args", ""), ctx),
-                "parameters": params,
-            })
+            ctx.processes.append(xml_node(el, ctx))
+        elif el.tag == "push-ros-namespace":
+            push_namespace(ctx, xml_text(el.attrib["namespace"], ctx))
+        elif el.tag == "group":
+            child = Context(ctx.args, ctx.namespace)
+            xml_elements(el, child)
+            ctx.processes.extend(child.processes)
+        elif el.tag == "include":
+            child = Context(ctx.args, ctx.namespace)
+            for a in el:
+                if a.tag != "arg":
+                    raise ValueError(f"the stub does not know <{a.tag}> in <include>")
+                child.args[a.attrib["name"]] = xml_text(a.attrib["value"], ctx)
+            file = xml_text(el.attrib["file"], ctx)
+            if file.endswith(".py"):
+                install_stub_modules()
+                run_python(file, child)
+            else:
+                run_xml(file, child)
+            ctx.processes.extend(child.processes)
         else:
             raise ValueError(f"the stub does not know <{el.tag}> in <launch>")
+
+
+def xml_node(el, ctx):
+    params = []
+    for p in el:
+        if p.tag != "param":
+            raise ValueError(f"the stub does not know <{p.tag}> in <node>")
+        if "from" in p.attrib:
+            params.append({"file": xml_text(p.attrib["from"], ctx)})
+        else:
+            params.append({p.attrib["name"]: yaml.safe_load(xml_text(p.attrib["value"], ctx))})
+    return {
+        "namespace": ctx.namespace,
+        "package": xml_text(el.attrib.get("pkg", ""), ctx),
+        "executable": xml_text(el.attrib["exec"], ctx),
+        "name": xml_text(el.attrib.get("name", ""), ctx),
+        "arguments": xml_text(el.attrib.get("args", ""), ctx).split(),
+        "ros_arguments": xml_cmdline(el.attrib.get("ros_args", ""), ctx),
+        "parameters": params,
+    }
 
 
 def main(argv):

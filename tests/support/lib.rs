@@ -2,6 +2,7 @@
 //! binary and the rclpy peers, and giving each test run its own ROS_DOMAIN_ID so that
 //! parallel runs on one machine do not hear each other.
 
+pub mod launch;
 pub mod rig;
 
 use std::path::{Path, PathBuf};
