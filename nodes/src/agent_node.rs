@@ -24,6 +24,7 @@ use r2r::{std_msgs, QosProfile};
 use crate::params::{AgentParams, AGENT_PARAMS};
 use crate::params_files::ParamsFile;
 use crate::ros::convert::{quaternion_to_yaw, twist_from};
+use crate::ros::lifecycle::{LifecycleServer, Primary};
 use crate::ros::{cdr, drain, given_params, params_file, signals};
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
@@ -125,6 +126,11 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     let diag_pub =
         node.create_publisher::<DiagnosticArray>("diagnostics", QosProfile::default())?;
     let mut ros_clock = r2r::Clock::create(r2r::ClockType::SystemTime)?;
+    let mut lifecycle = if params.managed {
+        Some(LifecycleServer::serve(&mut node).context("cannot serve the lifecycle services")?)
+    } else {
+        None
+    };
 
     eprintln!(
         "bora agent: model {} ({} s to load), planner {} Hz, limits {:.2} m/s {:.2} rad/s; listening on voice_command",
@@ -141,7 +147,23 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     let mut next_diag = Instant::now();
     while !signals::stop_requested() {
         node.spin_once(Duration::from_millis(2));
-        drain(&mut voice, |raw| on_voice(&mut input, &raw));
+        if let Some(lc) = lifecycle.as_mut() {
+            let now_ns = u64::try_from(load_start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            for (from, to) in lc.poll(now_ns) {
+                on_transition(&mut input, &cmd_vel, from, to);
+            }
+            if lc.state() == Primary::Finalized {
+                break;
+            }
+        }
+        let inactive = lifecycle
+            .as_ref()
+            .map(|lc| lc.state())
+            .filter(|s| *s != Primary::Active);
+        drain(&mut voice, |raw| match inactive {
+            Some(state) => refuse_inactive(&mut input, &raw, state),
+            None => on_voice(&mut input, &raw),
+        });
         drain(&mut odom, |m| input.odom(odometry(&m, input.now())));
         drain(&mut scan, |m| input.scan(laser_scan(m, input.now())));
         drain(&mut fault, |m| {
@@ -156,7 +178,8 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
                 }
                 AgentOutput::Text(t) => text_pub.publish(&text_msg(t)),
                 AgentOutput::Say(t) => say_pub.publish(&text_msg(t)),
-                AgentOutput::Event(e) => {
+                AgentOutput::Event(_) | AgentOutput::PlanEvent { .. } => {
+                    let e = out.event_json().unwrap_or_default();
                     tracing::info!(event = e.as_str(), "planner");
                     event_pub.publish(&text_msg(e))
                 }
@@ -186,6 +209,36 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         .stop(Duration::from_secs(3))
         .context("a stage did not stop")?;
     Ok(())
+}
+
+/// Leaving `active` stops the robot (a reflex stop, reported on agent/plan, and a zero
+/// velocity now); entering it says so.
+fn on_transition(
+    input: &mut AgentInput,
+    cmd_vel: &r2r::Publisher<Twist>,
+    from: Primary,
+    to: Primary,
+) {
+    if from == Primary::Active {
+        let _ = input.command("stop");
+        let _ = cmd_vel.publish(&twist_from(0.0, 0.0));
+    }
+    eprintln!("bora agent: lifecycle {} -> {}", from.label(), to.label());
+}
+
+/// A command while the managed node is not active: refused, with the way out.
+fn refuse_inactive(input: &mut AgentInput, raw: &[u8], state: Primary) {
+    let shown = voice_text(raw).unwrap_or_else(|(shown, _)| shown);
+    let reason = format!(
+        "bora_agent is {} (ROS 2 lifecycle): no command runs until it is activated, e.g. `ros2 lifecycle set /bora_agent activate`",
+        state.label()
+    );
+    tracing::warn!(
+        command = shown.as_str(),
+        state = state.label(),
+        "voice command refused: node not active"
+    );
+    input.reject(&shown, &reason);
 }
 
 fn on_voice(input: &mut AgentInput, raw: &[u8]) {

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use bora_agent::intent::MAX_PLAN_STEPS;
+use bora_agent::intent::{MAX_PLAN_STEPS, MAX_SAY_CHARS};
 use bora_agent::{Limits, PerceptionConfig, PlannerConfig};
 use bora_models::registry::DEFAULT_MODEL;
 use bora_pipeline::{AgentConfig, MotionTrust};
@@ -158,8 +158,8 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
             "longest wait step, s",
             |p, v| p.agent.limits.max_wait_s = v.as_f64()),
         p!("limits.max_say_chars", Int, "characters", i(Limits::default().max_say_chars),
-            Range::Between(1.0, 10_000.0),
-            "longest say text, characters",
+            Range::Between(1.0, MAX_SAY_CHARS as f64),
+            "longest say text, characters (1..200)",
             |p, v| p.agent.limits.max_say_chars = v.as_usize()),
         p!("limits.max_steps", Int, "steps", i(Limits::default().max_steps),
             Range::Between(1.0, MAX_PLAN_STEPS as f64),
@@ -188,6 +188,10 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
         p!("planner.max_odom_age_s", Double, "s", d(PlannerConfig::default().max_odom_age_s), POSITIVE,
             "odometry older than this stops the robot (watchdog), s",
             |p, v| p.agent.planner.max_odom_age_s = v.as_f64()),
+        p!("planner.scan_wait_s", Double, "s", d(PlannerConfig::default().scan_wait_s),
+            Range::Between(0.0, MAX_DURATION_S),
+            "a move with no fresh scan when it starts waits this long for one (event waiting_for_scan), then is refused; 0 refuses at once, s",
+            |p, v| p.agent.planner.scan_wait_s = v.as_f64()),
         p!("perception.cone_half_angle_deg", Double, "deg",
             d(f64::from(PerceptionConfig::default().cone_half_angle_deg)), POSITIVE,
             "half-width of the obstacle cone ahead, degrees",
@@ -212,6 +216,9 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
         p!("diagnostics_period_s", Double, "s", d(1.0), SECONDS,
             "period of the diagnostics message, s",
             |p, v| p.diagnostics_period = secs(v)),
+        p!("lifecycle.managed", Bool, "", ParamValue::Bool(false), Range::Any,
+            "a ROS 2 managed node: start unconfigured, move the robot only while active (ros2 lifecycle set /bora_agent activate)",
+            |p, v| p.managed = v.as_bool()),
         p!("enable_fault_injection", Bool, "", ParamValue::Bool(false), Range::Any,
             "accept fault injections on agent/inject_fault (tests only)",
             |p, v| p.fault_injection = v.as_bool()),
@@ -245,6 +252,8 @@ pub struct AgentParams {
     pub diagnostics_period: Duration,
     /// Whether agent/inject_fault is honoured.
     pub fault_injection: bool,
+    /// Whether the node is a ROS 2 managed (lifecycle) node.
+    pub managed: bool,
 }
 
 impl AgentParams {
@@ -279,6 +288,7 @@ impl AgentParams {
             agent: AgentConfig::default(),
             diagnostics_period: Duration::ZERO,
             fault_injection: false,
+            managed: false,
         };
         AGENT_PARAMS.apply_defaults(&mut p);
         p

@@ -16,11 +16,18 @@ All times are this process's time.monotonic() in seconds, taken on receipt.
                                          (received after t, default 0)
   {"op": "wait_event", "contains": S, "since": t, "timeout": s}  first agent/events line containing S
   {"op": "wait_still", "settle": s, "timeout": s}    until odom speed is ~0 for `settle` s
+  {"op": "wait_clear_scans", "count": n, "clear": m, "since": t, "timeout": s}
+                                         until n scans received after t have no range under m
+                                         metres (the sim's own, after injected ones)
   {"op": "pose"}                         latest odom pose {x, y, yaw, vx, wz, t}
   {"op": "cmd_vel_log", "since": t}      [[t, linear.x, angular.z], ...] received after t
   {"op": "odom_log", "since": t}         [[t, x, y, yaw, vx, wz], ...] received after t
   {"op": "relay", "on": B}              republish odom on relay/odom while B (off at start);
                                          -> {"t_last"}: when the last one was relayed
+  {"op": "lifecycle", "transition": L}   as `ros2 lifecycle set /bora_agent L`: looks the
+                                         transition up in ~/get_available_transitions, then
+                                         calls ~/change_state -> {"ok": success}
+  {"op": "lifecycle_state"}              ~/get_state -> {"label"}
   {"op": "quit"}
 """
 import json
@@ -32,7 +39,9 @@ import time
 import rclpy
 import rclpy.executors
 from geometry_msgs.msg import Twist
+from lifecycle_msgs.srv import ChangeState, GetAvailableTransitions, GetState
 from nav_msgs.msg import Odometry
+from rclpy.qos import qos_profile_sensor_data
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import String
@@ -51,10 +60,13 @@ class Peer:
         self.events = []
         self.cmd_vel = []
         self.odom = []
+        self.scans = []
         self.node.create_subscription(String, "agent/plan", self.on_plan, 50)
         self.node.create_subscription(String, "agent/events", self.on_event, 100)
         self.node.create_subscription(Twist, "cmd_vel", self.on_cmd_vel, 100)
         self.node.create_subscription(Odometry, "odom", self.on_odom, 100)
+        # Best effort, as the sim publishes scans (a reliable reader would match only us).
+        self.node.create_subscription(LaserScan, "scan", self.on_scan, qos_profile_sensor_data)
 
     def on_plan(self, m):
         self.plans.append((time.monotonic(), m.data))
@@ -65,6 +77,11 @@ class Peer:
     def on_cmd_vel(self, m):
         self.cmd_vel.append([time.monotonic(), m.linear.x, m.angular.z])
 
+    def on_scan(self, m):
+        # Nearest range; a scan with no number in it counts as blocked, never as clear.
+        numbers = [r for r in m.ranges if not math.isnan(r)]
+        self.scans.append((time.monotonic(), min(numbers, default=-math.inf)))
+
     def on_odom(self, m):
         if self.relaying:
             self.relay.publish(m)
@@ -73,6 +90,32 @@ class Peer:
         yaw = 2.0 * math.atan2(q.z, q.w)
         self.odom.append([time.monotonic(), m.pose.pose.position.x, m.pose.pose.position.y, yaw,
                           m.twist.twist.linear.x, m.twist.twist.angular.z])
+
+    def call(self, srv_type, name, request, timeout):
+        """One service call (the executor thread delivers the answer); None on timeout."""
+        client = self.node.create_client(srv_type, name)
+        try:
+            if not client.wait_for_service(timeout_sec=timeout):
+                return None
+            future = client.call_async(request)
+            return self.spin_until(lambda: future.result() if future.done() else None, timeout)
+        finally:
+            self.node.destroy_client(client)
+
+    def lifecycle(self, req, timeout):
+        node = "/bora_agent"
+        if req["op"] == "lifecycle_state":
+            r = self.call(GetState, node + "/get_state", GetState.Request(), timeout)
+            return {"ok": r is not None, "label": r.current_state.label if r else None}
+        listed = self.call(GetAvailableTransitions, node + "/get_available_transitions",
+                           GetAvailableTransitions.Request(), timeout)
+        if listed is None:
+            return {"ok": False, "error": "no answer from get_available_transitions"}
+        found = [d.transition for d in listed.available_transitions if d.transition.label == req["transition"]]
+        if not found:
+            return {"ok": False, "error": "not available: " + req["transition"]}
+        r = self.call(ChangeState, node + "/change_state", ChangeState.Request(transition=found[0]), timeout)
+        return {"ok": bool(r and r.success)}
 
     def spin_until(self, cond, timeout):
         """Polls cond() while the executor thread receives messages."""
@@ -170,6 +213,17 @@ class Peer:
                     return {"ok": True}
                 return None
             return self.spin_until(still, timeout) or {"ok": False}
+        if op == "wait_clear_scans":
+            since = float(req.get("since", 0.0))
+            clear = float(req.get("clear", 0.5))
+            count = int(req.get("count", 2))
+
+            def cleared():
+                n = sum(1 for t, nearest in list(self.scans) if t >= since and nearest >= clear)
+                return {"ok": True} if n >= count else None
+            return self.spin_until(cleared, timeout) or {"ok": False}
+        if op in ("lifecycle", "lifecycle_state"):
+            return self.lifecycle(req, timeout)
         if op == "pose":
             if not self.odom:
                 return {"ok": False}

@@ -246,6 +246,14 @@ impl Rig {
         Ok(())
     }
 
+    /// Waits for the agent to exit by itself; returns whether it exited 0.
+    pub fn wait_agent_exit(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        let Some(a) = self.agent.take() else {
+            bail!("agent already gone")
+        };
+        Ok(crate::wait_with_timeout(a, timeout)?.status.success())
+    }
+
     /// Sends SIGTERM to the agent and waits for it to exit; returns whether it exited 0.
     pub fn terminate_agent(&mut self, timeout: Duration) -> anyhow::Result<bool> {
         self.signal_agent("TERM", timeout)

@@ -3,6 +3,7 @@
 
 pub mod cdr;
 pub mod convert;
+pub mod lifecycle;
 pub mod params_file;
 pub mod signals;
 
