@@ -19,6 +19,7 @@ use bora_rt::budget::{MissPolicy, TokenBudget};
 use bora_rt::clock::{Clock, SystemClock};
 use bora_rt::generation::{GenEvent, GenMetrics, GenOutcome, GenerationDriver};
 use bora_rt::metrics::{Metrics, Quantity};
+use bora_rt::pulse::TokenPulse;
 
 /// How to load and run the language model.
 #[derive(Debug, Clone)]
@@ -116,6 +117,8 @@ pub struct LlmPlanModel {
     shape: PromptShape,
     driver: GenerationDriver,
     clock: Arc<dyn Clock>,
+    /// Marked per generated token for the planner's token-gap watch.
+    pulse: TokenPulse,
     cfg: LlmConfig,
     description: String,
     /// The held-out intent accuracy the file declares ([`HELDOUT_ACCURACY_KEY`]).
@@ -188,6 +191,7 @@ impl LlmPlanModel {
             shape,
             driver,
             clock: Arc::new(SystemClock::new()),
+            pulse: TokenPulse::new(),
             cfg,
             description,
             heldout_accuracy,
@@ -304,10 +308,11 @@ struct Streamed {
 }
 
 /// Runs `gen` under the budget `driver` on `clock`, handing each token's text to
-/// `on_text`; a set `cancel` (a preempting command) stops it through the driver's flag.
+/// `on_text` and marking `pulse` per token; a set `cancel` (a preempting command) stops
+/// it through the driver's flag.
 fn stream(
     driver: &mut GenerationDriver,
-    clock: &dyn Clock,
+    (clock, pulse): (&dyn Clock, &TokenPulse),
     mut gen: Generation<'_>,
     cancel: &AtomicBool,
     on_text: &mut dyn FnMut(&str),
@@ -352,6 +357,7 @@ fn stream(
     let mut mask = Duration::ZERO;
     let mut tokens = 0u32;
     let outcome = driver.run(events, clock, |tok: Tok| {
+        pulse.token(clock.now());
         tokens += 1;
         first_at.get_or_insert(tok.at);
         last_at = tok.at;
@@ -432,7 +438,15 @@ impl PlanModel for LlmPlanModel {
             Some(g) => gen.with_guide(g),
             None => gen,
         };
-        let run = stream(&mut self.driver, &*self.clock, gen, cancel, on_text);
+        self.pulse.start(self.clock.now());
+        let run = stream(
+            &mut self.driver,
+            (&*self.clock, &self.pulse),
+            gen,
+            cancel,
+            on_text,
+        );
+        self.pulse.end();
         run.fill(&mut latency, t0);
         let (budget, error) = budget_and_error(run.outcome);
         ModelAttempt {
@@ -457,6 +471,10 @@ impl PlanModel for LlmPlanModel {
 
     fn use_clock(&mut self, clock: Arc<dyn Clock>) {
         self.clock = clock;
+    }
+
+    fn use_token_pulse(&mut self, pulse: TokenPulse) {
+        self.pulse = pulse;
     }
 
     fn attach_metrics(&mut self, metrics: &mut Metrics) -> bora_pipeline::Result<()> {

@@ -9,9 +9,10 @@
 //! command (computed on arrival, off the planner thread) or a stop. The language stage's
 //! late answer for that command is then dropped.
 //!
-//! The gap between tokens is left to the language stage: streamed text can be held back
-//! a few tokens (stop strings, partial characters), so piece arrival times are no
-//! measure of token gaps. A silent language stage is caught by the stall watchdog.
+//! The gap between tokens is watched the same way, on the model's [`TokenPulse`] (marked
+//! per generated token, not per streamed text piece, which can be held back a few
+//! tokens): a generation silent for longer than the limit, inside one long forward pass
+//! or on a starved thread, gets the miss policy within one planner tick of the limit.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -23,9 +24,14 @@ use crate::report::{steps, PlanReport};
 use bora_agent::{Step, ValidPlan};
 use bora_rt::budget::{Limit, MissPolicy, TokenBudget};
 use bora_rt::clock::duration_to_ns;
+use bora_rt::pulse::TokenPulse;
 
 /// What the planner does when a command's interpretation is past its budget.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved once per missed deadline; boxing the inline plan would allocate on the planner thread"
+)]
 pub(crate) enum DeadlineAction {
     /// Start this plan (the deterministic parse of the command).
     Start(ValidPlan),
@@ -74,11 +80,13 @@ pub(crate) struct DeadlineWatch {
     /// The newest command whose deadline the planner enforced.
     fired_seq: AtomicU64,
     prepared: Mutex<Option<Prepared>>,
+    /// Marked by the model per token (see [`DeadlineWatch::pulse`]).
+    pulse: TokenPulse,
 }
 
 impl DeadlineWatch {
     /// A watch over `budget` applying `policy`; inactive for policy ignore or a budget
-    /// without first-token and total limits.
+    /// without limits.
     pub fn new(budget: TokenBudget, policy: MissPolicy) -> Self {
         Self {
             budget,
@@ -89,13 +97,20 @@ impl DeadlineWatch {
             done_seq: AtomicU64::new(0),
             fired_seq: AtomicU64::new(0),
             prepared: Mutex::new(None),
+            pulse: TokenPulse::new(),
         }
+    }
+
+    /// The pulse the model marks per generated token (for the token-gap limit).
+    pub fn pulse(&self) -> TokenPulse {
+        self.pulse.clone()
     }
 
     /// Whether the planner enforces anything.
     pub fn active(&self) -> bool {
+        let b = &self.budget;
         self.policy != MissPolicy::Ignore
-            && (self.budget.first_token.is_some() || self.budget.total.is_some())
+            && (b.first_token.is_some() || b.token_gap.is_some() || b.total.is_some())
     }
 
     /// Whether the fallback parse is needed on arrival (policy fallback, active).
@@ -162,9 +177,12 @@ impl DeadlineWatch {
         }
         let waited = now.saturating_sub(at);
         let got_text = self.first_text_seq.load(Ordering::SeqCst) >= seq;
-        let (limit, value) = match (self.budget.first_token, self.budget.total) {
-            (Some(ft), _) if !got_text && waited > ft => (Limit::FirstToken, ft),
-            (_, Some(total)) if waited > total => (Limit::Total, total),
+        let silence = self.pulse.silent_for(now).unwrap_or_default();
+        let b = &self.budget;
+        let (limit, value) = match (b.first_token, b.token_gap, b.total) {
+            (Some(ft), _, _) if !got_text && waited > ft => (Limit::FirstToken, ft),
+            (_, Some(gap), _) if got_text && silence > gap => (Limit::TokenGap, gap),
+            (_, _, Some(total)) if waited > total => (Limit::Total, total),
             _ => return None,
         };
         let (action, text) = match self.policy {
@@ -186,7 +204,13 @@ impl DeadlineWatch {
             }
         };
         self.fired_seq.fetch_max(seq, Ordering::SeqCst);
-        let report = fired_json(seq, &text, &action, limit, value, waited);
+        // A gap is measured from the last token, the other limits from the arrival.
+        let observed = if limit == Limit::TokenGap {
+            silence
+        } else {
+            waited
+        };
+        let report = fired_json(seq, &text, &action, limit, value, observed);
         Some(Fired {
             seq,
             received_at: at,
@@ -299,6 +323,41 @@ mod tests {
         let fired = w.check(501 * MS, 3, 0).expect("past the total");
         assert!(matches!(fired.action, DeadlineAction::Stop));
         assert!(fired.report.contains("\"total\""), "{}", fired.report);
+    }
+
+    #[test]
+    fn a_token_gap_is_enforced_while_the_generation_is_silent() {
+        let budget = TokenBudget {
+            token_gap: Some(100 * MS),
+            total: Some(10_000 * MS),
+            ..budget()
+        };
+        let w = DeadlineWatch::new(budget, MissPolicy::Fallback);
+        let pulse = w.pulse();
+        queue(&w, 1, Duration::ZERO, "move forward 1 m");
+        pulse.start(10 * MS);
+        pulse.token(50 * MS);
+        w.on_first_text(1);
+        pulse.token(120 * MS);
+        assert!(
+            w.check(220 * MS, 1, 0).is_none(),
+            "100 ms since the last token"
+        );
+        let fired = w.check(221 * MS, 1, 0).expect("silent past the gap limit");
+        assert!(matches!(fired.action, DeadlineAction::Start(_)));
+        assert!(fired.report.contains("token_gap"), "{}", fired.report);
+        assert!(
+            fired.report.contains("since the last token"),
+            "{}",
+            fired.report
+        );
+        // A finished generation is never a gap, however long the language stage takes.
+        queue(&w, 2, 300 * MS, "turn left");
+        pulse.start(300 * MS);
+        pulse.token(310 * MS);
+        w.on_first_text(2);
+        pulse.end();
+        assert!(w.check(2000 * MS, 2, 0).is_none());
     }
 
     #[test]

@@ -63,11 +63,11 @@ pub enum Reason {
     },
     /// The planner enforced the token budget from outside the language stage.
     DeadlineEnforced {
-        /// The limit's name (first_token, total).
+        /// The limit's name (first_token, token_gap, total).
         limit: &'static str,
         /// The limit in ms.
         limit_ms: f64,
-        /// Time since the command arrived, ms.
+        /// Time since the command arrived (token_gap: since the last token), ms.
         waited_ms: f64,
         /// What the planner did.
         action: &'static str,
@@ -131,11 +131,18 @@ impl fmt::Display for Reason {
                 limit_ms,
                 waited_ms,
                 action,
-            } => write!(
-                f,
-                "model missed its token budget ({limit} limit {limit_ms:.0} ms, {waited_ms:.0} ms \
-                 since the command arrived); {action}"
-            ),
+            } => {
+                let since = if *limit == "token_gap" {
+                    "since the last token"
+                } else {
+                    "since the command arrived"
+                };
+                write!(
+                    f,
+                    "model missed its token budget ({limit} limit {limit_ms:.0} ms, \
+                     {waited_ms:.0} ms {since}); {action}"
+                )
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod generation;
 pub mod liveness;
 pub mod metrics;
 pub mod periodic;
+pub mod pulse;
 pub mod queue;
 pub mod rt;
 pub mod slot;
