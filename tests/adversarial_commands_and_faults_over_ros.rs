@@ -244,6 +244,17 @@ fn bad_scans_frozen_odometry_a_sim_restart_and_sigint_keep_the_robot_safe() -> a
         .unwrap_or(0.0);
     rig.wait_event("obstacle", t_wall, 5.0)?;
     rig.wait_still(0.3, 10.0)?;
+    // The injected wall is the agent's latest scan until the sim's next one arrives (10 Hz,
+    // later when the sim falls behind): wait for two clear ones so the next move is not
+    // refused by a wall that is gone.
+    let t_after_wall = rig.pose()?["t"].as_f64().unwrap_or(0.0);
+    let r = rig.call(json!({"op": "wait_clear_scans", "count": 2, "clear": 0.05,
+                            "since": t_after_wall, "timeout": 10.0}))?;
+    anyhow::ensure!(
+        r["ok"] == true,
+        "no clear scan after the wall{}",
+        rig.logs()
+    );
 
     // 3. Odometry stops (the peer's relay, the agent's only odometry, goes quiet while
     // the sim runs on): the watchdog stops the robot within max_odom_age_s.
@@ -278,14 +289,15 @@ fn bad_scans_frozen_odometry_a_sim_restart_and_sigint_keep_the_robot_safe() -> a
 
     // 4. The sim restarts under the running agent: a command moves the new robot. Until
     // the new sim's first scan reaches the agent (best-effort, discovered anew), a move
-    // is refused by the scan watchdog; the agent recovers by itself once it arrives.
+    // stands and waits for it (event waiting_for_scan, planner.scan_wait_s = 2 s), then
+    // runs; discovery slower than that refuses it and the next command tries again.
     rig.restart_sim()?;
     let mut attempts = 0;
     loop {
         attempts += 1;
         let t = rig.say("move forward half a meter")?;
         let r = rig.call(
-            json!({"op": "wait_event", "contains": "plan_done", "since": t, "timeout": 5.0}),
+            json!({"op": "wait_event", "contains": "plan_done", "since": t, "timeout": 8.0}),
         )?;
         if r["ok"] == true {
             break;
@@ -297,7 +309,13 @@ fn bad_scans_frozen_odometry_a_sim_restart_and_sigint_keep_the_robot_safe() -> a
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    println!("after the sim restart, the move ran on attempt {attempts}");
+    let waited = rig.call(
+        json!({"op": "wait_event", "contains": "waiting_for_scan", "since": 0.0, "timeout": 0.1}),
+    )?;
+    println!(
+        "after the sim restart, the move ran on attempt {attempts}; waited for a scan: {}",
+        waited["ok"] == true
+    );
     let pose = rig.wait_still(0.3, 30.0)?;
     assert!(
         (pose["x"].as_f64().unwrap_or(f64::NAN) - 0.5).abs() < 0.05,

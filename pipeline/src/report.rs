@@ -151,6 +151,14 @@ pub enum Event {
     },
     /// The robot was stopped (reflex, policy or a new plan).
     Stopped,
+    /// A move waits for a fresh scan before it drives (the robot stands); it runs when
+    /// one arrives, or the watchdog refuses it after `planner.scan_wait_s`.
+    WaitingForScan {
+        /// The step's index.
+        index: usize,
+        /// What is wrong with the scan, in words.
+        reason: String,
+    },
     /// The planner stopped the robot because an input or a stage went quiet.
     Watchdog {
         /// What went quiet, in words.
@@ -196,6 +204,13 @@ impl EventReport {
             PlanEvent::StepFinished { index } => Event::StepFinished { index },
             PlanEvent::PlanDone { steps } => Event::PlanDone { steps },
             PlanEvent::Stopped => Event::Stopped,
+            PlanEvent::WaitingForScan { index, reason } => Event::WaitingForScan {
+                index,
+                reason: format!(
+                    "{}: waiting for a fresh scan before moving (the sensor restarted or stopped?)",
+                    watchdog_text(reason)
+                ),
+            },
             PlanEvent::Watchdog { reason } => Event::Watchdog {
                 reason: watchdog_text(reason),
             },

@@ -34,6 +34,11 @@ pub struct PlannerConfig {
     /// A scan older than this, in s, stops moves (not turns); None disables the check
     /// (a robot without a laser).
     pub max_scan_age_s: Option<f64>,
+    /// How long, in s, a move whose scan is missing or stale when it starts waits for a
+    /// fresh one (event `waiting_for_scan`, zero velocity) before the watchdog refuses it:
+    /// after a sensor or simulator restart the first move then runs once the scan is
+    /// back. 0 refuses at once. A scan going stale during a move stops it at once.
+    pub scan_wait_s: f64,
     /// A move or turn that takes longer than this factor times its ideal duration (plus
     /// the margin) is abandoned (a stuck wheel, a robot held back).
     pub step_timeout_factor: f64,
@@ -56,6 +61,7 @@ impl Default for PlannerConfig {
             stop_distance_m: 0.3,
             max_odom_age_s: 0.2,
             max_scan_age_s: Some(0.5),
+            scan_wait_s: 2.0,
             step_timeout_factor: 3.0,
             step_timeout_margin_s: 2.0,
         }
@@ -99,6 +105,7 @@ impl PlannerConfig {
         for (field, value) in [
             ("stop_distance_m", self.stop_distance_m),
             ("step_timeout_margin_s", self.step_timeout_margin_s),
+            ("scan_wait_s", self.scan_wait_s),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(invalid(field, value, "must be a finite number, 0 or more"));
