@@ -37,9 +37,7 @@ fn agent(c: &mut Criterion) {
     // iteration is a full control tick: watchdog, progress, profile, limits.
     let mut planner = Planner::new(PlannerConfig::default()).expect("config");
     let plan = limits
-        .validate(Plan {
-            steps: vec![Step::Move { distance_m: 5.0 }],
-        })
+        .validate(Plan::new(vec![Step::Move { distance_m: 5.0 }]).unwrap())
         .expect("valid plan");
     planner.set_plan(plan, Duration::ZERO);
     let mut now = Duration::ZERO;

@@ -20,6 +20,8 @@ pub enum NotUnderstood {
     WrongUnit,
     /// The clause asks to say something but gives no text.
     MissingText,
+    /// The text to say is longer than a plan holds ([`crate::MAX_SAY_CHARS`] characters).
+    TextTooLong,
     /// The clause has a word that changes its meaning in a way the parser does not
     /// handle (a negation, a repetition, a condition), so it refuses rather than guess.
     Unsupported,
@@ -36,6 +38,7 @@ impl NotUnderstood {
             Self::Ambiguous => "two numbers or directions for one action; give one per action, e.g. 'turn left 90 degrees then move 1 meter'",
             Self::WrongUnit => "the unit does not fit the action: distances in m/cm, angles in degrees, waits in seconds",
             Self::MissingText => "what should be said? e.g. 'say hello'",
+            Self::TextTooLong => "the text to say is over 200 characters; say it in shorter parts",
             Self::Unsupported => "negations, repetitions and conditions ('not', 'twice', 'until', 'if') are not understood; say what to do, step by step",
         }
     }
@@ -108,6 +111,14 @@ pub enum AgentError {
         /// Its length in Unicode characters.
         chars: usize,
         /// The configured maximum (`Limits::max_say_chars`).
+        max: usize,
+    },
+    /// A `say` text does not fit the plan's inline storage.
+    #[error("say text has {chars} characters; at most {max} fit in a plan")]
+    SayTooLong {
+        /// Its length in Unicode characters.
+        chars: usize,
+        /// The ceiling ([`crate::bounded::MAX_SAY_CHARS`]).
         max: usize,
     },
     /// A configuration value is invalid (checked once, when the config is built).

@@ -10,15 +10,21 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::bounded::{de_say, de_steps, SayText};
+pub use super::bounded::{MAX_PLAN_STEPS, MAX_SAY_CHARS};
 use super::error::{AgentError, Result};
 
-/// The most steps any plan may have; [`Limits::max_steps`] may lower it.
-pub const MAX_PLAN_STEPS: usize = 8;
+/// A plan's steps, stored inline: at most [`MAX_PLAN_STEPS`].
+pub type Steps = heapless::Vec<Step, MAX_PLAN_STEPS>;
 
 /// One step of a plan. Serialised internally tagged by `"action"`; unknown fields are
 /// rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase", deny_unknown_fields)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline say text is the point: a plan (8 steps, about 6.5 KB) is built, queued and run without the allocator"
+)]
 pub enum Step {
     /// Drive straight along the current heading.
     Move {
@@ -40,19 +46,21 @@ pub enum Step {
     Stop {},
     /// Say a sentence (sent to the text output).
     Say {
-        /// What to say, at most `Limits::max_say_chars` characters.
-        text: String,
+        /// What to say, at most `Limits::max_say_chars` characters (stored inline; build
+        /// it with [`crate::say_text`] or [`Step::say`]).
+        #[serde(deserialize_with = "de_say")]
+        text: SayText,
     },
 }
 
-/// A plan: 1 to [`MAX_PLAN_STEPS`] steps executed in order. Not yet validated; see
-/// [`Limits::validate`].
+/// A plan: 1 to [`MAX_PLAN_STEPS`] steps executed in order, stored inline (no heap), so
+/// cloning and queueing one never allocates. Not yet validated; see [`Limits::validate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// The steps, in execution order. JSON key `"plan"`.
-    #[serde(rename = "plan")]
-    pub steps: Vec<Step>,
+    #[serde(rename = "plan", deserialize_with = "de_steps")]
+    pub steps: Steps,
 }
 
 /// The name of a step's action, and what the schema says about it.
@@ -175,6 +183,13 @@ impl Field {
 }
 
 impl Step {
+    /// A `say` step; an error when `text` has more than [`MAX_SAY_CHARS`] characters.
+    pub fn say(text: &str) -> Result<Step> {
+        Ok(Step::Say {
+            text: super::bounded::say_text(text)?,
+        })
+    }
+
     /// The step's action.
     pub fn action(&self) -> Action {
         match self {
@@ -205,6 +220,26 @@ impl Step {
 }
 
 impl Plan {
+    /// A plan of `steps`, in order; an error ([`AgentError::StepCount`], with the whole
+    /// count) when there are more than [`MAX_PLAN_STEPS`].
+    pub fn new(steps: impl IntoIterator<Item = Step>) -> Result<Plan> {
+        let mut plan = Plan {
+            steps: Steps::new(),
+        };
+        let mut count = 0;
+        for step in steps {
+            count += 1;
+            let _ = plan.steps.push(step);
+        }
+        if count > MAX_PLAN_STEPS {
+            return Err(AgentError::StepCount {
+                count,
+                max: MAX_PLAN_STEPS,
+            });
+        }
+        Ok(plan)
+    }
+
     /// Parses the JSON form (syntax and shape only; see [`Limits::validate`] for ranges).
     pub fn from_json(json: &str) -> Result<Plan> {
         serde_json::from_str(json).map_err(|e| AgentError::IntentJson {
@@ -257,7 +292,7 @@ pub struct Limits {
     pub max_angle_deg: f64,
     /// Longest wait, in s.
     pub max_wait_s: f64,
-    /// Longest say text, in Unicode characters.
+    /// Longest say text, in Unicode characters (1 to [`MAX_SAY_CHARS`]).
     pub max_say_chars: usize,
     /// Most steps in a plan (1 to [`MAX_PLAN_STEPS`]).
     pub max_steps: usize,
@@ -269,7 +304,7 @@ impl Default for Limits {
             max_distance_m: 5.0,
             max_angle_deg: 360.0,
             max_wait_s: 30.0,
-            max_say_chars: 200,
+            max_say_chars: MAX_SAY_CHARS,
             max_steps: MAX_PLAN_STEPS,
         }
     }
@@ -295,12 +330,12 @@ impl Limits {
         positive_finite("max_distance_m", self.max_distance_m)?;
         positive_finite("max_angle_deg", self.max_angle_deg)?;
         positive_finite("max_wait_s", self.max_wait_s)?;
-        if self.max_say_chars == 0 {
+        if !(1..=MAX_SAY_CHARS).contains(&self.max_say_chars) {
             return Err(AgentError::InvalidConfig {
                 config: "Limits",
                 field: "max_say_chars",
-                value: "0".into(),
-                reason: "must be at least 1",
+                value: self.max_say_chars.to_string(),
+                reason: "must be 1 to 200",
             });
         }
         if !(1..=MAX_PLAN_STEPS).contains(&self.max_steps) {
@@ -499,12 +534,11 @@ mod tests {
 
     #[test]
     fn json_form_is_exactly_the_documented_one() {
-        let plan = Plan {
-            steps: vec![
-                Step::Move { distance_m: 2.0 },
-                Step::Turn { angle_deg: 90.0 },
-            ],
-        };
+        let plan = Plan::new(vec![
+            Step::Move { distance_m: 2.0 },
+            Step::Turn { angle_deg: 90.0 },
+        ])
+        .unwrap();
         assert_eq!(
             plan.to_json().unwrap(),
             r#"{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0}]}"#

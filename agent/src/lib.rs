@@ -15,6 +15,7 @@
 //! - motors: [`Planner::step`] every tick -> [`PlannerOutput`] (twist, say, event).
 //! - docs and prompts: [`Limits::markdown_table`].
 
+pub mod bounded;
 pub mod error;
 pub mod fallback;
 pub mod intent;
@@ -23,9 +24,10 @@ pub mod perception;
 pub mod planner;
 pub mod reflex;
 
+pub use bounded::{say_text, SayText, MAX_PLAN_STEPS, MAX_SAY_CHARS};
 pub use error::{AgentError, NotUnderstood};
 pub use fallback::parse_command;
-pub use intent::{Action, Field, Limits, Plan, Step, ValidPlan};
+pub use intent::{Action, Field, Limits, Plan, Step, Steps, ValidPlan};
 pub use msg::{LaserScan, Odometry, Pose2D, Stamp, Twist};
 pub use perception::{Perception, PerceptionConfig, WorldState};
 pub use planner::{PlanEvent, Planner, PlannerConfig, PlannerOutput, WatchdogReason};

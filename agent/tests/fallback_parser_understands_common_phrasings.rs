@@ -17,7 +17,7 @@ fn stop() -> Step {
     Step::Stop {}
 }
 fn say(text: &str) -> Step {
-    Step::Say { text: text.into() }
+    Step::say(text).unwrap()
 }
 
 fn close(a: &Step, b: &Step) -> bool {

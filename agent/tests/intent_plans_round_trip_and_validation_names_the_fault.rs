@@ -2,21 +2,18 @@
 //! every out-of-range, non-finite or malformed plan with an error naming the step, field,
 //! value and limit.
 
-use bora_agent::intent::MAX_PLAN_STEPS;
+use bora_agent::intent::{MAX_PLAN_STEPS, MAX_SAY_CHARS};
 use bora_agent::{Action, AgentError, Limits, Plan, Step};
 
 fn every_action_plan() -> Plan {
-    Plan {
-        steps: vec![
-            Step::Move { distance_m: -0.5 },
-            Step::Turn { angle_deg: 90.0 },
-            Step::Wait { seconds: 2.5 },
-            Step::Stop {},
-            Step::Say {
-                text: "héllo \"robot\"\n".into(),
-            },
-        ],
-    }
+    Plan::new(vec![
+        Step::Move { distance_m: -0.5 },
+        Step::Turn { angle_deg: 90.0 },
+        Step::Wait { seconds: 2.5 },
+        Step::Stop {},
+        Step::say("héllo \"robot\"\n").unwrap(),
+    ])
+    .unwrap()
 }
 
 #[test]
@@ -70,9 +67,7 @@ fn malformed_json_is_rejected() {
 #[test]
 fn out_of_range_values_name_step_field_value_and_limit() {
     let limits = Limits::default();
-    let plan = Plan {
-        steps: vec![Step::Stop {}, Step::Move { distance_m: -5.5 }],
-    };
+    let plan = Plan::new(vec![Step::Stop {}, Step::Move { distance_m: -5.5 }]).unwrap();
     assert_eq!(
         limits.validate(plan).unwrap_err(),
         AgentError::OutOfRange {
@@ -91,7 +86,7 @@ fn out_of_range_values_name_step_field_value_and_limit() {
         (Step::Wait { seconds: -1.0 }, "seconds", 30.0),
     ];
     for (step, field, limit) in cases {
-        match limits.validate(Plan { steps: vec![step] }) {
+        match limits.validate(Plan::new(vec![step]).unwrap()) {
             Err(AgentError::OutOfRange {
                 step: 0,
                 field: f,
@@ -105,16 +100,13 @@ fn out_of_range_values_name_step_field_value_and_limit() {
         }
     }
     // The limits themselves are allowed.
-    let edge = Plan {
-        steps: vec![
-            Step::Move { distance_m: 5.0 },
-            Step::Turn { angle_deg: -360.0 },
-            Step::Wait { seconds: 30.0 },
-            Step::Say {
-                text: "x".repeat(200),
-            },
-        ],
-    };
+    let edge = Plan::new(vec![
+        Step::Move { distance_m: 5.0 },
+        Step::Turn { angle_deg: -360.0 },
+        Step::Wait { seconds: 30.0 },
+        Step::say(&"x".repeat(200)).unwrap(),
+    ])
+    .unwrap();
     assert!(limits.validate(edge).is_ok());
 }
 
@@ -128,15 +120,11 @@ fn configured_limits_apply() {
     .check()
     .unwrap();
     let err = limits
-        .validate(Plan {
-            steps: vec![Step::Move { distance_m: 1.5 }],
-        })
+        .validate(Plan::new(vec![Step::Move { distance_m: 1.5 }]).unwrap())
         .unwrap_err();
     assert!(matches!(err, AgentError::OutOfRange { max, .. } if max == 1.0));
     let err = limits
-        .validate(Plan {
-            steps: vec![Step::Stop {}; 3],
-        })
+        .validate(Plan::new(vec![Step::Stop {}; 3]).unwrap())
         .unwrap_err();
     assert_eq!(err, AgentError::StepCount { count: 3, max: 2 });
 }
@@ -145,9 +133,7 @@ fn configured_limits_apply() {
 fn non_finite_numbers_are_rejected() {
     for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let err = Limits::default()
-            .validate(Plan {
-                steps: vec![Step::Turn { angle_deg: value }],
-            })
+            .validate(Plan::new(vec![Step::Turn { angle_deg: value }]).unwrap())
             .unwrap_err();
         assert!(
             matches!(
@@ -167,37 +153,57 @@ fn non_finite_numbers_are_rejected() {
 fn step_count_and_text_length_are_limited() {
     let limits = Limits::default();
     assert_eq!(
-        limits.validate(Plan { steps: vec![] }).unwrap_err(),
+        limits.validate(Plan::new(vec![]).unwrap()).unwrap_err(),
         AgentError::StepCount { count: 0, max: 8 }
     );
-    let nine = Plan {
-        steps: vec![Step::Stop {}; MAX_PLAN_STEPS + 1],
-    };
+    // A plan holds at most MAX_PLAN_STEPS steps: a ninth is refused when the plan is
+    // built, from code or from JSON, with the whole count.
     assert_eq!(
-        limits.validate(nine).unwrap_err(),
+        Plan::new(vec![Step::Stop {}; MAX_PLAN_STEPS + 1]).unwrap_err(),
         AgentError::StepCount { count: 9, max: 8 }
     );
-    // 201 characters (multi-byte ones count once each).
-    let long = Plan {
-        steps: vec![Step::Say {
-            text: "é".repeat(201),
-        }],
-    };
+    let nine_json = format!(r#"{{"plan":[{}]}}"#, [r#"{"action":"stop"}"#; 9].join(","));
+    match Plan::from_json(&nine_json) {
+        Err(AgentError::IntentJson { reason }) => assert!(reason.contains("9 steps"), "{reason}"),
+        other => panic!("a nine-step plan should be refused, got {other:?}"),
+    }
+    // A say text holds at most MAX_SAY_CHARS characters (multi-byte ones count once).
     assert_eq!(
-        limits.validate(long).unwrap_err(),
-        AgentError::TextLength {
-            step: 0,
-            action: "say",
-            field: "text",
+        Step::say(&"é".repeat(MAX_SAY_CHARS + 1)).unwrap_err(),
+        AgentError::SayTooLong {
             chars: 201,
             max: 200
         }
     );
-    let empty = Plan {
-        steps: vec![Step::Say {
-            text: String::new(),
-        }],
-    };
+    let long_json = format!(
+        r#"{{"plan":[{{"action":"say","text":"{}"}}]}}"#,
+        "é".repeat(201)
+    );
+    match Plan::from_json(&long_json) {
+        Err(AgentError::IntentJson { reason }) => {
+            assert!(reason.contains("201 characters"), "{reason}")
+        }
+        other => panic!("a 201-character say should be refused, got {other:?}"),
+    }
+    // Configured lower limits are checked by validation, naming the step.
+    let short = Limits {
+        max_say_chars: 50,
+        ..Limits::default()
+    }
+    .check()
+    .unwrap();
+    let long = Plan::new(vec![Step::Stop {}, Step::say(&"é".repeat(51)).unwrap()]).unwrap();
+    assert_eq!(
+        short.validate(long).unwrap_err(),
+        AgentError::TextLength {
+            step: 1,
+            action: "say",
+            field: "text",
+            chars: 51,
+            max: 50
+        }
+    );
+    let empty = Plan::new(vec![Step::say("").unwrap()]).unwrap();
     assert!(matches!(
         limits.validate(empty),
         Err(AgentError::TextLength { chars: 0, .. })
@@ -207,9 +213,7 @@ fn step_count_and_text_length_are_limited() {
 #[test]
 fn error_messages_say_what_is_wrong_with_what() {
     let err = Limits::default()
-        .validate(Plan {
-            steps: vec![Step::Stop {}, Step::Wait { seconds: 45.0 }],
-        })
+        .validate(Plan::new(vec![Step::Stop {}, Step::Wait { seconds: 45.0 }]).unwrap())
         .unwrap_err();
     assert_eq!(
         err.to_string(),

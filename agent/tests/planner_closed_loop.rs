@@ -45,7 +45,9 @@ impl Sim {
     }
 
     fn plan(&mut self, steps: Vec<Step>) {
-        let plan = Limits::default().validate(Plan { steps }).unwrap();
+        let plan = Limits::default()
+            .validate(Plan::new(steps).unwrap())
+            .unwrap();
         self.planner.set_plan(plan, self.now);
     }
 
@@ -191,9 +193,7 @@ fn obstacle_stops_a_move_before_contact() {
     sim.wall_x = Some(0.6);
     sim.plan(vec![
         Step::Move { distance_m: 2.0 },
-        Step::Say {
-            text: "arrived".into(),
-        },
+        Step::say("arrived").unwrap(),
     ]);
     let end = sim.run(1000);
     let PlanEvent::Obstacle { index, distance_m } = end else {
@@ -260,9 +260,7 @@ fn stale_odometry_trips_the_watchdog_to_zero() {
 fn missing_odometry_never_moves() {
     let mut planner = Planner::new(PlannerConfig::default()).unwrap();
     let plan = Limits::default()
-        .validate(Plan {
-            steps: vec![Step::Move { distance_m: 1.0 }],
-        })
+        .validate(Plan::new(vec![Step::Move { distance_m: 1.0 }]).unwrap())
         .unwrap();
     planner.set_plan(plan, Duration::ZERO);
     let out = planner.step(&WorldState::default(), Duration::from_millis(20), None);
@@ -297,7 +295,10 @@ fn stalled_stage_trips_the_watchdog_in_one_tick() {
 
 #[test]
 fn stale_scan_blocks_moves_but_not_turns() {
-    let mut sim = Sim::new(PlannerConfig::default());
+    let mut sim = Sim::new(PlannerConfig {
+        scan_wait_s: 0.0,
+        ..PlannerConfig::default()
+    });
     let mut world = sim.world();
     world.scan_stamp = Some(sim.now - Duration::from_millis(900));
     sim.plan(vec![Step::Move { distance_m: 1.0 }]);
@@ -311,6 +312,64 @@ fn stale_scan_blocks_moves_but_not_turns() {
     sim.plan(vec![Step::Turn { angle_deg: 90.0 }]);
     let out = sim.planner.step(&world, sim.now + TICK, None);
     assert!(out.twist.is_some_and(|t| t.angular_z > 0.0), "{out:?}");
+}
+
+#[test]
+fn a_move_waits_for_a_fresh_scan_then_drives_or_is_refused() {
+    // The scan is 900 ms old (max_scan_age_s 0.5): the move stands and says why once.
+    let mut sim = Sim::new(PlannerConfig::default());
+    let stale_since = sim.now - Duration::from_millis(900);
+    sim.plan(vec![Step::Move { distance_m: 0.5 }]);
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        let mut world = sim.world();
+        world.scan_stamp = Some(stale_since);
+        let out = sim.planner.step(&world, sim.now, None);
+        assert_eq!(out.twist, Some(Twist::ZERO), "moved without a fresh scan");
+        events.extend(out.event);
+        sim.now += TICK;
+    }
+    assert!(matches!(events[0], PlanEvent::StepStarted { index: 0, .. }));
+    assert!(
+        matches!(
+            events[1..],
+            [PlanEvent::WaitingForScan {
+                index: 0,
+                reason: WatchdogReason::ScanStale { .. }
+            }]
+        ),
+        "{events:?}"
+    );
+    // A fresh scan arrives (1 s later, within scan_wait_s): the move runs to the end.
+    assert_eq!(sim.run(500), PlanEvent::PlanDone { steps: 1 });
+    assert!((sim.pose.x - 0.5).abs() < 0.02, "{:?}", sim.pose);
+
+    // No scan ever comes back: refused after scan_wait_s, never having moved.
+    let mut sim = Sim::new(PlannerConfig {
+        scan_wait_s: 0.5,
+        ..PlannerConfig::default()
+    });
+    sim.plan(vec![Step::Move { distance_m: 0.5 }]);
+    let start = sim.now;
+    let end = loop {
+        let mut world = sim.world();
+        world.scan_stamp = None;
+        let out = sim.planner.step(&world, sim.now, None);
+        assert_eq!(out.twist, Some(Twist::ZERO));
+        sim.now += TICK;
+        if !sim.planner.is_active() {
+            break out.event;
+        }
+        assert!(sim.now - start < Duration::from_secs(2), "still waiting");
+    };
+    assert_eq!(
+        end,
+        Some(PlanEvent::Watchdog {
+            reason: WatchdogReason::ScanMissing
+        })
+    );
+    let waited = sim.now - start;
+    assert!(waited >= Duration::from_millis(500) && waited < Duration::from_millis(600));
 }
 
 #[test]
@@ -356,15 +415,17 @@ fn sequence_move_turn_move_ends_at_the_right_pose() {
 fn wait_and_say_steps() {
     let mut sim = Sim::new(PlannerConfig::default());
     sim.plan(vec![
-        Step::Say {
-            text: "waiting".into(),
-        },
+        Step::say("waiting").unwrap(),
         Step::Wait { seconds: 1.0 },
         Step::Stop {},
     ]);
     let start = sim.now;
     assert_eq!(sim.run(500), PlanEvent::PlanDone { steps: 3 });
-    let says: Vec<&String> = sim.outputs.iter().filter_map(|o| o.say.as_ref()).collect();
+    let says: Vec<&str> = sim
+        .outputs
+        .iter()
+        .filter_map(|o| o.say.as_deref())
+        .collect();
     assert_eq!(says, ["waiting"]);
     let elapsed = sim.now - start;
     assert!(elapsed >= Duration::from_secs(1) && elapsed < Duration::from_millis(1200));

@@ -90,6 +90,7 @@ fn twenty_commands_a_second_are_bounded_counted_and_never_stall_the_planner() {
                 CommandAccepted::Queued => queued += 1,
                 CommandAccepted::Rejected => rejected += 1,
                 CommandAccepted::ReflexStop => unreachable!("no stop words in the load"),
+                CommandAccepted::TooLong => unreachable!("the load's commands are short"),
             }
             sent += 1;
             next += Duration::from_millis(50);

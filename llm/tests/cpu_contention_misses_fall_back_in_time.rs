@@ -130,8 +130,9 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
                         report = Some(v);
                     }
                 }
-                AgentOutput::Event(e) => {
-                    let v: Value = serde_json::from_str(e).unwrap_or_default();
+                AgentOutput::Event(_) | AgentOutput::PlanEvent { .. } => {
+                    let v: Value = serde_json::from_str(&o.event_json().unwrap_or_default())
+                        .unwrap_or_default();
                     if v["event"] == "step_started" && started.is_none() {
                         started = v["t_s"].as_f64();
                     }
@@ -183,8 +184,8 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
     let mut moves_started = 0;
     let mut turn_done = false;
     rig.run_until(Instant::now() + Duration::from_secs(20), |o, _| {
-        if let AgentOutput::Event(e) = o {
-            let v: Value = serde_json::from_str(e).unwrap_or_default();
+        if let Some(e) = o.event_json() {
+            let v: Value = serde_json::from_str(&e).unwrap_or_default();
             if v["event"] == "step_started" && v["action"] == "move" {
                 moves_started += 1;
             }
@@ -195,7 +196,7 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
         turn_done
     });
     rig.run_for(Duration::from_millis(500), |o, _| {
-        if let AgentOutput::Event(e) = o {
+        if let Some(e) = o.event_json() {
             if e.contains("\"move\"") {
                 moves_started += 1;
             }
@@ -206,7 +207,7 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
     rig.input().command("move forward 1 meter");
     rig.input().command("stop");
     rig.run_for(Duration::from_secs(2), |o, _| {
-        if let AgentOutput::Event(e) = o {
+        if let Some(e) = o.event_json() {
             if e.contains("\"move\"") {
                 moves_started += 1;
             }

@@ -108,10 +108,10 @@ fn check(
     event: &jsonschema::Validator,
 ) -> Option<String> {
     let (json, validator, is_plan) = match out {
-        AgentOutput::Plan(j) => (j, plan, true),
-        AgentOutput::Event(j) => (j, event, false),
-        _ => return None,
+        AgentOutput::Plan(j) => (j.clone(), plan, true),
+        _ => (out.event_json()?, event, false),
     };
+    let json = json.as_str();
     let v: Value = serde_json::from_str(json).expect("published JSON parses");
     let errors: Vec<String> = validator
         .iter_errors(&v)

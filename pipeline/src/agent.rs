@@ -27,7 +27,7 @@ use crate::report::PlanReport;
 use crate::stages::language::LanguageStage;
 use crate::stages::perception::PerceptionStage;
 use crate::stages::planning::{PlanningStage, Watched};
-use crate::stages::{CommandMsg, Links, Shared};
+use crate::stages::{CommandMsg, Links, Shared, MAX_COMMAND_CHARS};
 use crate::{Error, Result};
 use bora_agent::{LaserScan, Odometry, Perception, Planner, WorldState};
 use bora_rt::clock::{duration_to_ns, Clock};
@@ -58,6 +58,8 @@ pub enum CommandAccepted {
     Queued,
     /// The command queue was full; the command was dropped (counted).
     Rejected,
+    /// Longer than [`MAX_COMMAND_CHARS`]: refused, its `agent/plan` report says why.
+    TooLong,
 }
 
 impl AgentInput {
@@ -82,10 +84,13 @@ impl AgentInput {
             self.links.emit(AgentOutput::Plan(report));
             return CommandAccepted::ReflexStop;
         }
-        let msg = CommandMsg {
-            seq,
-            text: text.to_owned(),
-            received_at: now,
+        let Some(msg) = CommandMsg::new(seq, text, now) else {
+            let chars = text.chars().count();
+            let reason = format!(
+                "the command has {chars} characters; at most {MAX_COMMAND_CHARS} are interpreted: say one or a few steps at a time"
+            );
+            self.refuse(seq, text, &reason);
+            return CommandAccepted::TooLong;
         };
         let deadline = &self.links.shared.deadline;
         let parse = deadline
@@ -106,6 +111,10 @@ impl AgentInput {
     pub fn reject(&mut self, command: &str, reason: &str) {
         let seq = self.links.shared.latest_seq.fetch_add(1, Ordering::SeqCst) + 1;
         self.links.shared.preempt.store(true, Ordering::SeqCst);
+        self.refuse(seq, command, reason);
+    }
+
+    fn refuse(&self, seq: u64, command: &str, reason: &str) {
         let report = PlanReport::refused(command, seq, reason).to_json();
         self.links.emit(AgentOutput::Plan(report));
     }
@@ -195,6 +204,7 @@ impl Agent {
             degraded.push("no language model: fallback parser only".to_owned());
         }
         interpreter.use_clock(Arc::clone(&clock));
+        interpreter.use_token_pulse(links.shared.deadline.pulse());
         interpreter.attach_metrics(&mut metrics)?;
         let reflex = metrics.counter("reflex_stops");
 

@@ -29,6 +29,7 @@ use crate::reason::Reason;
 use bora_agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
 use bora_rt::budget::{BudgetMiss, MissPolicy, TokenBudget};
 use bora_rt::clock::{Clock, SystemClock};
+use bora_rt::pulse::TokenPulse;
 
 /// Which path produced a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +137,10 @@ pub trait PlanModel: Send {
     /// Measures generation on `clock` from now on (the agent's one time base); a model
     /// that reads no time ignores it.
     fn use_clock(&mut self, _clock: Arc<dyn Clock>) {}
+    /// Marks `pulse` when a generation starts, at each generated token and when it ends
+    /// (on the clock of [`PlanModel::use_clock`]), so the planner can enforce the
+    /// token-gap limit from outside the language stage; a model without tokens ignores it.
+    fn use_token_pulse(&mut self, _pulse: TokenPulse) {}
     /// Registers the model's recorders (TTFT, token gaps, misses) with the agent's metrics.
     fn attach_metrics(&mut self, _metrics: &mut bora_rt::metrics::Metrics) -> crate::Result<()> {
         Ok(())
@@ -248,6 +253,13 @@ impl Interpreter {
             m.use_clock(Arc::clone(&clock));
         }
         self.clock = clock;
+    }
+
+    /// Has the model mark `pulse` per generated token (the planner's token-gap watch).
+    pub fn use_token_pulse(&mut self, pulse: TokenPulse) {
+        if let Some(m) = self.model.as_mut() {
+            m.use_token_pulse(pulse);
+        }
     }
 
     /// The same interpreter with `trust` deciding when a model's own plan may move the robot.
@@ -422,14 +434,10 @@ impl Interpreter {
             plan: plan_json(&plan),
             untrusted: self.trust.why_untrusted(declared_accuracy),
         });
-        let rest: Vec<Step> = plan
-            .into_plan()
-            .steps
-            .into_iter()
-            .filter(|s| !s.is_motion())
-            .collect();
-        if !rest.is_empty() {
-            out.plan = self.limits.validate(Plan { steps: rest }).ok();
+        let mut rest = plan.into_plan();
+        rest.steps.retain(|s| !s.is_motion());
+        if !rest.steps.is_empty() {
+            out.plan = self.limits.validate(rest).ok();
             out.source = Source::Model;
         }
         ControlFlow::Break(())
@@ -450,11 +458,8 @@ impl Interpreter {
     }
 
     fn stop_plan(&self) -> Option<ValidPlan> {
-        self.limits
-            .validate(Plan {
-                steps: vec![Step::Stop {}],
-            })
-            .ok()
+        let stop = Plan::new([Step::Stop {}]).ok()?;
+        self.limits.validate(stop).ok()
     }
 }
 

@@ -25,3 +25,9 @@ pub use interpret::{
 };
 pub use reason::Reason;
 pub use report::{Event, EventReport, PlanReport};
+pub use stages::MAX_COMMAND_CHARS;
+
+// The unit tests count allocations on their own thread (stages/planning/no_alloc.rs).
+#[cfg(test)]
+#[global_allocator]
+static GLOBAL: bora_testkit::CountingAlloc = bora_testkit::CountingAlloc;

@@ -43,7 +43,7 @@ fn plan_json(out: &AgentOutput) -> Option<serde_json::Value> {
 }
 
 fn is_plan_done(out: &AgentOutput) -> bool {
-    matches!(out, AgentOutput::Event(e) if e.contains("plan_done"))
+    out.event_json().is_some_and(|e| e.contains("plan_done"))
 }
 
 #[test]
@@ -229,7 +229,8 @@ fn stalled_language_stage_trips_the_planner_watchdog() {
         if let AgentOutput::CmdVel(t) = o {
             last_twist = Some(*t);
         }
-        matches!(o, AgentOutput::Event(e) if e.contains("watchdog") && e.contains("language"))
+        o.event_json()
+            .is_some_and(|e| e.contains("watchdog") && e.contains("language"))
             && last_twist.is_some_and(|t| t.linear_x == 0.0 && t.angular_z == 0.0)
     });
     assert!(zero, "no watchdog stop after the language stage stalled");

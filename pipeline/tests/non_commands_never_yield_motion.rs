@@ -145,10 +145,9 @@ fn the_running_agent_reports_each_non_command_and_never_moves_the_simulated_robo
 
     // Control: the same rig and model move the robot for a command the parser understands.
     rig.input().command("move forward half a meter");
-    let done = rig.run_until(
-        Instant::now() + Duration::from_secs(15),
-        |o, _| matches!(o, AgentOutput::Event(e) if e.contains("plan_done")),
-    );
+    let done = rig.run_until(Instant::now() + Duration::from_secs(15), |o, _| {
+        o.event_json().is_some_and(|e| e.contains("plan_done"))
+    });
     let pose = rig.pose();
     assert!(done && (pose.x - 0.5).abs() < 0.03, "ended at {pose:?}");
     agent.stop(Duration::from_secs(5)).expect("agent stops");

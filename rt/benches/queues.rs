@@ -1,5 +1,5 @@
-//! Queue hop latency: ping-pong between two threads for each queue kind, against
-//! `std::sync::mpsc` in the same run. Criterion reports the mean round trip; each
+//! Queue hop latency: ping-pong between two threads for each queue kind (rtrb's and
+//! heapless's SPSC rings side by side), against `std::sync::mpsc` in the same run. Criterion reports the mean round trip; each
 //! benchmark also prints the one-way hop (round trip / 2) p50 and p99 from an HDR
 //! histogram, since latency is a distribution.
 //!
@@ -39,6 +39,33 @@ impl Rx for SpscConsumer<u64> {
     fn try_recv(&mut self) -> Option<u64> {
         self.pop()
     }
+}
+
+impl Tx for heapless::spsc::Producer<'static, u64> {
+    fn send(&mut self, v: u64) {
+        let mut v = v;
+        while let Err(back) = self.enqueue(v) {
+            v = back;
+            std::hint::spin_loop();
+        }
+    }
+}
+impl Rx for heapless::spsc::Consumer<'static, u64> {
+    fn try_recv(&mut self) -> Option<u64> {
+        self.dequeue()
+    }
+}
+
+/// heapless's SPSC ring with 63 usable slots (`N - 1`). Its ends borrow the queue, and
+/// the echo thread needs `'static` ends: one small queue per direction is leaked for the
+/// benchmark's lifetime (what a stage would have to do, or use a `static`).
+fn heapless_spsc() -> (
+    heapless::spsc::Producer<'static, u64>,
+    heapless::spsc::Consumer<'static, u64>,
+) {
+    let q: &'static mut heapless::spsc::Queue<u64, 64> =
+        Box::leak(Box::new(heapless::spsc::Queue::new()));
+    q.split()
 }
 
 struct Mpmc(Arc<MpmcQueue<u64>>);
@@ -139,6 +166,9 @@ fn pingpong<A: Tx, B: Rx, C: Tx, D: Rx>(
     });
     stop.store(true, Ordering::Relaxed);
     echo.join().expect("echo thread");
+    if hop.is_empty() {
+        return; // filtered out on the command line
+    }
     println!(
         "{name}: one-way hop p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} samples)",
         hop.value_at_quantile(0.5),
@@ -157,6 +187,7 @@ fn queues(c: &mut Criterion) {
         spsc::<u64>("ping", cap, None).expect("queue"),
         spsc::<u64>("pong", cap, None).expect("queue"),
     );
+    pingpong(c, "hop/spsc_heapless", heapless_spsc(), heapless_spsc());
     let mpmc = |name: &str, overflow| {
         let q = Arc::new(MpmcQueue::new(name, cap, overflow, None).expect("queue"));
         (Mpmc(Arc::clone(&q)), Mpmc(q))

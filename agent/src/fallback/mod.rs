@@ -63,7 +63,12 @@ pub fn parse_command(command: &str, limits: &Limits) -> Result<ValidPlan> {
             reason: NotUnderstood::NoAction,
         });
     }
-    limits.validate(Plan { steps })
+    let count = steps.len();
+    let plan = Plan::new(steps).map_err(|_| AgentError::StepCount {
+        count,
+        max: limits.max_steps,
+    })?;
+    limits.validate(plan)
 }
 
 /// A clause: tokens `first..last` and the byte where its text ends (for say).
@@ -371,9 +376,8 @@ impl<'a> Ctx<'a> {
         if text.is_empty() {
             return Err(NotUnderstood::MissingText);
         }
-        Ok(vec![Step::Say {
-            text: text.to_string(),
-        }])
+        let step = Step::say(text).map_err(|_| NotUnderstood::TextTooLong)?;
+        Ok(vec![step])
     }
 
     fn wait(quantities: &[(f64, Option<Unit>)]) -> std::result::Result<Step, NotUnderstood> {
@@ -461,12 +465,7 @@ mod tests {
         let plan = parse_command("say \"Grüße!\" then turn left", &Limits::default()).unwrap();
         assert_eq!(
             plan.steps(),
-            [
-                Step::Say {
-                    text: "Grüße!".into()
-                },
-                Step::Turn { angle_deg: 90.0 }
-            ]
+            [Step::say("Grüße!").unwrap(), Step::Turn { angle_deg: 90.0 }]
         );
     }
 }

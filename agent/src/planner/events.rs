@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::bounded::SayText;
 use crate::intent::Action;
 use crate::msg::Twist;
 
@@ -51,6 +52,14 @@ pub enum PlanEvent {
     },
     /// [`Planner::stop`](super::Planner::stop) was called; the plan (if any) is dropped.
     Stopped,
+    /// Move step `index` waits for a fresh scan before it drives (the robot stands);
+    /// it runs when one arrives, or the watchdog refuses it after `scan_wait_s`.
+    WaitingForScan {
+        /// The step's index in the plan.
+        index: usize,
+        /// What is wrong with the scan now.
+        reason: WatchdogReason,
+    },
     /// The watchdog tripped; the plan is dropped.
     Watchdog {
         /// Why.
@@ -79,7 +88,7 @@ pub struct PlannerOutput {
     /// it ends, None while idle.
     pub twist: Option<Twist>,
     /// Text to say (from a `say` step).
-    pub say: Option<String>,
+    pub say: Option<SayText>,
     /// What happened this tick, if anything.
     pub event: Option<PlanEvent>,
 }

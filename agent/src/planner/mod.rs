@@ -22,8 +22,9 @@ use std::time::Duration;
 
 pub use self::config::PlannerConfig;
 pub use self::events::{PlanEvent, PlannerOutput, WatchdogReason};
+use super::bounded::SayText;
 use super::error::Result;
-use super::intent::{Step, ValidPlan};
+use super::intent::{Step, Steps, ValidPlan};
 use super::msg::{wrap_angle, Pose2D, Stamp, Twist};
 use super::perception::WorldState;
 
@@ -44,6 +45,10 @@ struct MovePhase {
     started: Stamp,
     timeout_s: f64,
     band_since: Option<Stamp>,
+    /// Since when the step has waited for a fresh scan before driving (None: not waiting).
+    scan_wait_since: Option<Stamp>,
+    /// The step has passed the scan check once and drives: a stale scan now stops it.
+    driving: bool,
 }
 
 /// Progress of a running turn step.
@@ -86,7 +91,7 @@ enum Control {
 #[derive(Debug, Clone)]
 pub struct Planner {
     cfg: PlannerConfig,
-    steps: Vec<Step>,
+    steps: Steps,
     state: State,
     last_cmd: Twist,
     last_tick: Option<Stamp>,
@@ -102,7 +107,7 @@ impl Planner {
     pub fn new(config: PlannerConfig) -> Result<Self> {
         Ok(Planner {
             cfg: config.check()?,
-            steps: Vec::new(),
+            steps: Steps::new(),
             state: State::Idle,
             last_cmd: Twist::ZERO,
             last_tick: None,
@@ -211,7 +216,7 @@ impl Planner {
         }
     }
 
-    fn zero(&mut self, event: Option<PlanEvent>, say: Option<String>) -> PlannerOutput {
+    fn zero(&mut self, event: Option<PlanEvent>, say: Option<SayText>) -> PlannerOutput {
         self.last_cmd = Twist::ZERO;
         PlannerOutput {
             twist: Some(Twist::ZERO),
@@ -301,6 +306,8 @@ impl Planner {
                     started: now,
                     timeout_s: self.move_timeout(target_m),
                     band_since: None,
+                    scan_wait_since: None,
+                    driving: false,
                 })
             }
             Step::Turn { angle_deg } => {
@@ -337,8 +344,12 @@ impl Planner {
     /// One tick of a move: scan watchdog, step timeout, then drive toward the target.
     fn tick_move(&mut self, t: Tick, mut m: MovePhase) -> PlannerOutput {
         if let Some(reason) = self.scan_problem(t.world, t.now) {
-            return self.halt(PlanEvent::Watchdog { reason });
+            if m.driving {
+                return self.halt(PlanEvent::Watchdog { reason });
+            }
+            return self.wait_for_scan(t, m, reason);
         }
+        m.driving = true;
         let elapsed = t.now.saturating_sub(m.started);
         if elapsed.as_secs_f64() > m.timeout_s {
             return self.halt(PlanEvent::StepTimeout {
@@ -352,6 +363,41 @@ impl Planner {
             phase: Phase::Move(m),
         };
         self.apply(control, t.index, t.started, t.dt)
+    }
+
+    /// A move that has not driven yet and has no fresh scan: stand (zero velocity) for up
+    /// to `scan_wait_s`, saying so once, then refuse it. Its step timeout counts from
+    /// when it can drive.
+    fn wait_for_scan(
+        &mut self,
+        t: Tick,
+        mut m: MovePhase,
+        reason: WatchdogReason,
+    ) -> PlannerOutput {
+        let since = m.scan_wait_since.unwrap_or(t.now);
+        if t.now.saturating_sub(since).as_secs_f64() >= self.cfg.scan_wait_s {
+            return self.halt(PlanEvent::Watchdog { reason });
+        }
+        // The start tick reports the step's start; the wait is reported on the next.
+        let event = match (t.started, m.scan_wait_since) {
+            (Some(started), _) => Some(started),
+            (None, None) => Some(PlanEvent::WaitingForScan {
+                index: t.index,
+                reason,
+            }),
+            (None, Some(_)) => None,
+        };
+        if t.started.is_none() {
+            m.scan_wait_since = Some(since);
+        }
+        // The robot stands: the move is measured from where it starts to drive.
+        m.started = t.now;
+        m.origin = t.world.pose;
+        self.state = State::Run {
+            index: t.index,
+            phase: Phase::Move(m),
+        };
+        self.zero(event, None)
     }
 
     /// One tick of a turn: step timeout, then integrate the yaw change and turn on.
@@ -560,48 +606,4 @@ impl Planner {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn huge_configured_wait_does_not_overflow_the_clock() {
-        use crate::intent::{Limits, Plan};
-        let limits = Limits {
-            max_wait_s: 1e300,
-            ..Limits::default()
-        }
-        .check()
-        .unwrap();
-        let plan = limits
-            .validate(Plan {
-                steps: vec![Step::Wait { seconds: 1e300 }],
-            })
-            .unwrap();
-        let mut p = Planner::new(PlannerConfig::default()).unwrap();
-        let now = Duration::from_secs(5);
-        p.set_plan(plan, now);
-        let world = WorldState {
-            odom_stamp: Some(now),
-            ..WorldState::default()
-        };
-        let out = p.step(&world, now, None);
-        assert_eq!(out.twist, Some(Twist::ZERO));
-        assert!(p.step(&world, now, None).twist.is_some(), "still waiting");
-        assert!(p.is_active());
-    }
-
-    #[test]
-    fn idle_planner_sends_nothing_and_stop_sends_one_zero() {
-        let mut p = Planner::new(PlannerConfig::default()).unwrap();
-        let world = WorldState::default();
-        assert_eq!(
-            p.step(&world, Duration::ZERO, None),
-            PlannerOutput::default()
-        );
-        p.stop(Duration::from_millis(10));
-        let out = p.step(&world, Duration::from_millis(20), None);
-        assert_eq!(out.twist, Some(Twist::ZERO));
-        assert_eq!(out.event, Some(PlanEvent::Stopped));
-        assert_eq!(p.step(&world, Duration::from_millis(40), None).twist, None);
-    }
-}
+mod tests;

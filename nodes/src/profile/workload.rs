@@ -144,7 +144,7 @@ fn drive(
             match rig.input().command(text) {
                 CommandAccepted::Queued => tally.queued += 1,
                 CommandAccepted::Rejected => tally.rejected += 1,
-                CommandAccepted::ReflexStop => {}
+                CommandAccepted::ReflexStop | CommandAccepted::TooLong => {}
             }
             tally.sent += 1;
             next_command += opts.command_period;

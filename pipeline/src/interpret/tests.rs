@@ -85,9 +85,7 @@ fn dropping_the_motion_keeps_what_the_model_wanted_to_say() {
     assert_eq!(
         steps(&out),
         Some(vec![
-            Step::Say {
-                text: "you are welcome".into()
-            },
+            Step::say("you are welcome").unwrap(),
             Step::Wait { seconds: 1.0 }
         ])
     );

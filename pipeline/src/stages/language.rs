@@ -194,11 +194,7 @@ mod tests {
             LanguageStage::new(interpreter, links.clone(), clock, &mut metrics).expect("stage");
         assert!(!stage.step(&Heartbeat::new()), "no command, nothing to do");
         for (seq, text) in [(1, "turn left"), (2, "move forward one meter")] {
-            let cmd = CommandMsg {
-                seq,
-                text: text.into(),
-                received_at: Duration::ZERO,
-            };
+            let cmd = CommandMsg::new(seq, text, Duration::ZERO).expect("short command");
             assert!(links.commands.push(cmd).is_queued());
         }
         links.shared.latest_seq.store(2, Ordering::SeqCst);

@@ -18,18 +18,42 @@ use bora_agent::ValidPlan;
 use bora_rt::metrics::Recorder;
 use bora_rt::queue::MpmcQueue;
 
+/// The longest command the agent interprets, in Unicode characters: a spoken command is
+/// a sentence or two; a longer text is refused with a reason, never cut.
+pub const MAX_COMMAND_CHARS: usize = 500;
+
+/// A command's text, stored inline so a command crosses the queue without allocating.
+pub(crate) type CommandText = heapless::String<{ 4 * MAX_COMMAND_CHARS }>;
+
 /// A command on its way to the language stage.
 #[derive(Debug)]
 pub(crate) struct CommandMsg {
     /// Its sequence number.
     pub seq: u64,
-    /// The command text.
-    pub text: String,
+    /// The command text (at most [`MAX_COMMAND_CHARS`] characters).
+    pub text: CommandText,
     /// When it arrived, agent clock.
     pub received_at: Duration,
 }
 
-/// A validated plan on its way to the planner.
+impl CommandMsg {
+    /// Command `seq` received at `received_at`; `None` when `text` has more than
+    /// [`MAX_COMMAND_CHARS`] characters.
+    pub fn new(seq: u64, text: &str, received_at: Duration) -> Option<Self> {
+        if text.chars().count() > MAX_COMMAND_CHARS {
+            return None;
+        }
+        let mut inline = CommandText::new();
+        inline.push_str(text).ok()?;
+        Some(Self {
+            seq,
+            text: inline,
+            received_at,
+        })
+    }
+}
+
+/// A validated plan on its way to the planner (inline: no allocation to queue it).
 #[derive(Debug)]
 pub(crate) struct PlanMsg {
     /// The command's sequence number.

@@ -10,7 +10,6 @@ use std::time::Duration;
 use super::{record_opt, Links};
 use crate::deadline::DeadlineAction;
 use crate::output::AgentOutput;
-use crate::report::EventReport;
 use bora_agent::{PlanEvent, Planner, WorldState};
 use bora_rt::clock::Clock;
 use bora_rt::liveness::{Heartbeat, HeartbeatWatch, Liveness};
@@ -174,14 +173,13 @@ impl PlanningStage {
             }
         }
         if let Some(say) = out.say {
-            self.links.emit(AgentOutput::Say(say));
+            self.links.emit(AgentOutput::Say(say.as_str().to_owned()));
         }
         if let Some(event) = out.event {
             if matches!(event, PlanEvent::Watchdog { .. }) {
                 self.counters.watchdog_stops.incr();
             }
-            let report = EventReport::planner(&event, now);
-            self.links.emit(AgentOutput::Event(report.to_json()));
+            self.links.emit(AgentOutput::PlanEvent { event, at: now });
         }
         self.plan_transit.publish();
         self.cmd_to_motion.publish();
@@ -228,6 +226,9 @@ impl PlanningStage {
 }
 
 #[cfg(test)]
+mod no_alloc;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::stages::tests::{drain, links};
@@ -235,31 +236,37 @@ mod tests {
     use crate::EventReport;
     use bora_agent::{parse_command, Limits, PlannerConfig, Twist};
     use bora_rt::clock::ManualClock;
-    use bora_rt::slot::latest_slot;
+    use bora_rt::slot::{latest_slot, SlotWriter};
+
+    /// A planning stage on `links` reading `world`, and its heartbeat watches.
+    pub(super) fn stage(links: &Links, world: &SlotWriter<WorldState>) -> (PlanningStage, Watches) {
+        let watched = Watched {
+            language: Heartbeat::new(),
+            perception: Heartbeat::new(),
+            stall_after: Duration::from_secs(3600),
+        };
+        let planner = Planner::new(PlannerConfig::default()).expect("planner");
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new());
+        let stage = PlanningStage::new(
+            (planner, Duration::from_millis(20)),
+            links.clone(),
+            world.reader().expect("reader"),
+            (clock, watched),
+            &mut Metrics::new(),
+        )
+        .expect("stage");
+        let watches = Watches {
+            language: stage.watched.language.watch(Duration::ZERO),
+            perception: stage.watched.perception.watch(Duration::ZERO),
+        };
+        (stage, watches)
+    }
 
     #[test]
     fn a_tick_drops_a_plan_older_than_a_reflex_stop_and_stops() {
         let links = links();
         let world = latest_slot("world", WorldState::default(), 1).expect("slot");
-        let watched = Watched {
-            language: Heartbeat::new(),
-            perception: Heartbeat::new(),
-            stall_after: Duration::from_secs(60),
-        };
-        let planner = Planner::new(PlannerConfig::default()).expect("planner");
-        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new());
-        let mut stage = PlanningStage::new(
-            (planner, Duration::from_millis(20)),
-            links.clone(),
-            world.reader().expect("reader"),
-            (Arc::clone(&clock), watched),
-            &mut Metrics::new(),
-        )
-        .expect("stage");
-        let mut watches = Watches {
-            language: stage.watched.language.watch(Duration::ZERO),
-            perception: stage.watched.perception.watch(Duration::ZERO),
-        };
+        let (mut stage, mut watches) = stage(&links, &world);
         let plan = parse_command("move forward one meter", &Limits::default()).expect("parse");
         let msg = PlanMsg {
             seq: 1,
@@ -272,10 +279,10 @@ mod tests {
         stage.tick(&mut watches, Duration::from_millis(20));
         let out = drain(&links);
         assert!(out.contains(&AgentOutput::CmdVel(Twist::ZERO)), "{out:?}");
-        let stopped = out.iter().any(|o| match o {
-            AgentOutput::Event(j) => serde_json::from_str::<EventReport>(j)
-                .is_ok_and(|e| e.event == crate::Event::Stopped),
-            _ => false,
+        let stopped = out.iter().any(|o| {
+            o.event_json()
+                .and_then(|j| serde_json::from_str::<EventReport>(&j).ok())
+                .is_some_and(|e| e.event == crate::Event::Stopped)
         });
         assert!(stopped, "{out:?}");
         assert_eq!(
