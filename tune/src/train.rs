@@ -1,0 +1,244 @@
+//! Supervised fine-tuning of a LoRA adapter: (prompt, completion) examples, mean
+//! cross-entropy over the completion tokens only, AdamW.
+
+use bora_models::ModelTokenizer;
+use candle_core::Tensor;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+
+use crate::forward::Adapted;
+use crate::lora::{LoraAdapter, LoraConfig};
+use crate::weights::BaseModel;
+use crate::{Error, Result};
+
+/// The prompt format the language stage will send: `Input: {command}\nOutput: `.
+pub fn prompt_for(command: &str) -> String {
+    format!("Input: {command}\nOutput: ")
+}
+
+/// One training example: the model should continue `prompt` with `completion`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// Text the model is given (its tokens are not scored).
+    pub prompt: String,
+    /// Text the model should produce (every one of its tokens is scored).
+    pub completion: String,
+}
+
+impl Example {
+    /// The example for a spoken `command` and its plan JSON: prompt [`prompt_for`] and
+    /// completion `{plan_json}\n`.
+    pub fn from_command(command: &str, plan_json: &str) -> Self {
+        Self {
+            prompt: prompt_for(command),
+            completion: format!("{plan_json}\n"),
+        }
+    }
+}
+
+/// An example as token ids: `ids[..prompt_len]` is the prompt (with BOS when the model
+/// wants one), the rest the completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenizedExample {
+    /// Prompt then completion token ids.
+    pub ids: Vec<u32>,
+    /// Number of leading ids that belong to the prompt (at least 1).
+    pub prompt_len: usize,
+}
+
+impl TokenizedExample {
+    /// Tokenize `ex` (example number `index`, for errors) with no special-token parsing of
+    /// either text. Prompt and completion are encoded separately, as at inference, where
+    /// the prompt is encoded alone and the model continues it.
+    pub fn new(tok: &ModelTokenizer, ex: &Example, index: usize) -> Result<Self> {
+        let mut ids = Vec::new();
+        if tok.add_bos() {
+            ids.extend(tok.bos_id());
+        }
+        ids.extend(tok.encode(&ex.prompt, false)?);
+        let prompt_len = ids.len();
+        let completion = tok.encode(&ex.completion, false)?;
+        if prompt_len == 0 || completion.is_empty() {
+            return Err(Error::InvalidExample {
+                index,
+                reason: "prompt and completion must each encode to at least one token".into(),
+            });
+        }
+        ids.extend(completion);
+        Ok(Self { ids, prompt_len })
+    }
+
+    /// Number of scored (completion) tokens.
+    pub fn scored(&self) -> usize {
+        self.ids.len() - self.prompt_len
+    }
+}
+
+/// Optimiser settings of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// The adapter's shape and seed.
+    pub lora: LoraConfig,
+    /// AdamW learning rate (per step).
+    pub lr: f64,
+    /// AdamW decoupled weight decay (per step, times lr).
+    pub weight_decay: f64,
+    /// Passes over the training examples.
+    pub epochs: usize,
+}
+
+impl Default for TrainConfig {
+    /// LoRA defaults, lr 1e-3, no weight decay, 3 epochs.
+    fn default() -> Self {
+        Self {
+            lora: LoraConfig::default(),
+            lr: 1e-3,
+            weight_decay: 0.0,
+            epochs: 3,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Check the optimiser settings.
+    pub fn check(&self) -> Result<()> {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0) {
+            return Err(Error::InvalidSetting {
+                name: "lr",
+                value: self.lr.to_string(),
+                reason: "must be between 0 and 1 (LoRA commonly uses 1e-4 to 2e-3)".into(),
+            });
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::InvalidSetting {
+                name: "weight_decay",
+                value: self.weight_decay.to_string(),
+                reason: "must be 0 or positive".into(),
+            });
+        }
+        if self.epochs == 0 {
+            return Err(Error::InvalidSetting {
+                name: "epochs",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A training run: the frozen base, the adapter being trained and its optimiser state.
+pub struct Trainer<'m> {
+    base: &'m BaseModel,
+    adapter: LoraAdapter,
+    opt: AdamW,
+    steps: usize,
+}
+
+impl<'m> Trainer<'m> {
+    /// Start training a fresh adapter (seeded `A`, zero `B`) on `base`.
+    pub fn new(base: &'m BaseModel, config: &TrainConfig) -> Result<Self> {
+        config.check()?;
+        let adapter = LoraAdapter::new(base, &config.lora)?;
+        let opt = AdamW::new(
+            adapter.vars(),
+            ParamsAdamW {
+                lr: config.lr,
+                weight_decay: config.weight_decay,
+                ..Default::default()
+            },
+        )?;
+        Ok(Self {
+            base,
+            adapter,
+            opt,
+            steps: 0,
+        })
+    }
+
+    /// One optimiser step on `batch`; returns its loss before the update (mean
+    /// cross-entropy per completion token, nats).
+    pub fn step(&mut self, batch: &[TokenizedExample]) -> Result<f32> {
+        let loss = completion_loss(self.base, &self.adapter, batch, true)?;
+        self.opt.backward_step(&loss)?;
+        self.steps += 1;
+        Ok(loss.to_scalar::<f32>()?)
+    }
+
+    /// Mean cross-entropy per completion token (nats) over `examples`, without updating.
+    pub fn evaluate(&self, examples: &[TokenizedExample]) -> Result<f32> {
+        evaluate(self.base, &self.adapter, examples)
+    }
+
+    /// Optimiser steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The adapter as trained so far.
+    pub fn adapter(&self) -> &LoraAdapter {
+        &self.adapter
+    }
+
+    /// End training and keep the adapter.
+    pub fn into_adapter(self) -> LoraAdapter {
+        self.adapter
+    }
+}
+
+/// Mean cross-entropy per completion token (nats) of `base` with `adapter` (if any) over
+/// `examples`, computed without recording gradients.
+pub fn evaluate(
+    base: &BaseModel,
+    adapter: &LoraAdapter,
+    examples: &[TokenizedExample],
+) -> Result<f32> {
+    let (mut sum, mut count) = (0f64, 0usize);
+    for ex in examples {
+        let loss = completion_loss(base, adapter, std::slice::from_ref(ex), false)?;
+        sum += f64::from(loss.to_scalar::<f32>()?) * ex.scored() as f64;
+        count += ex.scored();
+    }
+    if count == 0 {
+        return Err(Error::InvalidSetting {
+            name: "examples",
+            value: "[]".into(),
+            reason: "evaluation needs at least one example".into(),
+        });
+    }
+    Ok((sum / count as f64) as f32)
+}
+
+/// The scalar loss tensor: mean cross-entropy over every completion token of `batch`.
+/// Logits are computed only at the positions that predict a completion token.
+fn completion_loss(
+    base: &BaseModel,
+    adapter: &LoraAdapter,
+    batch: &[TokenizedExample],
+    track: bool,
+) -> Result<Tensor> {
+    if batch.is_empty() {
+        return Err(Error::InvalidSetting {
+            name: "batch",
+            value: "[]".into(),
+            reason: "a step needs at least one example".into(),
+        });
+    }
+    let mut hidden = Vec::with_capacity(batch.len());
+    let mut targets = Vec::new();
+    for ex in batch {
+        let h = base.hidden_states(
+            &ex.ids,
+            Some(Adapted {
+                lora: adapter,
+                track,
+            }),
+        )?;
+        // Position p predicts token p + 1: rows prompt_len - 1 .. len - 1.
+        hidden.push(h.narrow(0, ex.prompt_len - 1, ex.scored())?);
+        targets.extend_from_slice(&ex.ids[ex.prompt_len..]);
+    }
+    let hidden = Tensor::cat(&hidden, 0)?;
+    let logits = base.head(&hidden)?;
+    let targets = Tensor::new(targets.as_slice(), base.device())?;
+    Ok(candle_nn::loss::cross_entropy(&logits, &targets)?)
+}
