@@ -4,6 +4,9 @@
 //! limits embedded, so the model cannot produce an out-of-range number), and the docs.
 //!
 //! JSON form: `{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0}]}`.
+//! A model declines a sentence that is not a command (a question, thanks, an injection)
+//! with the empty plan `{"plan":[]}`, or replies with a plan of `say` steps only: neither
+//! moves the robot. See [`Limits::parse_decision`].
 //! Signs follow ROS REP 103: a negative distance drives backwards, a positive angle turns
 //! left (counter-clockwise).
 
@@ -13,6 +16,12 @@ use serde_json::{json, Map, Value};
 use super::bounded::{de_say, de_steps, SayText};
 pub use super::bounded::{MAX_PLAN_STEPS, MAX_SAY_CHARS};
 use super::error::{AgentError, Result};
+
+/// The finest step of a number the decoder may write (1 mm, 0.001 deg, 1 ms): at most
+/// three decimals, so a model cannot spend its token budget on digits (measured:
+/// SmolLM2-135M wrote `99.9999...` until it ran out of tokens, an invalid plan).
+/// Validation accepts finer numbers from other paths (the parser's 0.9144 m for 3 ft).
+pub const NUMBER_STEP: f64 = 0.001;
 
 /// A plan's steps, stored inline: at most [`MAX_PLAN_STEPS`].
 pub type Steps = heapless::Vec<Step, MAX_PLAN_STEPS>;
@@ -407,16 +416,29 @@ impl Limits {
         Ok(ValidPlan(plan))
     }
 
-    /// Parses the JSON form and validates it: the parser the language stage uses.
+    /// Parses the JSON form and validates it (an empty plan is an error).
     pub fn parse(&self, json: &str) -> Result<ValidPlan> {
         self.validate(Plan::from_json(json)?)
     }
 
+    /// Parses a model's reply: `Ok(None)` when it declines (`{"plan":[]}`: not a command,
+    /// no motion), else the validated plan, as [`Limits::parse`]. The parser the language
+    /// stage uses on model output.
+    pub fn parse_decision(&self, json: &str) -> Result<Option<ValidPlan>> {
+        let plan = Plan::from_json(json)?;
+        if plan.steps.is_empty() {
+            return Ok(None);
+        }
+        self.validate(plan).map(Some)
+    }
+
     /// The JSON Schema of a plan under these limits, for the constrained decoder
     /// (llguidance): `anyOf` over the actions, `const` action names, `minimum`/`maximum`
+    /// and `multipleOf` [`NUMBER_STEP`] for numbers,
     /// and `maxLength` from the limits, every field required, no other properties.
     /// `x-guidance` asks for compact JSON (no optional whitespace), which also means
-    /// fewer tokens to generate.
+    /// fewer tokens to generate. The plan may be empty: the model's way to decline (see
+    /// [`Limits::parse_decision`]).
     pub fn json_schema(&self) -> Value {
         let variants: Vec<Value> = Action::ALL
             .iter()
@@ -428,7 +450,7 @@ impl Limits {
             "properties": {
                 "plan": {
                     "type": "array",
-                    "minItems": 1,
+                    "minItems": 0,
                     "maxItems": self.max_steps,
                     "items": {"anyOf": variants}
                 }
@@ -447,7 +469,7 @@ impl Limits {
             let schema = if field.is_text() {
                 json!({"type": "string", "minLength": 1, "maxLength": self.max_say_chars})
             } else {
-                json!({"type": "number", "minimum": min, "maximum": max})
+                json!({"type": "number", "minimum": min, "maximum": max, "multipleOf": NUMBER_STEP})
             };
             properties.insert(field.name().into(), schema);
             required.push(Value::from(field.name()));
@@ -492,7 +514,8 @@ impl Limits {
             }
         }
         out.push_str(&format!(
-            "\nA plan is 1 to {} steps: `{{\"plan\":[{{\"action\":\"move\",\"distance_m\":1.0}},{{\"action\":\"turn\",\"angle_deg\":90.0}}]}}`.\n",
+            "\nA plan is 1 to {} steps: `{{\"plan\":[{{\"action\":\"move\",\"distance_m\":1.0}},{{\"action\":\"turn\",\"angle_deg\":90.0}}]}}`. \
+             The model declines a sentence that is not a command with `{{\"plan\":[]}}` (no motion).\n",
             self.max_steps
         ));
         out
@@ -543,6 +566,25 @@ mod tests {
             plan.to_json().unwrap(),
             r#"{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0}]}"#
         );
+    }
+
+    #[test]
+    fn an_empty_plan_is_a_decline_for_the_model_and_an_error_elsewhere() {
+        let limits = Limits::default();
+        assert_eq!(limits.parse_decision(r#"{"plan":[]}"#).unwrap(), None);
+        assert!(matches!(
+            limits.parse(r#"{"plan":[]}"#),
+            Err(AgentError::StepCount { count: 0, .. })
+        ));
+        let reply = limits
+            .parse_decision(r#"{"plan":[{"action":"say","text":"I only drive"}]}"#)
+            .unwrap()
+            .unwrap();
+        assert!(!reply.has_motion());
+        assert!(matches!(
+            limits.parse_decision(r#"{"plan":[{"action":"move","distance_m":9.0}]}"#),
+            Err(AgentError::OutOfRange { .. })
+        ));
     }
 
     #[test]

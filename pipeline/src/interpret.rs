@@ -314,6 +314,13 @@ impl Interpreter {
         &self.limits
     }
 
+    /// Runs the model alone on `command`: no reflex, no parser, no motion rules. For
+    /// benchmarks that score the model's own plan; None without a model.
+    pub fn model_only(&mut self, command: &str, cancel: &Arc<AtomicBool>) -> Option<ModelAttempt> {
+        let model = self.model.as_mut()?;
+        Some(model.generate(command, cancel, &mut |_| {}))
+    }
+
     /// Interprets `command`. `cancel` is set by a newer command; then the result is a
     /// preempted interpretation with no plan, whatever the paths produced.
     pub fn interpret(
@@ -384,8 +391,9 @@ impl Interpreter {
                 out.reasons.push(Reason::ModelFailed { error });
                 ControlFlow::Continue(())
             }
-            _ => match self.limits.parse(&attempt.text) {
-                Ok(plan) => self.judge_model_plan(command, plan, declared_accuracy, out),
+            _ => match self.limits.parse_decision(&attempt.text) {
+                Ok(Some(plan)) => self.judge_model_plan(command, plan, declared_accuracy, out),
+                Ok(None) => self.judge_model_decline(command, declared_accuracy, out),
                 Err(e) => {
                     out.reasons.push(Reason::ModelOutputRejected {
                         error: e.to_string(),
@@ -440,6 +448,27 @@ impl Interpreter {
             out.plan = self.limits.validate(rest).ok();
             out.source = Source::Model;
         }
+        ControlFlow::Break(())
+    }
+
+    /// Decides what a model's decline (`{"plan":[]}`: not a command) means. Where the
+    /// parser understood a command the decline disagrees with it and the parser decides
+    /// (as for any disagreement); elsewhere the result is no motion, from the model.
+    fn judge_model_decline(
+        &self,
+        command: &str,
+        declared_accuracy: Option<f64>,
+        out: &mut Interpretation,
+    ) -> ControlFlow<()> {
+        if parse_command(command, &self.limits).is_ok() {
+            out.reasons.push(Reason::DisagreedWithParser {
+                plan: r#"{"plan":[]}"#.to_owned(),
+            });
+            return ControlFlow::Continue(());
+        }
+        out.source = Source::Model;
+        out.understood = self.trust.trusts(declared_accuracy);
+        out.reasons.push(Reason::ModelDeclined);
         ControlFlow::Break(())
     }
 

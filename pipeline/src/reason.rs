@@ -47,6 +47,8 @@ pub enum Reason {
         /// Why the model is not trusted, as the end of a sentence.
         untrusted: String,
     },
+    /// The model declined: not a command (`{"plan":[]}`), no motion.
+    ModelDeclined,
     /// The deterministic parser did not understand the command either.
     ParserFailed {
         /// The parser's explanation.
@@ -118,6 +120,9 @@ impl fmt::Display for Reason {
                  parser did not understand the command and the model {untrusted}; the motion \
                  was dropped"
             ),
+            Reason::ModelDeclined => {
+                f.write_str("the model declined: not a command for the robot; no motion")
+            }
             Reason::ParserFailed { error } => write!(f, "fallback parser: {error}"),
             Reason::TooLate => {
                 f.write_str("too late: the planner had applied the budget's miss policy")

@@ -326,3 +326,42 @@ fn json_form_starts_with_the_plan() {
     );
     assert_eq!(json["source"], "fallback");
 }
+
+const DECLINE: &str = r#"{"plan":[]}"#;
+
+#[test]
+fn a_model_decline_is_no_motion_from_the_model() {
+    for accuracy in [None, Some(0.97)] {
+        let out = run_declaring(
+            Some(attempt(DECLINE, BudgetOutcome::Met)),
+            accuracy,
+            MissPolicy::Fallback,
+            "what a lovely day",
+        );
+        assert_eq!(out.plan, None);
+        assert_eq!(out.source, Source::Model);
+        assert!(
+            out.reasons.contains(&Reason::ModelDeclined),
+            "{:?}",
+            out.reasons
+        );
+        // Trusted or not, nothing moves; only a trusted model's decline counts as
+        // understood (an untrusted one still raises the not-understood event).
+        assert_eq!(out.understood, accuracy.is_some());
+    }
+}
+
+#[test]
+fn a_decline_of_a_command_the_parser_understood_is_a_disagreement() {
+    let out = run(
+        Some(attempt(DECLINE, BudgetOutcome::Met)),
+        MissPolicy::Fallback,
+        "turn left",
+    );
+    assert_eq!(out.source, Source::Fallback);
+    assert_eq!(steps(&out), Some(vec![Step::Turn { angle_deg: 90.0 }]));
+    assert!(matches!(
+        out.reasons.first(),
+        Some(Reason::DisagreedWithParser { plan }) if plan == DECLINE
+    ));
+}
