@@ -25,6 +25,9 @@ pub enum NotUnderstood {
     /// The clause has a word that changes its meaning in a way the parser does not
     /// handle (a negation, a repetition, a condition), so it refuses rather than guess.
     Unsupported,
+    /// The clause does not start with what to do: a statement or a question that
+    /// mentions motion ("the taxi turned around", "what does turn left mean").
+    NotImperative,
 }
 
 impl NotUnderstood {
@@ -39,6 +42,7 @@ impl NotUnderstood {
             Self::WrongUnit => "the unit does not fit the action: distances in m/cm, angles in degrees, waits in seconds",
             Self::MissingText => "what should be said? e.g. 'say hello'",
             Self::TextTooLong => "the text to say is over 200 characters; say it in shorter parts",
+            Self::NotImperative => "this reads as a statement or a question, not a command; start with what to do, e.g. 'turn left' or 'please move forward 1 meter'",
             Self::Unsupported => "negations, repetitions and conditions ('not', 'twice', 'until', 'if') are not understood; say what to do, step by step",
         }
     }

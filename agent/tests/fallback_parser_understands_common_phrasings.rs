@@ -288,3 +288,33 @@ fn arbitrary_text_never_panics() {
         let _ = parse_command(&text, &limits);
     }
 }
+
+/// Statements and questions that mention motion are not commands: the robot drove 1 m on
+/// "I'll be right back" before. (Sentences from the dev split, models/data/intents.)
+#[test]
+fn statements_and_questions_about_motion_are_not_commands() {
+    for sentence in [
+        "the man in the red coat turned 90 degrees by accident",
+        "the living room is to your left",
+        "my friend spun around yesterday",
+        "The taxi turned around last night.",
+        "how many feet is 3 meters",
+        "I'll be right back.",
+    ] {
+        assert_eq!(reason(sentence), NotUnderstood::NotImperative, "{sentence}");
+    }
+    // Filler and politeness before what to do still reads as a command.
+    for command in [
+        "um, turn left",
+        "swivel 75 degrees to your left",
+        "so could you please move forward 2 meters",
+        "okay robot, now turn right",
+        "let's go back 1 meter",
+        "2 meters forward please",
+    ] {
+        assert!(
+            parse_command(command, &Limits::default()).is_ok(),
+            "{command} should parse"
+        );
+    }
+}

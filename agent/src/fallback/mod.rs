@@ -2,9 +2,9 @@
 //! Used when the model misses its budget or produces an invalid plan.
 //!
 //! What it understands:
-//! - moves: move/go/drive/walk/head/roll/step/advance + forward/forwards/ahead/straight
+//! - moves: move/go/drive/walk/head/roll/step/advance/scoot/creep/inch + forward/forwards/ahead/straight
 //!   or back/backward/backwards/reverse/"back up"; a bare number is meters;
-//! - turns: turn/rotate/spin/face/pivot + left/right/around/clockwise/counterclockwise/
+//! - turns: turn/rotate/spin/face/pivot/swivel/yaw + left/right/around/clockwise/counterclockwise/
 //!   anticlockwise ("counter clockwise", "anti-clockwise"); no angle = 90 deg, "around"
 //!   = 180 deg; clockwise and right are negative (REP 103); a bare number is degrees;
 //!   "a quarter turn" / "half a turn" / "a full turn" count in revolutions;
@@ -17,6 +17,11 @@
 //! - units m/meter(s)/metre(s)/cm/centimeter(s)/mm/ft/feet/inch(es), degree(s)/deg/°/
 //!   rad/radian(s)/turn(s)/revolution(s), s/sec(s)/second(s)/ms/min/minute(s);
 //! - sequences joined by "then", "and", "and then", "next", "after that", commas.
+//!
+//! A clause must start (after filler and politeness words) with what to do: an action
+//! word, a direction or a number. A statement or question that mentions motion ("the
+//! taxi turned around", "I'll be right back", "how many feet is 3 meters") is not a
+//! command, and the whole sentence is refused: a robot must not drive on small talk.
 //!
 //! A clause it cannot read is an error naming the clause and why; the whole command is
 //! then rejected (no partial plans). The result is validated against [`Limits`]:
@@ -98,7 +103,12 @@ fn is_wait_verb(w: &str) -> bool {
 }
 
 fn is_turn_verb(w: &str) -> bool {
-    matches!(w, "turn" | "rotate" | "spin" | "face" | "pivot")
+    matches!(
+        w,
+        "turn" | "rotate" | "spin" | "face" | "pivot" | "twirl" | "swivel" | "swing" | "yaw"
+            // What a speech recogniser makes of "turn" at the start of a command.
+            | "turned" | "torn" | "term"
+    )
 }
 
 fn is_move_verb(w: &str) -> bool {
@@ -115,6 +125,14 @@ fn is_move_verb(w: &str) -> bool {
             | "travel"
             | "proceed"
             | "come"
+            | "ease"
+            | "cruise"
+            | "creep"
+            | "inch"
+            | "scoot"
+            | "shuffle"
+            | "carry"
+            | "mover"
     )
 }
 
@@ -189,6 +207,57 @@ fn is_unsupported(w: &str) -> bool {
             | "while"
             | "except"
     )
+}
+
+/// Spoken filler and politeness that may come before what to do, besides [`is_filler`].
+fn is_preamble(w: &str) -> bool {
+    matches!(
+        w,
+        "um" | "uh"
+            | "er"
+            | "erm"
+            | "hmm"
+            | "so"
+            | "well"
+            | "kindly"
+            | "let's"
+            | "lets"
+            | "let"
+            | "us"
+            | "buddy"
+            | "alright"
+            | "way"
+    )
+}
+
+/// Whether a clause may start with `w` (after preamble): an action word or a direction.
+fn may_start_a_command(w: &str) -> bool {
+    is_say_verb(w)
+        || is_stop_word(w)
+        || is_wait_verb(w)
+        || is_turn_verb(w)
+        || is_move_verb(w)
+        || matches!(
+            w,
+            "stand"
+                | "forward"
+                | "forwards"
+                | "ahead"
+                | "straight"
+                | "back"
+                | "backward"
+                | "backwards"
+                | "reverse"
+                | "backup"
+                | "left"
+                | "right"
+                | "clockwise"
+                | "anticlockwise"
+                | "counterclockwise"
+                | "counter"
+                | "anti"
+                | "around"
+        )
 }
 
 fn is_clause_break(w: &str) -> bool {
@@ -279,8 +348,30 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// One clause -> its steps (None for a clause of filler words only).
+    /// Whether the clause's first word past filler and preamble may start a command (a
+    /// number may; a clause of filler only may, and yields nothing).
+    fn starts_imperative(&self, c: Clause) -> bool {
+        let first = (c.first..c.last).find(|&k| {
+            let w = self.word(k);
+            self.toks[k].kind != Kind::Word || !(is_filler(w) || is_preamble(w))
+        });
+        match first {
+            None => true,
+            Some(k) => self.toks[k].kind != Kind::Word || may_start_a_command(self.word(k)),
+        }
+    }
+
+    /// One clause -> its steps (None for a clause of filler words only); a clause with
+    /// an action that does not start with what to do is refused.
     fn parse_clause(&self, c: Clause) -> std::result::Result<Option<Vec<Step>>, NotUnderstood> {
+        match self.parse_words(c)? {
+            Some(_) if !self.starts_imperative(c) => Err(NotUnderstood::NotImperative),
+            steps => Ok(steps),
+        }
+    }
+
+    /// The clause's words -> its steps, whatever their order.
+    fn parse_words(&self, c: Clause) -> std::result::Result<Option<Vec<Step>>, NotUnderstood> {
         let mut dirs = Directions::default();
         let (mut stop, mut wait, mut turn_verb, mut move_verb, mut other) =
             (false, false, false, false, false);
@@ -330,7 +421,7 @@ impl<'a> Ctx<'a> {
                 _ if is_turn_verb(w) => turn_verb = true,
                 _ if is_move_verb(w) => move_verb = true,
                 _ if is_unsupported(w) => return Err(NotUnderstood::Unsupported),
-                _ if is_filler(w) || unit(w).is_some() => {}
+                _ if is_filler(w) || is_preamble(w) || unit(w).is_some() => {}
                 _ => other = true,
             }
         }
