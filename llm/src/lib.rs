@@ -78,6 +78,9 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "turn right",
         r#"{"plan":[{"action":"turn","angle_deg":-90.0}]}"#,
     ),
+    // Not commands: the model declines (no motion).
+    ("thank you, that was great", r#"{"plan":[]}"#),
+    ("yesterday the car turned left", r#"{"plan":[]}"#),
 ];
 
 /// The prompt around a command: a fixed prefix (cached), then `head`, the command, `tail`.

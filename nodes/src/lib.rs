@@ -1,6 +1,7 @@
 //! bora-nodes: the ROS 2 boundary of bora (r2r, behind the `ros` feature) and the
 //! library half of the `bora` binary: parameters, model loading, the nodes.
 
+pub mod eval;
 pub mod model_loader;
 pub mod param_table;
 pub mod params;

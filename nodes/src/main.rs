@@ -36,6 +36,8 @@ enum Command {
     Agent(cli::agent::AgentArgs),
     /// Interpret one command offline and print the plan, its source and latencies.
     Intent(cli::intent::IntentArgs),
+    /// Measure intent accuracy on a benchmark file (model alone, parser alone, final).
+    Eval(cli::eval::EvalArgs),
     /// Transcribe a WAV file with Whisper, then interpret it as `intent` does.
     Listen(cli::listen::ListenArgs),
     /// Publish a voice command (a speech recogniser stand-in); --wait prints the plan.
@@ -57,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(args) => cli::sim::run(args),
         Command::Agent(args) => cli::agent::run(args),
         Command::Intent(args) => cli::intent::run(args),
+        Command::Eval(args) => cli::eval::run(args),
         Command::Listen(args) => cli::listen::run(args),
         Command::Say(args) => cli::say::run(args),
         Command::Profile(args) => cli::profile::run(args),

@@ -21,17 +21,25 @@ pub struct IntentArgs {
     /// loads once. With --json, one JSON object per line.
     #[arg(long, conflicts_with = "text")]
     pub stdin: bool,
+    /// Print one JSON object instead of a readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// The model and its budget.
+    #[command(flatten)]
+    pub stage: StageArgs,
+}
+
+/// The language stage's flags, shared by `bora intent`, `bora listen` and `bora eval`.
+#[derive(Args, Debug, Clone)]
+pub struct StageArgs {
     /// Model name in the cache (smollm2-135m-instruct, gemma3-270m), a GGUF path, or
     /// `none` for the fallback parser alone.
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
-    /// Print one JSON object instead of a readable summary.
-    #[arg(long)]
-    pub json: bool,
-    /// Time to first token budget in ms (0 = unchecked).
+    /// Time to first token budget in ms (0 = unchecked; default: the agent's).
     #[arg(long, value_name = "MS")]
     pub first_token_ms: Option<f64>,
-    /// Total generation budget in ms (0 = unchecked).
+    /// Total generation budget in ms (0 = unchecked; default: the agent's).
     #[arg(long, value_name = "MS")]
     pub total_ms: Option<f64>,
     /// CPU threads for the model (0 = one per logical CPU). Checked by the agent's
@@ -40,25 +48,35 @@ pub struct IntentArgs {
     pub threads: i64,
 }
 
+impl StageArgs {
+    /// The language stage these flags describe, with the agent's parameter checks,
+    /// limits and motion-trust rule; loads the model (progress on stderr is the loader's).
+    pub fn interpreter(&self) -> anyhow::Result<Interpreter> {
+        let mut values = vec![
+            ("model", ParamValue::Str(self.model.clone())),
+            ("threads", ParamValue::Int(self.threads)),
+        ];
+        if let Some(ms) = self.first_token_ms {
+            values.push(("budget.first_token_ms", ParamValue::Double(ms)));
+        }
+        if let Some(ms) = self.total_ms {
+            values.push(("budget.total_ms", ParamValue::Double(ms)));
+        }
+        let params = AgentParams::from_values(values.iter().map(|(n, v)| (*n, v)))?;
+        let model: Option<Box<dyn PlanModel>> = match params.model {
+            Some(_) => Some(bora_nodes::model_loader::load_plan_model(&params)?),
+            None => None,
+        };
+        Ok(
+            Interpreter::new(model, params.agent.limits.clone(), params.miss_policy)
+                .with_motion_trust(params.motion_trust),
+        )
+    }
+}
+
 /// Runs `bora intent`.
 pub fn run(args: IntentArgs) -> anyhow::Result<()> {
-    let mut values = vec![
-        ("model", ParamValue::Str(args.model.clone())),
-        ("threads", ParamValue::Int(args.threads)),
-    ];
-    if let Some(ms) = args.first_token_ms {
-        values.push(("budget.first_token_ms", ParamValue::Double(ms)));
-    }
-    if let Some(ms) = args.total_ms {
-        values.push(("budget.total_ms", ParamValue::Double(ms)));
-    }
-    let params = AgentParams::from_values(values.iter().map(|(n, v)| (*n, v)))?;
-    let model: Option<Box<dyn PlanModel>> = match params.model {
-        Some(_) => Some(bora_nodes::model_loader::load_plan_model(&params)?),
-        None => None,
-    };
-    let mut interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy)
-        .with_motion_trust(params.motion_trust);
+    let mut interpreter = args.stage.interpreter()?;
     let cancel = Arc::new(AtomicBool::new(false));
     let commands: Vec<String> = match args.text {
         Some(text) => vec![text],

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod bench;
 pub mod common;
+pub mod eval;
 pub mod generate;
 pub mod intent;
 pub mod listen;

@@ -36,6 +36,12 @@ pub fn probe(memory_bandwidth_gb_s: f64) -> Machine {
     }
 }
 
+/// The CPU's model name (/proc/cpuinfo or the device tree), or "unknown": stated with
+/// every speed figure.
+pub fn cpu_name() -> String {
+    cpu_model(&read("/proc/cpuinfo").unwrap_or_default())
+}
+
 fn read(path: impl AsRef<Path>) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
