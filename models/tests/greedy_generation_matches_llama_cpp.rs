@@ -120,6 +120,11 @@ fn check_teacher_forced(model: &Model, tok: &ModelTokenizer, key: &str) {
                 .to_vec();
         }
     }
+    // Issue #21: with no reference lines the ratio below held with 0 of 0.
+    assert!(
+        total >= MUST_MATCH,
+        "{key}: only {total} reference positions checked; greedy.jsonl has too few {key} lines"
+    );
     assert!(
         exact as f64 >= MIN_EXACT * total as f64,
         "{key}: reference token is the greedy choice at only {exact} of {total} positions"
