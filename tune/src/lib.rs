@@ -15,6 +15,7 @@ pub use error::{Error, Result};
 
 pub mod forward;
 pub mod frozen;
+pub mod infer;
 pub mod lora;
 pub mod peft;
 pub mod train;
@@ -22,5 +23,8 @@ pub mod weights;
 
 pub use forward::Adapted;
 pub use lora::{LoraAdapter, LoraConfig, LoraPair, Target};
-pub use train::{evaluate, prompt_for, Example, TokenizedExample, TrainConfig, Trainer};
+pub use train::{
+    command_prompt, evaluate, prompt_for, Example, TokenizedExample, TrainConfig, Trainer,
+    PROMPT_HEADER,
+};
 pub use weights::{BaseModel, BlockWeights};

@@ -12,7 +12,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use candle_core::{Tensor, Var};
+use bora_models::model::ModelConfig;
+use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use crate::lora::{LoraAdapter, LoraConfig, LoraPair, Target};
@@ -98,11 +99,21 @@ pub fn hf_rows_to_gguf(b: &Tensor, heads: usize) -> Result<Tensor> {
 }
 
 /// Number of heads whose rows `target` permutes in llama.cpp's converter (q and k only).
-fn permuted_heads(base: &BaseModel, target: Target) -> Option<usize> {
+fn permuted_heads(config: &ModelConfig, target: Target) -> Option<usize> {
     match target {
-        Target::Q => Some(base.config.n_head),
-        Target::K => Some(base.config.n_kv_head),
+        Target::Q => Some(config.n_head),
+        Target::K => Some(config.n_kv_head),
         Target::V | Target::O => None,
+    }
+}
+
+/// The weight shape (out, in) that `target` adapts in every layer of a model of `config`.
+pub fn target_shape(config: &ModelConfig, target: Target) -> (usize, usize) {
+    let (h, hd) = (config.hidden, config.head_dim);
+    match target {
+        Target::Q => (config.n_head * hd, h),
+        Target::K | Target::V => (config.n_kv_head * hd, h),
+        Target::O => (h, config.n_head * hd),
     }
 }
 
@@ -117,7 +128,7 @@ impl LoraAdapter {
         for (i, pairs) in self.layers.iter().enumerate() {
             for (&t, pair) in pairs {
                 let b = pair.b.as_tensor();
-                let b = match permuted_heads(base, t) {
+                let b = match permuted_heads(&base.config, t) {
                     Some(heads) => gguf_rows_to_hf(b, heads)?,
                     None => b.clone(),
                 };
@@ -157,8 +168,14 @@ impl LoraAdapter {
 
     /// Read a PEFT-layout adapter directory for `base`, checking every tensor's presence
     /// and shape against the model.
-    #[tracing::instrument(skip_all, err, fields(dir = %dir.display()))]
     pub fn load(dir: &Path, base: &BaseModel) -> Result<Self> {
+        Self::load_for(dir, &base.config, base.device())
+    }
+
+    /// Read a PEFT-layout adapter directory for a model of `config` onto `device`, without
+    /// its weights (what inference needs): every tensor's presence and shape is checked.
+    #[tracing::instrument(skip_all, err, fields(dir = %dir.display()))]
+    pub fn load_for(dir: &Path, model: &ModelConfig, device: &Device) -> Result<Self> {
         let bad = |path: &Path, reason: String| Error::InvalidAdapter {
             path: path.to_path_buf(),
             reason,
@@ -213,12 +230,12 @@ impl LoraAdapter {
         };
 
         let w_path = dir.join(WEIGHTS_FILE);
-        let mut tensors = candle_core::safetensors::load(&w_path, base.device())?;
-        let mut layers = Vec::with_capacity(base.blocks.len());
-        for (i, block) in base.blocks.iter().enumerate() {
+        let mut tensors = candle_core::safetensors::load(&w_path, device)?;
+        let mut layers = Vec::with_capacity(model.n_layer);
+        for i in 0..model.n_layer {
             let mut pairs = BTreeMap::new();
             for &t in &config.targets {
-                let (out, inp) = t.weight(block).dims2()?;
+                let (out, inp) = target_shape(model, t);
                 let mut take = |which: char, shape: (usize, usize)| -> Result<Tensor> {
                     let name = tensor_name(i, t, which);
                     let ten = tensors
@@ -237,7 +254,7 @@ impl LoraAdapter {
                 };
                 let a = take('A', (cfg.r, inp))?;
                 let b = take('B', (out, cfg.r))?;
-                let b = match permuted_heads(base, t) {
+                let b = match permuted_heads(model, t) {
                     Some(heads) => hf_rows_to_gguf(&b, heads)?,
                     None => b,
                 };

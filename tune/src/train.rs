@@ -10,9 +10,19 @@ use crate::lora::{LoraAdapter, LoraConfig};
 use crate::weights::BaseModel;
 use crate::{Error, Result};
 
-/// The prompt format the language stage will send: `Input: {command}\nOutput: `.
-pub fn prompt_for(command: &str) -> String {
+/// The first line of a tuned model's prompt: the language stage's cached prefix when an
+/// adapter is loaded (no few-shot examples: the adapter learned the format).
+pub const PROMPT_HEADER: &str = "Robot commands and their JSON plans.\n";
+
+/// The part of the prompt that carries the command, `Input: {command}\nOutput: `: the
+/// language stage encodes it as one text with special-token parsing off, as here.
+pub fn command_prompt(command: &str) -> String {
     format!("Input: {command}\nOutput: ")
+}
+
+/// The whole prompt a tuned model sees: [`PROMPT_HEADER`] then [`command_prompt`].
+pub fn prompt_for(command: &str) -> String {
+    format!("{PROMPT_HEADER}{}", command_prompt(command))
 }
 
 /// One training example: the model should continue `prompt` with `completion`.

@@ -7,6 +7,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::config::{Activation, RopeStyle};
+use super::lora::LowRank;
 use super::state::TensorKv;
 use crate::{kernels, Result};
 
@@ -25,6 +26,8 @@ pub struct QLinear {
     bytes: usize,
     out_dim: usize,
     in_dim: usize,
+    /// A LoRA update added to every product (see [`super::lora`]).
+    low_rank: Option<Arc<LowRank>>,
 }
 
 impl QLinear {
@@ -47,13 +50,38 @@ impl QLinear {
             bytes,
             out_dim,
             in_dim,
+            low_rank: None,
         })
+    }
+
+    /// Adds `update` to every product from now on (replacing an earlier one); an error
+    /// when its shape is not this projection's.
+    pub fn set_low_rank(&mut self, update: Arc<LowRank>) -> Result<()> {
+        if update.in_dim() != self.in_dim || update.out_dim() != self.out_dim {
+            return Err(crate::Error::InvalidArgument {
+                name: "adapter",
+                value: format!("{} x {}", update.out_dim(), update.in_dim()),
+                reason: format!(
+                    "the projection is {} x {} (out x in)",
+                    self.out_dim, self.in_dim
+                ),
+            });
+        }
+        self.low_rank = Some(update);
+        Ok(())
     }
 
     /// Apply to `x` of shape (..., in); returns (..., out).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if self.kernel.is_none() || !x.device().is_cpu() {
-            return Ok(self.inner.forward(x)?);
+            let y = self.inner.forward(x)?;
+            return match &self.low_rank {
+                Some(lr) => {
+                    let delta = lr.delta(x)?.to_dtype(y.dtype())?;
+                    Ok((y + delta)?)
+                }
+                None => Ok(y),
+            };
         }
         let dims = x.dims();
         let tokens = x.elem_count() / self.in_dim.max(1);
@@ -83,11 +111,15 @@ impl QLinear {
             // Borrowed on the CPU: candle's own block storage, no copy.
             let data = self.weight.data()?;
             let w = kernels::QMatrix::new(ty, &data, out, inp)?;
-            return kernels::matmul(&w, x, tokens, y);
+            kernels::matmul(&w, x, tokens, y)?;
+        } else {
+            let xt = Tensor::from_slice(x, (tokens, inp), &Device::Cpu)?;
+            let yt = self.inner.forward(&xt)?.flatten_all()?.to_vec1::<f32>()?;
+            y.copy_from_slice(&yt);
         }
-        let xt = Tensor::from_slice(x, (tokens, inp), &Device::Cpu)?;
-        let yt = self.inner.forward(&xt)?.flatten_all()?.to_vec1::<f32>()?;
-        y.copy_from_slice(&yt);
+        if let Some(lr) = &self.low_rank {
+            lr.add_to(x, tokens, y);
+        }
         Ok(())
     }
 

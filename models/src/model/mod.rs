@@ -8,6 +8,7 @@ pub mod config;
 pub mod cpu;
 pub mod device;
 pub mod layers;
+pub mod lora;
 pub mod state;
 
 use std::path::Path;
@@ -235,6 +236,34 @@ impl Model {
             backend,
             file_size: file.file_size(),
         })
+    }
+
+    /// Adds a LoRA update to projection `projection` of block `layer` (0-based); an error
+    /// naming the layer when there is no such block or the shape does not fit. Applies to
+    /// every later forward pass (prefix caches computed before are stale).
+    pub fn set_low_rank(
+        &mut self,
+        layer: usize,
+        projection: lora::Projection,
+        update: lora::LowRank,
+    ) -> Result<()> {
+        let n_layer = self.blocks.len();
+        let block = self
+            .blocks
+            .get_mut(layer)
+            .ok_or_else(|| Error::InvalidArgument {
+                name: "adapter layer",
+                value: layer.to_string(),
+                reason: format!("the model has {n_layer} blocks"),
+            })?;
+        let attn = &mut block.attn;
+        let lin = match projection {
+            lora::Projection::Q => &mut attn.wq,
+            lora::Projection::K => &mut attn.wk,
+            lora::Projection::V => &mut attn.wv,
+            lora::Projection::O => &mut attn.wo,
+        };
+        lin.set_low_rank(Arc::new(update))
     }
 
     /// The checked hyper-parameters.
