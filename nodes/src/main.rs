@@ -46,6 +46,8 @@ enum Command {
     Profile(cli::profile::ProfileArgs),
     /// Simulated differential-drive robot (ROS 2 node): follows cmd_vel, publishes odom and scan.
     Sim(cli::sim::SimArgs),
+    /// Fine-tune the intent model on a JSON Lines file: writes a LoRA adapter (PEFT layout).
+    Tune(cli::tune::TuneArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,5 +65,6 @@ fn main() -> anyhow::Result<()> {
         Command::Listen(args) => cli::listen::run(args),
         Command::Say(args) => cli::say::run(args),
         Command::Profile(args) => cli::profile::run(args),
+        Command::Tune(args) => cli::tune::run(args),
     }
 }

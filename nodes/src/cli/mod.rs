@@ -12,3 +12,4 @@ pub mod say;
 pub mod sim;
 pub mod tokenize;
 pub mod tracing_setup;
+pub mod tune;
