@@ -43,6 +43,9 @@ pub struct LlmConfig {
     /// JSON schema the output must match (the intent schema with its limits); None:
     /// unconstrained generation.
     pub schema: Option<serde_json::Value>,
+    /// A LoRA adapter directory (PEFT layout, as `bora tune` writes) to add to the model;
+    /// with one the prompt is the tuned form ([`bora_tune::prompt_for`]), no examples.
+    pub adapter: Option<PathBuf>,
 }
 
 /// GGUF metadata key (float, 0 to 1) under which a tuned model file declares the intent
@@ -50,6 +53,16 @@ pub struct LlmConfig {
 /// [`MotionTrust`](bora_pipeline::MotionTrust). Absent: the model is not trusted for
 /// motion on its own.
 pub const HELDOUT_ACCURACY_KEY: &str = "bora.intent.heldout_accuracy";
+
+/// Adds the LoRA adapter in `dir` to `model`; its errors name the directory.
+fn load_adapter(dir: &std::path::Path, model: &mut Model) -> bora_models::Result<()> {
+    bora_tune::infer::load_into(dir, model).map_err(|e| bora_models::Error::InvalidArgument {
+        name: "adapter",
+        value: dir.display().to_string(),
+        reason: format!("{e}; give a directory `bora tune --out` wrote (adapter_config.json and adapter_model.safetensors)"),
+    })?;
+    Ok(())
+}
 
 /// Few-shot examples: (command, plan JSON). They teach the format, signs and units.
 pub const EXAMPLES: &[(&str, &str)] = &[
@@ -90,9 +103,24 @@ struct PromptShape {
     head: String,
     tail: String,
     stop_strings: Vec<String>,
+    /// Encode head, command and tail as one text (special tokens off), exactly as
+    /// `bora tune` encoded its training prompts; else each part on its own.
+    joined: bool,
 }
 
 impl PromptShape {
+    /// The form a tuned adapter was trained on: [`bora_tune::PROMPT_HEADER`] as the cached
+    /// prefix, then [`bora_tune::command_prompt`], encoded as one text.
+    fn tuned() -> Self {
+        Self {
+            prefix: bora_tune::PROMPT_HEADER.into(),
+            head: "Input: ".into(),
+            tail: "\nOutput: ".into(),
+            stop_strings: vec!["\n".into()],
+            joined: true,
+        }
+    }
+
     /// Plain few-shot completion ("Input: ... / Output: {json}") for every model. With
     /// SmolLM2-135M-Instruct it agreed with the deterministic parse on 2 of 6 sample
     /// commands, against 0 of 6 with the same examples as ChatML turns (the chat form
@@ -107,6 +135,7 @@ impl PromptShape {
             head: "Input: ".into(),
             tail: "\nOutput: ".into(),
             stop_strings: vec!["\n".into()],
+            joined: false,
         }
     }
 }
@@ -152,7 +181,7 @@ impl LlmPlanModel {
             // Compile once now: a schema error shows at start, and the token trie is built.
             Constraint::json_schema(&tokenizer, schema)?;
         }
-        let model = Model::from_gguf(
+        let mut model = Model::from_gguf(
             &file,
             &ModelOptions {
                 context: cfg.context,
@@ -161,8 +190,14 @@ impl LlmPlanModel {
             },
         )?;
         drop(file);
+        let shape = match &cfg.adapter {
+            Some(dir) => {
+                load_adapter(dir, &mut model)?;
+                PromptShape::tuned()
+            }
+            None => PromptShape::plain(),
+        };
         let load_time = start.elapsed();
-        let shape = PromptShape::plain();
         let mut state = model.new_state()?;
         let mut prefix_ids = Vec::new();
         if tokenizer.add_bos() {
@@ -173,11 +208,14 @@ impl LlmPlanModel {
         let prefix = PrefixCache::build(&model, &mut state, prefix_ids, cfg.prefill_chunk.max(1))?;
         let prefix_time = t.elapsed();
         let description = format!(
-            "{} ({}, {} prefix tokens cached, {} ctx)",
+            "{}{} ({}, {} prefix tokens cached, {} ctx)",
             cfg.path.file_name().map_or_else(
                 || cfg.path.display().to_string(),
                 |n| n.to_string_lossy().into_owned()
             ),
+            cfg.adapter
+                .as_ref()
+                .map_or(String::new(), |a| format!(" + adapter {}", a.display())),
             match &cfg.device {
                 DeviceSpec::Cpu => "cpu".to_owned(),
                 other => format!("{other:?}"),
@@ -216,6 +254,10 @@ impl LlmPlanModel {
     /// The command's own prompt tokens: template head and tail parsed for special
     /// tokens, the user's text never.
     fn command_tokens(&self, command: &str) -> bora_models::Result<Vec<u32>> {
+        if self.shape.joined {
+            let text = format!("{}{command}{}", self.shape.head, self.shape.tail);
+            return self.tokenizer.encode(&text, false);
+        }
         let mut ids = self.tokenizer.encode(&self.shape.head, true)?;
         ids.extend(self.tokenizer.encode(command, false)?);
         ids.extend(self.tokenizer.encode(&self.shape.tail, true)?);

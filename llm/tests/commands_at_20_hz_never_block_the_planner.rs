@@ -44,6 +44,7 @@ fn twenty_commands_a_second_are_bounded_counted_and_never_stall_the_planner() {
         budget,
         policy: MissPolicy::Fallback,
         schema: Some(limits.json_schema()),
+        adapter: None,
     };
     let model = LlmPlanModel::load(cfg).expect("model loads");
     let interpreter = Interpreter::new(Some(Box::new(model)), limits, MissPolicy::Fallback);

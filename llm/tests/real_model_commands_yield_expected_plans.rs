@@ -28,6 +28,7 @@ fn interpreter(budget: TokenBudget) -> Interpreter {
         budget,
         policy: MissPolicy::Fallback,
         schema: Some(limits.json_schema()),
+        adapter: None,
     };
     let model = LlmPlanModel::load(cfg).expect("model loads");
     Interpreter::new(Some(Box::new(model)), limits, MissPolicy::Fallback)

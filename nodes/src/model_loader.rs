@@ -47,6 +47,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         budget: params.budget,
         policy: params.miss_policy,
         schema: Some(params.agent.limits.json_schema()),
+        adapter: params.adapter.clone(),
     };
     LlmPlanModel::load(cfg)
         .with_context(|| format!("cannot load the language model {}", path.display()))

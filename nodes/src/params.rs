@@ -115,6 +115,10 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
             Range::Text { rule: "a string: a model name, a GGUF path, or \"none\"", accepts: |_| true },
             "model name in the cache ($BORA_MODELS), or a GGUF path; \"none\" = fallback parser only",
             |p, v| p.model = Some(v.as_str()).filter(|m| !m.is_empty() && *m != "none").map(str::to_owned)),
+        p!("model.adapter", String, "", s(""),
+            Range::Text { rule: "a directory path, or \"\" for none", accepts: |_| true },
+            "LoRA adapter directory to add to the model (as `bora tune --out` writes it: PEFT layout); \"\" = none",
+            |p, v| p.adapter = Some(v.as_str()).filter(|a| !a.is_empty()).map(std::path::PathBuf::from)),
         p!("device", String, "", s("cpu"),
             Range::Text { rule: "\"cpu\" or \"cuda:N\"", accepts: |d| d == "cpu" || d.starts_with("cuda") },
             "where the model runs: cpu or cuda:N (needs a build with --features cuda)",
@@ -230,6 +234,8 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
 pub struct AgentParams {
     /// The model name or path; None = fallback parser only.
     pub model: Option<String>,
+    /// A LoRA adapter directory added to the model; None = the model as the file has it.
+    pub adapter: Option<std::path::PathBuf>,
     /// cpu or cuda:N.
     pub device: String,
     /// CPU threads for the model (0 = all).
@@ -277,6 +283,7 @@ impl AgentParams {
         // Placeholders only: every field a parameter sets is overwritten by its default.
         let mut p = Self {
             model: None,
+            adapter: None,
             device: String::new(),
             threads: 0,
             max_tokens: 0,

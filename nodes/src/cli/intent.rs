@@ -36,6 +36,9 @@ pub struct StageArgs {
     /// `none` for the fallback parser alone.
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
+    /// A LoRA adapter directory to add to the model (what `bora tune --out` wrote).
+    #[arg(long, value_name = "DIR")]
+    pub adapter: Option<std::path::PathBuf>,
     /// Time to first token budget in ms (0 = unchecked; default: the agent's).
     #[arg(long, value_name = "MS")]
     pub first_token_ms: Option<f64>,
@@ -56,6 +59,9 @@ impl StageArgs {
             ("model", ParamValue::Str(self.model.clone())),
             ("threads", ParamValue::Int(self.threads)),
         ];
+        if let Some(dir) = &self.adapter {
+            values.push(("model.adapter", ParamValue::Str(dir.display().to_string())));
+        }
         if let Some(ms) = self.first_token_ms {
             values.push(("budget.first_token_ms", ParamValue::Double(ms)));
         }
