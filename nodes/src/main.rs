@@ -47,6 +47,7 @@ enum Command {
     /// Simulated differential-drive robot (ROS 2 node): follows cmd_vel, publishes odom and scan.
     Sim(cli::sim::SimArgs),
     /// Fine-tune the intent model on a JSON Lines file: writes a LoRA adapter (PEFT layout).
+    #[command(long_about = cli::tune::LONG_ABOUT)]
     Tune(cli::tune::TuneArgs),
 }
 

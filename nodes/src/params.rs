@@ -126,7 +126,7 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
         p!("threads", Int, "threads", i(0), Range::Between(0.0, 1024.0),
             "CPU threads for the model; 0 = one per logical CPU",
             |p, v| p.threads = v.as_usize()),
-        p!("max_tokens", Int, "tokens", i(64), Range::Between(1.0, 4096.0),
+        p!("max_tokens", Int, "tokens", i(160), Range::Between(1.0, 4096.0),
             "most tokens the model may generate per command",
             |p, v| p.max_tokens = v.as_usize()),
         p!("prefill_chunk", Int, "tokens", i(32), Range::Between(1.0, 4096.0),

@@ -1,6 +1,7 @@
 //! `bora tune`: on-device LoRA fine-tuning of the intent model. Reads a JSON Lines intent
 //! file (models/data/intents/README.md), turns each line into the example the language
-//! stage sees (`Input: {text}\nOutput: ` continued by the first plan's compact JSON), trains
+//! stage sees with an adapter (bora_tune::prompt_for: a header line, then
+//! `Input: {text}\nOutput: `, continued by the first plan's compact JSON), trains
 //! a LoRA adapter with bora-tune one example per step, and writes it in PEFT's layout with
 //! a `tune.json` report beside it. Progress and held-out loss go to stderr.
 
@@ -24,23 +25,27 @@ const LOSS_WINDOW: usize = 20;
 /// Steps between progress lines when stderr is not a terminal.
 const LOG_EVERY: usize = 10;
 
-/// Arguments of `bora tune`.
-#[derive(Args, Debug)]
-#[command(
-    before_long_help = "Fine-tune the intent model on this machine: trains a LoRA adapter (rank 8, \
+/// What `bora tune --help` says above the options: the prompt, the data splits, the time.
+pub const LONG_ABOUT: &str =
+    "Fine-tune the intent model on this machine: trains a LoRA adapter (rank 8, \
 alpha 16 on q_proj and v_proj by default) on a JSON Lines intent file, one example per \
-AdamW step. Each line {\"text\", \"plans\", \"category\"} becomes the prompt \
-\"Input: {text}\\nOutput: \" and the completion {\"plan\":[...]} (its first plan; [] is the \
+AdamW step. Each line {\"text\", \"plans\", \"category\"} becomes the prompt the agent \
+uses with an adapter (the line \"Robot commands and their JSON plans.\", then \
+\"Input: {text}\\nOutput: \") and the completion {\"plan\":[...]} (its first plan; [] is the \
 model's decline); only the completion's tokens are scored. Writes adapter_model.safetensors \
 and adapter_config.json (PEFT's layout) and tune.json (the run's report) into --out.\n\n\
 The training data is models/data/intents/train.jsonl; the held-out loss is measured on \
 models/data/intents/dev.jsonl. models/data/intents/heldout.jsonl is the test split: it is \
 refused, it must never be trained on or used for choices.\n\n\
-Time on a 2-core CPU (AMD EPYC VM, measured with --limit 200 --max-steps 60): the default \
-SmolLM2-135M loads in a few seconds, then about 1.4 s per step (about 30 training tokens/s, \
-41 tokens per example), so one epoch over the 3000 lines of train.jsonl takes about 70 \
-minutes; the held-out loss costs about 0.5 s per line each time (dev.jsonl, 300 lines: \
-about 2.5 minutes at the start and after every epoch). --limit and --max-steps make a short run.",
+Time on a 2-core CPU (AMD EPYC VM, idle): the default SmolLM2-135M loads in a few \
+seconds, then about 0.9 s per step (59 training tokens/s): --max-steps 1200 took 17m46s, \
+one epoch over the 3000 lines of train.jsonl takes about 45 minutes. The held-out loss \
+costs about 0.35 s per line each time (dev.jsonl, 300 lines: about 2 minutes at the start \
+and after every epoch). --limit and --max-steps make a short run.";
+
+/// Arguments of `bora tune`.
+#[derive(Args, Debug)]
+#[command(
     after_long_help = "Example:\n  bora tune --data models/data/intents/train.jsonl \
 --heldout models/data/intents/dev.jsonl --out adapters/intents --epochs 1"
 )]
