@@ -1,7 +1,9 @@
 //! `bora tune` on real data with the real model: twelve steps (three epochs) on four lines of
 //! train.jsonl write a PEFT adapter that bora-tune loads back, the training loss falls
 //! clearly, and the held-out loss (two other lines) is lower after training than before.
-//! The held-out test split (heldout.jsonl) is refused before anything is loaded.
+//! `bora intent --adapter` loads it, and it changes the model's output against the same
+//! adapter with its update zeroed. The held-out test split (heldout.jsonl) is refused
+//! before anything is loaded.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,6 +95,72 @@ fn bora_tune_trains_an_adapter() {
     let base = BaseModel::load(&model, &candle_core::Device::Cpu).expect("base loads");
     let adapter = LoraAdapter::load(&out, &base).expect("adapter loads back");
     assert_eq!(adapter.config.rank, 8);
+
+    // The adapter changes what the language stage generates: against the same adapter
+    // with B zeroed (the same tuned prompt, no update), the trained one writes another
+    // text on at least one of the four lines it was trained on.
+    for pairs in &adapter.layers {
+        for pair in pairs.values() {
+            pair.b
+                .set(&pair.b.zeros_like().expect("zeros"))
+                .expect("zero B");
+        }
+    }
+    let null = tmp.path().join("null-adapter");
+    adapter
+        .save(&null, &base, "smollm2")
+        .expect("null adapter saved");
+    let texts: Vec<String> = lines[..4]
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let outputs = |dir: &Path| -> Vec<String> {
+        let args = [
+            "intent",
+            "--json",
+            "--threads",
+            "1",
+            "--adapter",
+            dir.to_str().unwrap(),
+            "--stdin",
+        ];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bora"))
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("bora intent runs");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            for t in &texts {
+                writeln!(stdin, "{t}").expect("write command");
+            }
+        }
+        let done = child.wait_with_output().expect("bora intent finishes");
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        String::from_utf8_lossy(&done.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+                v["model_text"].as_str().expect("the model ran").to_owned()
+            })
+            .collect()
+    };
+    let (tuned, untuned) = (outputs(&out), outputs(&null));
+    assert_eq!(tuned.len(), 4);
+    println!("tuned {tuned:?}\nnull  {untuned:?}");
+    assert_ne!(tuned, untuned, "the trained adapter changed no output");
 
     // The held-out test split is never trained on.
     let split = intents_dir().join("heldout.jsonl");
