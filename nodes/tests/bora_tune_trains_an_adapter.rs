@@ -130,7 +130,7 @@ fn bora_tune_trains_an_adapter() {
             "--stdin",
         ];
         let mut child = Command::new(env!("CARGO_BIN_EXE_bora"))
-            .args(&args)
+            .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
