@@ -50,18 +50,7 @@ fn an_adapter_changes_bora_s_logits_as_the_training_forward_predicts() {
         seed: 5,
     };
     let lora = LoraAdapter::new(&base, &config).expect("adapter");
-    for pairs in &lora.layers {
-        for pair in pairs.values() {
-            let n = pair.b.elem_count();
-            let b = Tensor::arange(0u32, n as u32, pair.b.device())
-                .and_then(|t| t.to_dtype(candle_core::DType::F32))
-                .and_then(|t| (t * 0.61)?.sin())
-                .and_then(|t| t * 0.3)
-                .and_then(|t| t.reshape(pair.b.shape()))
-                .expect("b");
-            pair.b.set(&b).expect("set b");
-        }
-    }
+    common::fill_b(&lora, 0.61, 0.3);
     let dir = tempfile::tempdir().expect("temp dir");
     lora.save(dir.path(), &base, "smollm2").expect("save");
     let candle_adapted = base

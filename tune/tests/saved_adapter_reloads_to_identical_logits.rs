@@ -5,7 +5,6 @@
 mod common;
 
 use bora_tune::{peft, Adapted, LoraAdapter, LoraConfig, Target};
-use candle_core::Tensor;
 
 #[test]
 fn saved_adapter_reloads_to_identical_logits() {
@@ -21,18 +20,7 @@ fn saved_adapter_reloads_to_identical_logits() {
     };
     let lora = LoraAdapter::new(&base, &config).expect("adapter");
     // A deterministic non-zero B everywhere (as training would leave it).
-    for pairs in &lora.layers {
-        for pair in pairs.values() {
-            let n = pair.b.elem_count();
-            let b = Tensor::arange(0u32, n as u32, pair.b.device())
-                .and_then(|t| t.to_dtype(candle_core::DType::F32))
-                .and_then(|t| (t * 0.37)?.sin())
-                .and_then(|t| t * 0.02)
-                .and_then(|t| t.reshape(pair.b.shape()))
-                .expect("b");
-            pair.b.set(&b).expect("set b");
-        }
-    }
+    common::fill_b(&lora, 0.37, 0.02);
     let adapted = |l: &LoraAdapter| {
         base.logits(
             &ids,

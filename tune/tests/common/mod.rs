@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bora_models::registry::resolve_model;
 use bora_models::ModelTokenizer;
-use bora_tune::{BaseModel, Example, TokenizedExample};
+use bora_tune::{BaseModel, Example, LoraAdapter, TokenizedExample};
 use candle_core::{Device, Tensor};
 
 /// The registry name of the model the tests train.
@@ -56,4 +56,21 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .and_then(|d| d.max(0))
         .and_then(|d| d.to_scalar::<f32>())
         .expect("tensors compare")
+}
+
+/// Sets every `B` of `lora` to a deterministic non-zero pattern, `amplitude * sin(freq * i)`
+/// over its elements (as training would leave it; a fresh adapter's `B` is zero).
+pub fn fill_b(lora: &LoraAdapter, freq: f64, amplitude: f64) {
+    for pairs in &lora.layers {
+        for pair in pairs.values() {
+            let n = pair.b.elem_count();
+            let b = Tensor::arange(0u32, n as u32, pair.b.device())
+                .and_then(|t| t.to_dtype(candle_core::DType::F32))
+                .and_then(|t| (t * freq)?.sin())
+                .and_then(|t| t * amplitude)
+                .and_then(|t| t.reshape(pair.b.shape()))
+                .expect("b");
+            pair.b.set(&b).expect("set b");
+        }
+    }
 }
