@@ -36,3 +36,18 @@ pub fn without_ros(what: &str) -> anyhow::Error {
          source scripts/env.sh and rebuild with `cargo build --release -p bora-nodes`"
     )
 }
+
+/// Writes one progress line to stderr: redrawn in place on a terminal (`live`), one line
+/// each in a log; `last` ends the line redrawn in place.
+pub fn progress_line(live: bool, line: &str, last: bool) {
+    use std::io::Write;
+    if live {
+        eprint!("\r{line} ");
+        if last {
+            eprintln!();
+        }
+    } else {
+        eprintln!("{line}");
+    }
+    let _ = std::io::stderr().flush();
+}

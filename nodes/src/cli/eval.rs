@@ -5,7 +5,7 @@
 //! table per category, invalid model outputs, non-commands that moved, and command ->
 //! plan latency; `--json OUT` writes every case too.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -70,15 +70,7 @@ fn intents(args: IntentsArgs) -> anyhow::Result<()> {
         let elapsed = started.elapsed().as_secs_f64();
         let eta = elapsed / done as f64 * (total - done) as f64;
         let line = format!("[eval] {done}/{total} commands, {elapsed:.0} s, about {eta:.0} s left");
-        if live {
-            eprint!("\r{line} ");
-            if done == total {
-                eprintln!();
-            }
-        } else {
-            eprintln!("{line}");
-        }
-        let _ = std::io::stderr().flush();
+        super::common::progress_line(live, &line, done == total);
     };
     let report = eval::run(&file, cpu, &cases, &mut interpreter, &mut progress);
     print!("{}", eval::render(&report));

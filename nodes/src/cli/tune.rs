@@ -5,7 +5,7 @@
 //! a LoRA adapter with bora-tune one example per step, and writes it in PEFT's layout with
 //! a `tune.json` report beside it. Progress and held-out loss go to stderr.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -310,15 +310,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
                     clock(train_secs),
                     clock(eta)
                 );
-                if live {
-                    eprint!("\r{line} ");
-                    if step == total {
-                        eprintln!();
-                    }
-                } else {
-                    eprintln!("{line}");
-                }
-                let _ = std::io::stderr().flush();
+                super::common::progress_line(live, &line, step == total);
             }
         }
         if ran {
