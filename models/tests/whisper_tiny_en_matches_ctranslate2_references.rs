@@ -2,11 +2,10 @@
 //! ctranslate2 (faster-whisper 1.2.1, greedy, timestamps off) does: the references in
 //! `tests/data/whisper/references.jsonl` come from `scripts/whisper-references.sh`.
 //!
-//! One clip is known to differ by one token: ctranslate2 hears "one meter", bora
-//! "1 meter" (a near-tie between two tokens; candle's Whisper uses the tanh GELU where
-//! ctranslate2 uses the erf one, and the front ends' FFTs round differently: which of these
-//! tips it is not yet measured). The test pins that exact set, so a fix or a new
-//! difference both fail it.
+//! All 12 clips are token-identical. One used to differ ("1 meter" for "one meter", a
+//! near-tie): candle's Whisper used the tanh GELU where ctranslate2 uses the erf one;
+//! bora's own forward pass (`whisper::model`) uses erf and the difference is gone. The
+//! list of known differences below is kept (empty), so a new difference fails the test.
 //!
 //! Needs the model from `scripts/setup.sh`; fails (does not skip) without it.
 
@@ -16,7 +15,7 @@ use bora_models::whisper::{default_model_dir, read_wav_16k, TranscribeOptions, W
 use candle_core::Device;
 
 /// Clips whose bora transcript is known to differ from ctranslate2's, with bora's text.
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[("forward_one_meter.wav", " Drive forward 1 meter.")];
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
 
 struct Reference {
     clip: PathBuf,

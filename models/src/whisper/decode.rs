@@ -3,8 +3,9 @@
 //! the first, the most likely token taken until `<|endoftext|>`; the no-speech
 //! probability read at the `<|startoftranscript|>` position of the first step.
 
-use candle_core::{DType, IndexOp, Tensor, D};
-use candle_transformers::models::whisper::model::Whisper as CandleWhisper;
+use candle_core::{DType, Tensor};
+
+use super::model::WhisperModel;
 
 use crate::Result;
 
@@ -38,13 +39,13 @@ pub struct Decoded {
     pub no_speech_prob: f32,
 }
 
-/// Decodes greedily from `audio_features` (`[1, frames, width]`, the encoder's output).
+/// Decodes greedily from `audio_features` (`[1, frames, width]`, the encoder's output):
+/// the prompt runs once, then one token per step against the decoder's cache.
 pub fn greedy(
-    model: &mut CandleWhisper,
+    model: &WhisperModel,
     audio_features: &Tensor,
     rules: &DecodeRules,
 ) -> Result<Decoded> {
-    let device = audio_features.device().clone();
     let vocab = model.config.vocab_size;
     let mut mask = vec![0f32; vocab];
     for &t in &rules.suppress {
@@ -52,16 +53,13 @@ pub fn greedy(
             *m = f32::NEG_INFINITY;
         }
     }
-    let mask = Tensor::from_vec(mask, vocab, &device)?;
-    let mut begin_mask = vec![0f32; vocab];
+    let mut begin_mask = mask.clone();
     for &t in &rules.suppress_begin {
         if let Some(m) = begin_mask.get_mut(t as usize) {
             *m = f32::NEG_INFINITY;
         }
     }
-    let begin_mask = (Tensor::from_vec(begin_mask, vocab, &device)? + &mask)?;
 
-    let mut tokens = rules.prompt.clone();
     let mut out = Decoded {
         tokens: Vec::new(),
         sum_logprob: 0.0,
@@ -72,34 +70,51 @@ pub fn greedy(
         .max_target_positions
         .saturating_sub(rules.prompt.len())
         .min(rules.max_new_tokens);
+    let mut state = model.decoder.start(audio_features)?;
+    let mut input = rules.prompt.clone();
     for step in 0..limit {
-        let input = Tensor::new(tokens.as_slice(), &device)?.unsqueeze(0)?;
-        let ys = model.decoder.forward(&input, audio_features, step == 0)?;
-        let seq = tokens.len();
+        let h = model.decoder.forward(&mut state, &input)?.squeeze(0)?;
+        let seq = input.len();
         if step == 0 {
             if let Some(ns) = rules.no_speech {
-                let first = model
-                    .decoder
-                    .final_linear(&ys.i((..1, rules.sot_index..rules.sot_index + 1))?)?
-                    .i((0, 0))?;
-                let probs = candle_nn::ops::softmax_last_dim(&first.to_dtype(DType::F32)?)?;
-                out.no_speech_prob = probs.i(ns as usize)?.to_scalar::<f32>()?;
+                let first = row(&model.decoder.logits(&h.narrow(0, rules.sot_index, 1)?)?)?;
+                let (max, log_sum) = log_sum_exp(&first);
+                out.no_speech_prob = first
+                    .get(ns as usize)
+                    .map_or(0.0, |&l| (l - max - log_sum).exp());
             }
         }
-        let logits = model
-            .decoder
-            .final_linear(&ys.i((..1, seq - 1..))?)?
-            .i((0, 0))?
-            .to_dtype(DType::F32)?;
-        let logits = logits.broadcast_add(if step == 0 { &begin_mask } else { &mask })?;
-        let logprobs = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-        let next = logprobs.argmax(D::Minus1)?.to_scalar::<u32>()?;
-        out.sum_logprob += logprobs.i(next as usize)?.to_scalar::<f32>()?;
+        let mut logits = row(&model.decoder.logits(&h.narrow(0, seq - 1, 1)?)?)?;
+        let m = if step == 0 { &begin_mask } else { &mask };
+        for (l, &m) in logits.iter_mut().zip(m) {
+            *l += m;
+        }
+        let mut next = 0;
+        for (i, &l) in logits.iter().enumerate() {
+            if l > logits[next] {
+                next = i;
+            }
+        }
+        let (max, log_sum) = log_sum_exp(&logits);
+        out.sum_logprob += logits[next] - max - log_sum;
+        let next = next as u32;
         if next == rules.eot {
             break;
         }
-        tokens.push(next);
         out.tokens.push(next);
+        input = vec![next];
     }
     Ok(out)
+}
+
+/// The one row of `[1, vocab]` scores, as f32 on the host.
+fn row(logits: &Tensor) -> Result<Vec<f32>> {
+    Ok(logits.squeeze(0)?.to_dtype(DType::F32)?.to_vec1()?)
+}
+
+/// `(max, ln(sum(exp(x - max))))`: `x[i] - max - ln_sum` is the log-softmax.
+fn log_sum_exp(x: &[f32]) -> (f32, f32) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
+    (max, sum.ln())
 }

@@ -14,6 +14,7 @@
 pub mod ct2;
 pub mod decode;
 pub mod mel;
+pub mod model;
 pub mod resample;
 pub mod wav;
 pub mod weights;
@@ -23,13 +24,13 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::whisper::model::Whisper as CandleWhisper;
 use tokenizers::Tokenizer;
 
 use crate::{Error, Result};
 use ct2::Ct2Model;
 use decode::{DecodeRules, Decoded};
 use mel::{MelFrontEnd, SAMPLE_RATE, WINDOW_FRAMES};
+use model::WhisperModel;
 
 /// Longest audio one call transcribes, in seconds (Whisper's window).
 pub const MAX_SECONDS: f64 = 30.0;
@@ -120,7 +121,7 @@ struct Ct2Config {
 
 /// A loaded Whisper model: weights on a device, tokenizer, front end and decoding rules.
 pub struct Whisper {
-    model: CandleWhisper,
+    model: WhisperModel,
     tokenizer: Tokenizer,
     mel: MelFrontEnd,
     rules: DecodeRules,
@@ -209,7 +210,7 @@ impl Whisper {
         drop(ct2);
         let vb = VarBuilder::from_tensors(tensors, candle_core::DType::F32, device);
         let mel = MelFrontEnd::new(config.num_mel_bins)?;
-        let model = CandleWhisper::load(&vb, config).map_err(|e| Error::WhisperModel {
+        let model = WhisperModel::load(&vb, config).map_err(|e| Error::WhisperModel {
             path: dir.join("model.bin"),
             reason: format!("the weights do not fit candle's Whisper: {e}"),
         })?;
@@ -278,7 +279,7 @@ impl Whisper {
         }
         let input = Tensor::from_vec(input, (1, n_mels, frames), &self.device)?;
         let t1 = Instant::now();
-        let features = self.model.encoder.forward(&input, true)?;
+        let features = self.model.encoder.forward(&input)?;
         let t2 = Instant::now();
         let rules = DecodeRules {
             max_new_tokens: opts.max_new_tokens,
@@ -288,7 +289,7 @@ impl Whisper {
             tokens,
             sum_logprob,
             no_speech_prob,
-        } = decode::greedy(&mut self.model, &features, &rules)?;
+        } = decode::greedy(&self.model, &features, &rules)?;
         let t3 = Instant::now();
         let avg_logprob = sum_logprob / (tokens.len() + 1) as f32;
         let no_speech = opts

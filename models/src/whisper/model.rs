@@ -1,0 +1,401 @@
+//! Whisper's forward pass as bora runs it: the audio encoder, and a text decoder that
+//! keeps a key/value cache so each greedy step runs one token.
+//!
+//! Adapted from candle-transformers' `whisper::model` (Apache-2.0 / MIT), itself a port of
+//! openai-whisper's `model.py`; the weights load under the same names ([`super::weights`]).
+//! What differs, each measured on tiny.en (`bench/asr-compare.sh`):
+//! - the decoder caches its self-attention keys and values, and computes the
+//!   cross-attention keys and values of all layers once per utterance ([`DecoderState`]),
+//!   where candle's recomputes every previous token at every step;
+//! - self-attention projects q, k and v with one fused product;
+//! - the MLP uses the erf GELU, as ctranslate2 (the reference) does, not the tanh one;
+//! - attention scores are computed per block of query rows, so one block's scores stay in
+//!   cache instead of a `heads x 1500 x 1500` matrix going through memory.
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear, VarBuilder};
+use candle_transformers::models::whisper::Config;
+
+use crate::Result;
+
+/// Query rows per attention block in the encoder: a block's scores for one head are
+/// `ATTN_BLOCK x 1500` f32 (768 KB at 128), about an L2's worth.
+const ATTN_BLOCK: usize = 128;
+
+fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Linear> {
+    let w = vb.get((out_dim, in_dim), "weight")?;
+    let b = if bias {
+        Some(vb.get(out_dim, "bias")?)
+    } else {
+        None
+    };
+    Ok(Linear::new(w, b))
+}
+
+fn layer_norm(vb: &VarBuilder, size: usize) -> Result<LayerNorm> {
+    Ok(LayerNorm::new(
+        vb.get(size, "weight")?,
+        vb.get(size, "bias")?,
+        1e-5,
+    ))
+}
+
+/// q, k and v of one attention as a single product (`[3 * width, width]`); the key has no
+/// bias (a zero row block stands in).
+fn fused_qkv(vb: &VarBuilder, width: usize) -> Result<Linear> {
+    let w = Tensor::cat(
+        &[
+            vb.get((width, width), "q_proj.weight")?,
+            vb.get((width, width), "k_proj.weight")?,
+            vb.get((width, width), "v_proj.weight")?,
+        ],
+        0,
+    )?;
+    let b = Tensor::cat(
+        &[
+            vb.get(width, "q_proj.bias")?,
+            Tensor::zeros(width, DType::F32, vb.device())?,
+            vb.get(width, "v_proj.bias")?,
+        ],
+        0,
+    )?;
+    Ok(Linear::new(w, Some(b)))
+}
+
+/// `[1, n, width]` -> `[1, heads, n, width / heads]`, contiguous.
+fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
+    let (b, n, width) = x.dims3()?;
+    Ok(x.reshape((b, n, heads, width / heads))?
+        .transpose(1, 2)?
+        .contiguous()?)
+}
+
+/// `[1, heads, n, head_dim]` -> `[1, n, heads * head_dim]`.
+fn merge_heads(x: &Tensor) -> Result<Tensor> {
+    Ok(x.transpose(1, 2)?.contiguous()?.flatten_from(2)?)
+}
+
+/// Scaled dot-product attention of `q` (`[1, heads, n, head_dim]`, already scaled) over
+/// `k` and `v` (`[1, heads, m, head_dim]`), with an additive `mask` (`[n, m]`).
+fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    let mut scores = q.matmul(&k.t()?)?;
+    if let Some(mask) = mask {
+        scores = scores.broadcast_add(mask)?;
+    }
+    let w = candle_nn::ops::softmax_last_dim(&scores)?;
+    Ok(w.matmul(v)?)
+}
+
+/// The MLP of a block: `fc2(gelu(fc1(x)))` with the erf GELU.
+struct Mlp {
+    ln: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Mlp {
+    fn load(vb: &VarBuilder, width: usize) -> Result<Self> {
+        Ok(Self {
+            ln: layer_norm(&vb.pp("final_layer_norm"), width)?,
+            fc1: linear(&vb.pp("fc1"), width, 4 * width, true)?,
+            fc2: linear(&vb.pp("fc2"), 4 * width, width, true)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.fc1.forward(&self.ln.forward(x)?)?.gelu_erf()?;
+        Ok(self.fc2.forward(&h)?)
+    }
+}
+
+/// One encoder layer: self-attention then the MLP, each pre-normed with a residual.
+struct EncoderLayer {
+    attn_ln: LayerNorm,
+    qkv: Linear,
+    out: Linear,
+    mlp: Mlp,
+}
+
+impl EncoderLayer {
+    fn forward(&self, x: &Tensor, heads: usize) -> Result<Tensor> {
+        let (_, n, width) = x.dims3()?;
+        let qkv = self.qkv.forward(&self.attn_ln.forward(x)?)?;
+        let scale = ((width / heads) as f64).powf(-0.5);
+        let q = (split_heads(&qkv.narrow(2, 0, width)?, heads)? * scale)?;
+        let k = split_heads(&qkv.narrow(2, width, width)?, heads)?;
+        let v = split_heads(&qkv.narrow(2, 2 * width, width)?, heads)?;
+        let mut parts = Vec::with_capacity(n.div_ceil(ATTN_BLOCK));
+        let mut start = 0;
+        while start < n {
+            let len = ATTN_BLOCK.min(n - start);
+            parts.push(attend(&q.narrow(2, start, len)?, &k, &v, None)?);
+            start += len;
+        }
+        let wv = merge_heads(&Tensor::cat(&parts, 2)?)?;
+        let x = (x + self.out.forward(&wv)?)?;
+        Ok((&x + self.mlp.forward(&x)?)?)
+    }
+}
+
+fn sinusoids(length: usize, channels: usize, device: &Device) -> Result<Tensor> {
+    let increment = 10000f32.ln() / (channels / 2 - 1) as f32;
+    let mut v = vec![0f32; length * channels];
+    for (t, row) in v.chunks_exact_mut(channels).enumerate() {
+        for i in 0..channels / 2 {
+            let a = t as f32 * (i as f32 * -increment).exp();
+            row[i] = a.sin();
+            row[channels / 2 + i] = a.cos();
+        }
+    }
+    Ok(Tensor::from_vec(v, (length, channels), device)?)
+}
+
+/// The audio encoder: two convolutions over the log-mel frames, then transformer layers.
+pub struct Encoder {
+    conv1: Conv1d,
+    conv2: Conv1d,
+    positions: Tensor,
+    layers: Vec<EncoderLayer>,
+    ln_post: LayerNorm,
+    heads: usize,
+}
+
+impl Encoder {
+    fn load(vb: &VarBuilder, cfg: &Config) -> Result<Self> {
+        let width = cfg.d_model;
+        let conv = |name: &str, in_dim: usize, stride: usize| -> Result<Conv1d> {
+            let vb = vb.pp(name);
+            Ok(Conv1d::new(
+                vb.get((width, in_dim, 3), "weight")?,
+                Some(vb.get(width, "bias")?),
+                Conv1dConfig {
+                    padding: 1,
+                    stride,
+                    dilation: 1,
+                    groups: 1,
+                    cudnn_fwd_algo: None,
+                },
+            ))
+        };
+        let layers = (0..cfg.encoder_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("layers.{i}"));
+                Ok(EncoderLayer {
+                    attn_ln: layer_norm(&vb.pp("self_attn_layer_norm"), width)?,
+                    qkv: fused_qkv(&vb.pp("self_attn"), width)?,
+                    out: linear(&vb.pp("self_attn.out_proj"), width, width, true)?,
+                    mlp: Mlp::load(&vb, width)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            conv1: conv("conv1", cfg.num_mel_bins, 1)?,
+            conv2: conv("conv2", width, 2)?,
+            positions: sinusoids(cfg.max_source_positions, width, vb.device())?,
+            layers,
+            ln_post: layer_norm(&vb.pp("layer_norm"), width)?,
+            heads: cfg.encoder_attention_heads,
+        })
+    }
+
+    /// Encodes `mel` (`[1, n_mels, frames]`) into `[1, frames / 2, width]` features.
+    pub fn forward(&self, mel: &Tensor) -> Result<Tensor> {
+        let x = self.conv1.forward(mel)?.gelu_erf()?;
+        let x = self.conv2.forward(&x)?.gelu_erf()?;
+        let x = x.transpose(1, 2)?;
+        let n = x.dim(1)?;
+        let mut x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?;
+        for layer in &self.layers {
+            x = layer.forward(&x, self.heads)?;
+        }
+        Ok(self.ln_post.forward(&x)?)
+    }
+}
+
+/// One decoder layer: causal self-attention, cross-attention to the audio, the MLP.
+struct DecoderLayer {
+    attn_ln: LayerNorm,
+    qkv: Linear,
+    out: Linear,
+    cross_ln: LayerNorm,
+    cross_q: Linear,
+    cross_kv: Linear,
+    cross_out: Linear,
+    mlp: Mlp,
+}
+
+/// The decoder's cache for one utterance: the cross-attention keys and values of every
+/// layer, and the self-attention keys and values of the tokens run so far.
+pub struct DecoderState {
+    cross: Vec<(Tensor, Tensor)>,
+    past: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl DecoderState {
+    /// Tokens run so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no token has run yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The text decoder.
+pub struct Decoder {
+    embeddings: Tensor,
+    positions: Tensor,
+    layers: Vec<DecoderLayer>,
+    ln: LayerNorm,
+    heads: usize,
+}
+
+impl Decoder {
+    fn load(vb: &VarBuilder, cfg: &Config) -> Result<Self> {
+        let width = cfg.d_model;
+        let layers = (0..cfg.decoder_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("layers.{i}"));
+                let cross = vb.pp("encoder_attn");
+                let kv = Tensor::cat(
+                    &[
+                        cross.get((width, width), "k_proj.weight")?,
+                        cross.get((width, width), "v_proj.weight")?,
+                    ],
+                    0,
+                )?;
+                let kv_bias = Tensor::cat(
+                    &[
+                        Tensor::zeros(width, DType::F32, vb.device())?,
+                        cross.get(width, "v_proj.bias")?,
+                    ],
+                    0,
+                )?;
+                Ok(DecoderLayer {
+                    attn_ln: layer_norm(&vb.pp("self_attn_layer_norm"), width)?,
+                    qkv: fused_qkv(&vb.pp("self_attn"), width)?,
+                    out: linear(&vb.pp("self_attn.out_proj"), width, width, true)?,
+                    cross_ln: layer_norm(&vb.pp("encoder_attn_layer_norm"), width)?,
+                    cross_q: linear(&cross.pp("q_proj"), width, width, true)?,
+                    cross_kv: Linear::new(kv, Some(kv_bias)),
+                    cross_out: linear(&cross.pp("out_proj"), width, width, true)?,
+                    mlp: Mlp::load(&vb, width)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            embeddings: vb.get((cfg.vocab_size, width), "embed_tokens.weight")?,
+            positions: vb.get((cfg.max_target_positions, width), "embed_positions.weight")?,
+            layers,
+            ln: layer_norm(&vb.pp("layer_norm"), width)?,
+            heads: cfg.decoder_attention_heads,
+        })
+    }
+
+    /// A fresh cache for decoding `audio` (`[1, frames, width]`, the encoder's output).
+    pub fn start(&self, audio: &Tensor) -> Result<DecoderState> {
+        let width = audio.dim(2)?;
+        let cross = self
+            .layers
+            .iter()
+            .map(|l| {
+                let kv = l.cross_kv.forward(audio)?;
+                Ok((
+                    split_heads(&kv.narrow(2, 0, width)?, self.heads)?,
+                    split_heads(&kv.narrow(2, width, width)?, self.heads)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(DecoderState {
+            cross,
+            past: vec![None; self.layers.len()],
+            len: 0,
+        })
+    }
+
+    /// Runs `tokens` after those already in `state`; returns their final hidden states
+    /// (`[1, tokens.len(), width]`, normed): [`Decoder::logits`] turns rows into scores.
+    pub fn forward(&self, state: &mut DecoderState, tokens: &[u32]) -> Result<Tensor> {
+        let device = self.embeddings.device();
+        let n = tokens.len();
+        let ids = Tensor::new(tokens, device)?;
+        let x =
+            (self.embeddings.index_select(&ids, 0)? + self.positions.narrow(0, state.len, n)?)?;
+        let mut x = x.unsqueeze(0)?;
+        let width = x.dim(2)?;
+        let scale = ((width / self.heads) as f64).powf(-0.5);
+        let past_len = state.len;
+        let total = past_len + n;
+        // New token i (absolute position past_len + i) sees positions 0..=past_len + i.
+        let mask = if n > 1 {
+            let m: Vec<f32> = (0..n)
+                .flat_map(|i| {
+                    (0..total).map(move |j| {
+                        if j > past_len + i {
+                            f32::NEG_INFINITY
+                        } else {
+                            0.0
+                        }
+                    })
+                })
+                .collect();
+            Some(Tensor::from_vec(m, (n, total), device)?)
+        } else {
+            None
+        };
+        for (l, (past, (ck, cv))) in self
+            .layers
+            .iter()
+            .zip(state.past.iter_mut().zip(&state.cross))
+        {
+            let qkv = l.qkv.forward(&l.attn_ln.forward(&x)?)?;
+            let q = (split_heads(&qkv.narrow(2, 0, width)?, self.heads)? * scale)?;
+            let mut k = split_heads(&qkv.narrow(2, width, width)?, self.heads)?;
+            let mut v = split_heads(&qkv.narrow(2, 2 * width, width)?, self.heads)?;
+            if let Some((pk, pv)) = past.as_ref() {
+                k = Tensor::cat(&[pk, &k], 2)?;
+                v = Tensor::cat(&[pv, &v], 2)?;
+            }
+            let wv = merge_heads(&attend(&q, &k, &v, mask.as_ref())?)?;
+            *past = Some((k, v));
+            x = (&x + l.out.forward(&wv)?)?;
+            let q = l.cross_q.forward(&l.cross_ln.forward(&x)?)?;
+            let q = (split_heads(&q, self.heads)? * scale)?;
+            let wv = merge_heads(&attend(&q, ck, cv, None)?)?;
+            x = (&x + l.cross_out.forward(&wv)?)?;
+            x = (&x + l.mlp.forward(&x)?)?;
+        }
+        state.len = total;
+        Ok(self.ln.forward(&x)?)
+    }
+
+    /// Scores over the vocabulary of hidden states `h` (`[rows, width]`): `[rows, vocab]`.
+    pub fn logits(&self, h: &Tensor) -> Result<Tensor> {
+        Ok(h.matmul(&self.embeddings.t()?)?)
+    }
+}
+
+/// Whisper: the encoder and the decoder, loaded from candle-transformers' weight names.
+pub struct WhisperModel {
+    /// The audio encoder.
+    pub encoder: Encoder,
+    /// The text decoder.
+    pub decoder: Decoder,
+    /// Widths, layers and vocabulary.
+    pub config: Config,
+}
+
+impl WhisperModel {
+    /// Loads the weights in `vb` (candle-transformers' names, `model.encoder.*` and
+    /// `model.decoder.*`) for `config`.
+    pub fn load(vb: &VarBuilder, config: Config) -> Result<Self> {
+        Ok(Self {
+            encoder: Encoder::load(&vb.pp("model.encoder"), &config)?,
+            decoder: Decoder::load(&vb.pp("model.decoder"), &config)?,
+            config,
+        })
+    }
+}
