@@ -1,76 +1,43 @@
-//! The chat renderer produces exactly what the models' real Jinja templates produce
-//! (expected strings rendered with jinja2 from SmolLM2's GGUF template and Gemma 3's
-//! instruction-tuned template), and the family is detected from each GGUF file.
+//! The chat renderer produces exactly what the models' real Jinja templates produce, and
+//! the family is detected from each GGUF file. The expected strings are in
+//! `models/tests/data/chat_templates/references.json`, rendered with jinja2 by
+//! `scripts/chat-template-references.py` from SmolLM2's GGUF template and Gemma 3's
+//! instruction-tuned template (`gemma3-it.jinja` beside it); re-run that script (its
+//! `--check` says whether the file is current) rather than editing the strings by hand.
 
 use std::path::PathBuf;
 
 use bora_models::registry::{models_dir, resolve_model};
 use bora_models::{ChatTemplate, Message};
 use candle_core::quantized::gguf_file::Content;
+use serde_json::Value;
 
 const SMOLLM_SYSTEM: &str = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
 
-fn conversations() -> Vec<(&'static str, Vec<Message>)> {
-    vec![
-        ("user_only", vec![Message::user("move forward 1 m")]),
-        (
-            "system_user",
-            vec![
-                Message::system("You drive a robot.\nAnswer in JSON."),
-                Message::user("  turn left  "),
-            ],
-        ),
-        (
-            "multi",
-            vec![
-                Message::system("Be brief."),
-                Message::user("stop"),
-                Message::assistant("{\"action\":\"stop\"}"),
-                Message::user("go back"),
-            ],
-        ),
-    ]
+/// The references written by scripts/chat-template-references.py.
+fn references() -> Value {
+    let text = include_str!("data/chat_templates/references.json");
+    serde_json::from_str(text).expect("references.json is JSON")
 }
 
-/// (conversation, add_generation_prompt, SmolLM2 text, Gemma 3 text without its `<bos>`).
-const EXPECTED: &[Expected] = &[
-    (
-        "user_only",
-        true,
-        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nmove forward 1 m<|im_end|>\n<|im_start|>assistant\n",
-        "<start_of_turn>user\nmove forward 1 m<end_of_turn>\n<start_of_turn>model\n",
-    ),
-    (
-        "user_only",
-        false,
-        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nmove forward 1 m<|im_end|>\n",
-        "<start_of_turn>user\nmove forward 1 m<end_of_turn>\n",
-    ),
-    (
-        "system_user",
-        true,
-        "<|im_start|>system\nYou drive a robot.\nAnswer in JSON.<|im_end|>\n<|im_start|>user\n  turn left  <|im_end|>\n<|im_start|>assistant\n",
-        "<start_of_turn>user\nYou drive a robot.\nAnswer in JSON.\n\nturn left<end_of_turn>\n<start_of_turn>model\n",
-    ),
-    (
-        "system_user",
-        false,
-        "<|im_start|>system\nYou drive a robot.\nAnswer in JSON.<|im_end|>\n<|im_start|>user\n  turn left  <|im_end|>\n",
-        "<start_of_turn>user\nYou drive a robot.\nAnswer in JSON.\n\nturn left<end_of_turn>\n",
-    ),
-    (
-        "multi",
-        true,
-        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nstop<|im_end|>\n<|im_start|>assistant\n{\"action\":\"stop\"}<|im_end|>\n<|im_start|>user\ngo back<|im_end|>\n<|im_start|>assistant\n",
-        "<start_of_turn>user\nBe brief.\n\nstop<end_of_turn>\n<start_of_turn>model\n{\"action\":\"stop\"}<end_of_turn>\n<start_of_turn>user\ngo back<end_of_turn>\n<start_of_turn>model\n",
-    ),
-    (
-        "multi",
-        false,
-        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nstop<|im_end|>\n<|im_start|>assistant\n{\"action\":\"stop\"}<|im_end|>\n<|im_start|>user\ngo back<|im_end|>\n",
-        "<start_of_turn>user\nBe brief.\n\nstop<end_of_turn>\n<start_of_turn>model\n{\"action\":\"stop\"}<end_of_turn>\n<start_of_turn>user\ngo back<end_of_turn>\n",
-    ),
-];
+/// Conversation `name` of the references, as bora messages.
+fn conversation(refs: &Value, name: &str) -> Vec<Message> {
+    let messages = refs["conversations"][name]
+        .as_array()
+        .unwrap_or_else(|| panic!("no conversation {name:?} in references.json"));
+    messages
+        .iter()
+        .map(|m| {
+            let content = m["content"].as_str().expect("content");
+            match m["role"].as_str() {
+                Some("system") => Message::system(content),
+                Some("user") => Message::user(content),
+                Some("assistant") => Message::assistant(content),
+                other => panic!("role {other:?} in references.json"),
+            }
+        })
+        .collect()
+}
 
 fn template_of(name: &str) -> ChatTemplate {
     let path: PathBuf = resolve_model(name).unwrap_or_else(|e| {
@@ -84,25 +51,32 @@ fn template_of(name: &str) -> ChatTemplate {
     ChatTemplate::from_gguf(&path, &content).expect("template detected")
 }
 
-type Expected = (&'static str, bool, &'static str, &'static str);
-
-fn check(template: &ChatTemplate, pick: fn(&Expected) -> &'static str) {
-    let conversations = conversations();
-    for expected in EXPECTED {
-        let (name, add_generation_prompt, _, _) = *expected;
-        let messages = &conversations
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("conversation")
-            .1;
+/// Renders every reference case with `template` and compares it with the case's `model`
+/// text ("smollm2" or "gemma3").
+fn check(template: &ChatTemplate, model: &str) {
+    let refs = references();
+    let cases = refs["cases"].as_array().expect("cases");
+    // Three conversations, with and without the generation prompt.
+    assert_eq!(
+        cases.len(),
+        6,
+        "references.json holds {} cases",
+        cases.len()
+    );
+    for case in cases {
+        let name = case["conversation"].as_str().expect("conversation");
+        let add_generation_prompt = case["add_generation_prompt"].as_bool().expect("flag");
+        let expected = case[model].as_str().expect("expected text");
         assert_eq!(
-            template.render(messages, add_generation_prompt),
-            pick(expected),
+            template.render(&conversation(&refs, name), add_generation_prompt),
+            expected,
             "{name}, add_generation_prompt={add_generation_prompt}"
         );
     }
 }
 
+/// SmolLM2's GGUF template is recognised as ChatML with its default system prompt, and
+/// renders every reference conversation exactly as jinja2 does.
 #[test]
 fn smollm2_renders_chatml_with_its_default_system_prompt() {
     let template = template_of("smollm2-135m-instruct");
@@ -113,17 +87,20 @@ fn smollm2_renders_chatml_with_its_default_system_prompt() {
         }
     );
     assert_eq!(template.end_of_turn(), "<|im_end|>");
-    check(&template, |e| e.2);
+    check(&template, "smollm2");
 }
 
+/// Gemma 3 is recognised from its architecture (the base GGUF has no template) and renders
+/// every reference conversation exactly as jinja2 does with the instruction-tuned template.
 #[test]
 fn gemma3_renders_gemma_turns() {
     let template = template_of("gemma3-270m");
     assert_eq!(template, ChatTemplate::Gemma);
     assert_eq!(template.end_of_turn(), "<end_of_turn>");
-    check(&template, |e| e.3);
+    check(&template, "gemma3");
 }
 
+/// A template of no known family is a typed error naming the file and the template.
 #[test]
 fn an_unknown_template_is_a_typed_error() {
     let content = Content {
