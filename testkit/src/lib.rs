@@ -1,14 +1,16 @@
 //! Test support shared by bora's crates (a dev-dependency only): the counting allocator
 //! and the shared test data ([`non_commands`]).
 //!
-//! [`CountingAlloc`] forwards to the system allocator and counts the allocations the
-//! current thread makes while armed (a thread-local flag), so other test threads do not
-//! disturb the count. A test binary installs it with
-//! `#[global_allocator] static GLOBAL: bora_testkit::CountingAlloc = bora_testkit::CountingAlloc;`
-//! and measures with [`allocations_in`].
+//! [`CountingAlloc`] forwards to the system allocator and counts allocations in two ways:
+//! those the current thread makes while armed (a thread-local flag, [`allocations_in`]),
+//! so other test threads do not disturb the count; and those every thread of the process
+//! makes during a window ([`allocations_in_all_threads`]), for code that hands work to
+//! threads of its own (the kernel pool's workers). A test binary installs it with
+//! `#[global_allocator] static GLOBAL: bora_testkit::CountingAlloc = bora_testkit::CountingAlloc;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The counting allocator: the system allocator plus a per-thread count.
 pub struct CountingAlloc;
@@ -18,7 +20,14 @@ thread_local! {
     static COUNT: Cell<u64> = const { Cell::new(0) };
 }
 
+/// Whether [`allocations_in_all_threads`] has a window open, and what it counted.
+static ALL_ARMED: AtomicBool = AtomicBool::new(false);
+static ALL_COUNT: AtomicU64 = AtomicU64::new(0);
+
 fn note_allocation() {
+    if ALL_ARMED.load(Ordering::SeqCst) {
+        ALL_COUNT.fetch_add(1, Ordering::SeqCst);
+    }
     // `try_with`: the allocator may be called while thread-locals are being torn down.
     let _ = ARMED.try_with(|armed| {
         if armed.get() {
@@ -61,6 +70,18 @@ pub fn allocations_in(f: impl FnOnce()) -> u64 {
     f();
     ARMED.with(|a| a.set(false));
     COUNT.with(|c| c.get())
+}
+
+/// Runs `f` and returns the allocations every thread of the process made meanwhile
+/// (meaningful only in a binary whose global allocator is [`CountingAlloc`]). Other tests
+/// running at the same time count too: a binary that uses this serialises its tests (a
+/// lock each test holds), and `f` must not spawn threads (spawning allocates).
+pub fn allocations_in_all_threads(f: impl FnOnce()) -> u64 {
+    ALL_COUNT.store(0, Ordering::SeqCst);
+    ALL_ARMED.store(true, Ordering::SeqCst);
+    f();
+    ALL_ARMED.store(false, Ordering::SeqCst);
+    ALL_COUNT.load(Ordering::SeqCst)
 }
 
 /// The sentences that are not robot commands (questions, thanks, chit-chat, injections)
