@@ -22,6 +22,8 @@ step "build"
 cargo build --workspace --release --bins
 step "tests"
 cargo test --workspace --release
+# About 1.5 min cold on 2 cores (bora-rt and its dependencies rebuilt under --cfg loom),
+# the checks themselves under a second. `cargo test` above lists them as ignored.
 step "loom: every interleaving of the latest-value slot (bora-rt alone, its own target dir)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR="$repo/target/loom" \
   cargo test --release -p bora-rt --test loom_slot
