@@ -15,6 +15,7 @@ pub mod ct2;
 pub mod decode;
 pub mod mel;
 pub mod model;
+pub mod ops;
 pub mod resample;
 pub mod wav;
 pub mod weights;

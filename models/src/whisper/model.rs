@@ -9,6 +9,7 @@
 //!   where candle's recomputes every previous token at every step;
 //! - self-attention projects q, k and v with one fused product;
 //! - the MLP uses the erf GELU, as ctranslate2 (the reference) does, not the tanh one;
+//! - softmax and GELU run in place with vectorized `exp`/`erf` ([`super::ops`]);
 //! - attention scores are computed per block of query rows, so one block's scores stay in
 //!   cache instead of a `heads x 1500 x 1500` matrix going through memory.
 
@@ -16,6 +17,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::whisper::Config;
 
+use super::ops;
 use crate::Result;
 
 /// Query rows per attention block in the encoder: a block's scores for one head are
@@ -82,7 +84,7 @@ fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<T
     if let Some(mask) = mask {
         scores = scores.broadcast_add(mask)?;
     }
-    let w = candle_nn::ops::softmax_last_dim(&scores)?;
+    let w = ops::softmax_last_dim(scores)?;
     Ok(w.matmul(v)?)
 }
 
@@ -103,7 +105,7 @@ impl Mlp {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let h = self.fc1.forward(&self.ln.forward(x)?)?.gelu_erf()?;
+        let h = ops::gelu(self.fc1.forward(&self.ln.forward(x)?)?)?;
         Ok(self.fc2.forward(&h)?)
     }
 }
@@ -200,8 +202,8 @@ impl Encoder {
 
     /// Encodes `mel` (`[1, n_mels, frames]`) into `[1, frames / 2, width]` features.
     pub fn forward(&self, mel: &Tensor) -> Result<Tensor> {
-        let x = self.conv1.forward(mel)?.gelu_erf()?;
-        let x = self.conv2.forward(&x)?.gelu_erf()?;
+        let x = ops::gelu(self.conv1.forward(mel)?)?;
+        let x = ops::gelu(self.conv2.forward(&x)?)?;
         let x = x.transpose(1, 2)?;
         let n = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?;
