@@ -50,6 +50,8 @@ fn bora_tune_trains_an_adapter() {
         "12",
         "--lr",
         "2e-3",
+        "--batch",
+        "1",
         "--json",
         report.to_str().unwrap(),
     ]);
@@ -65,6 +67,7 @@ fn bora_tune_trains_an_adapter() {
     );
     let r: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
     assert_eq!(r["steps"], 12, "{r}");
+    assert_eq!(r["batch"], 1, "{r}");
     assert_eq!(r["seed"], 15, "{r}");
     assert_eq!(r["data"]["lines"], 4, "{r}");
     assert!(r["command_line"]

@@ -195,6 +195,9 @@ impl<'m> Trainer<'m> {
     }
 }
 
+/// Examples packed into one forward pass by [`evaluate`].
+const EVAL_PACK: usize = 8;
+
 /// Mean cross-entropy per completion token (nats) of `base` with `adapter` (if any) over
 /// `examples`, computed without recording gradients.
 pub fn evaluate(
@@ -203,10 +206,11 @@ pub fn evaluate(
     examples: &[TokenizedExample],
 ) -> Result<f32> {
     let (mut sum, mut count) = (0f64, 0usize);
-    for ex in examples {
-        let loss = completion_loss(base, adapter, std::slice::from_ref(ex), false)?;
-        sum += f64::from(loss.to_scalar::<f32>()?) * ex.scored() as f64;
-        count += ex.scored();
+    for chunk in examples.chunks(EVAL_PACK) {
+        let scored: usize = chunk.iter().map(TokenizedExample::scored).sum();
+        let loss = completion_loss(base, adapter, chunk, false)?;
+        sum += f64::from(loss.to_scalar::<f32>()?) * scored as f64;
+        count += scored;
     }
     if count == 0 {
         return Err(Error::InvalidSetting {
@@ -218,8 +222,9 @@ pub fn evaluate(
     Ok((sum / count as f64) as f32)
 }
 
-/// The scalar loss tensor: mean cross-entropy over every completion token of `batch`.
-/// Logits are computed only at the positions that predict a completion token.
+/// The scalar loss tensor: mean cross-entropy over every completion token of `batch`,
+/// from one packed forward pass. Logits are computed only at the positions that predict
+/// a completion token.
 fn completion_loss(
     base: &BaseModel,
     adapter: &LoraAdapter,
@@ -233,19 +238,23 @@ fn completion_loss(
             reason: "a step needs at least one example".into(),
         });
     }
+    // One packed pass over the whole batch; each example's rows are exactly its own.
+    let seqs: Vec<&[u32]> = batch.iter().map(|ex| ex.ids.as_slice()).collect();
+    let all = base.hidden_states_packed(
+        &seqs,
+        Some(Adapted {
+            lora: adapter,
+            track,
+        }),
+    )?;
     let mut hidden = Vec::with_capacity(batch.len());
     let mut targets = Vec::new();
+    let mut start = 0;
     for ex in batch {
-        let h = base.hidden_states(
-            &ex.ids,
-            Some(Adapted {
-                lora: adapter,
-                track,
-            }),
-        )?;
         // Position p predicts token p + 1: rows prompt_len - 1 .. len - 1.
-        hidden.push(h.narrow(0, ex.prompt_len - 1, ex.scored())?);
+        hidden.push(all.narrow(0, start + ex.prompt_len - 1, ex.scored())?);
         targets.extend_from_slice(&ex.ids[ex.prompt_len..]);
+        start += ex.ids.len();
     }
     let hidden = Tensor::cat(&hidden, 0)?;
     let logits = base.head(&hidden)?;

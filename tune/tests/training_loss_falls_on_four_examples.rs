@@ -1,6 +1,6 @@
 //! Fifteen AdamW steps on four (command, plan) examples lower the completion loss
-//! clearly, in well under a minute on two CPU cores; the held-out evaluation does not
-//! change the adapter.
+//! clearly (the time per step is printed, not asserted: machines differ); the held-out
+//! evaluation does not change the adapter.
 
 mod common;
 
@@ -49,5 +49,4 @@ fn training_loss_falls_on_four_examples() {
         after < 0.5 * before,
         "loss on the examples {before} -> {after}"
     );
-    assert!(secs < 45.0, "15 steps took {secs:.1} s");
 }

@@ -14,7 +14,7 @@ use bora_agent::{Limits, Plan};
 use bora_models::registry::{resolve_model, DEFAULT_MODEL};
 use bora_models::ModelTokenizer;
 use bora_nodes::eval::dataset::{self, IntentCase};
-use bora_tune::{BaseModel, Example, LoraConfig, TokenizedExample, TrainConfig, Trainer};
+use bora_tune::{BaseModel, Example, LoraConfig, Target, TokenizedExample, TrainConfig, Trainer};
 use clap::Args;
 use serde::Serialize;
 
@@ -28,8 +28,8 @@ const LOG_EVERY: usize = 10;
 /// What `bora tune --help` says above the options: the prompt, the data splits, the time.
 pub const LONG_ABOUT: &str =
     "Fine-tune the intent model on this machine: trains a LoRA adapter (rank 8, \
-alpha 16 on q_proj and v_proj by default) on a JSON Lines intent file, one example per \
-AdamW step. Each line {\"text\", \"plans\", \"category\"} becomes the prompt the agent \
+alpha 16 on q_proj and v_proj by default) on a JSON Lines intent file, --batch examples \
+per AdamW step. Each line {\"text\", \"plans\", \"category\"} becomes the prompt the agent \
 uses with an adapter (the line \"Robot commands and their JSON plans.\", then \
 \"Input: {text}\\nOutput: \") and the completion {\"plan\":[...]} (its first plan; [] is the \
 model's decline); only the completion's tokens are scored. Writes adapter_model.safetensors \
@@ -38,8 +38,9 @@ The training data is models/data/intents/train.jsonl; the held-out loss is measu
 models/data/intents/dev.jsonl. models/data/intents/heldout.jsonl is the test split: it is \
 refused, it must never be trained on or used for choices.\n\n\
 Time on a 2-core CPU (AMD EPYC VM, idle): the default SmolLM2-135M loads in a few \
-seconds, then about 0.9 s per step (59 training tokens/s): --max-steps 1200 took 17m46s, \
-one epoch over the 3000 lines of train.jsonl takes about 45 minutes. The held-out loss \
+seconds, then trains about 60 tokens/s (0.9 s per example, whatever --batch: the products \
+are compute-bound at one example already): 1200 examples took 17m46s, one epoch over the \
+3000 lines of train.jsonl takes about 45 minutes. The held-out loss \
 costs about 0.35 s per line each time (dev.jsonl, 300 lines: about 2 minutes at the start \
 and after every epoch). --limit and --max-steps make a short run.";
 
@@ -67,15 +68,23 @@ pub struct TuneArgs {
     /// Passes over the training data.
     #[arg(long, default_value_t = 1, value_name = "N")]
     epochs: usize,
-    /// Stop after N optimiser steps (one example per step), even mid-epoch.
+    /// Stop after N optimiser steps (--batch examples per step), even mid-epoch.
     #[arg(long, value_name = "N")]
     max_steps: Option<usize>,
+    /// Examples per optimiser step, packed into one forward pass (more rows per product:
+    /// faster per example on a CPU). The loss is the mean over the batch's plan tokens.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    batch: u16,
     /// AdamW learning rate.
     #[arg(long, default_value_t = TrainConfig::default().lr, value_name = "F")]
     lr: f64,
     /// LoRA rank.
     #[arg(long, default_value_t = LoraConfig::default().rank, value_name = "R")]
     rank: usize,
+    /// Projections to adapt in every layer, comma-separated PEFT module names.
+    #[arg(long, default_value = "q_proj,v_proj", value_delimiter = ',', value_name = "LIST",
+          value_parser = parse_target)]
+    targets: Vec<Target>,
     /// LoRA alpha (the update is scaled by alpha / rank).
     #[arg(long, default_value_t = LoraConfig::default().alpha, value_name = "A")]
     alpha: f64,
@@ -88,6 +97,17 @@ pub struct TuneArgs {
     /// Also write the report (tune.json) to REPORT.
     #[arg(long, value_name = "REPORT")]
     json: Option<PathBuf>,
+}
+
+/// A `--targets` entry: a PEFT module name bora can adapt.
+fn parse_target(name: &str) -> Result<Target, String> {
+    Target::from_module_name(name.trim()).ok_or_else(|| {
+        let known: Vec<&str> = Target::ALL.iter().map(|t| t.module_name()).collect();
+        format!(
+            "unknown projection {name:?}; bora adapts {}",
+            known.join(", ")
+        )
+    })
 }
 
 /// The report written to `--out/tune.json` (and `--json`).
@@ -105,6 +125,8 @@ struct Report {
     examples: usize,
     epochs: usize,
     max_steps: Option<usize>,
+    /// Examples per optimiser step.
+    batch: usize,
     lr: f64,
     rank: usize,
     alpha: f64,
@@ -213,21 +235,22 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
             rank: args.rank,
             alpha: args.alpha,
             seed: args.seed,
-            ..LoraConfig::default()
+            targets: args.targets.clone(),
         },
         lr: args.lr,
         epochs: args.epochs,
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(&base, &config)?;
-    let per_epoch = train.len();
+    let batch = usize::from(args.batch);
+    let per_epoch = train.len().div_ceil(batch);
     let total = match args.max_steps {
         Some(m) => m.min(per_epoch * args.epochs),
         None => per_epoch * args.epochs,
     };
     eprintln!(
-        "[tune] {} examples from {} ({} lines), {} held-out, {} epoch(s), {total} steps, \
-         {} trainable parameters (rank {}, alpha {})",
+        "[tune] {} examples from {} ({} lines), {} held-out, {} epoch(s), {total} steps of \
+         {batch}, {} trainable parameters (rank {}, alpha {})",
         train.len(),
         args.data.display(),
         data_lines,
@@ -267,38 +290,35 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     let mut losses: Vec<f32> = Vec::with_capacity(total);
     let mut tokens = 0usize;
     let mut train_secs = 0f64;
-    let mut order: Vec<usize> = (0..per_epoch).collect();
+    let mut order: Vec<usize> = (0..train.len()).collect();
     'epochs: for epoch in 1..=args.epochs {
         shuffle(&mut order, args.seed, epoch as u64);
         let mut ran = false;
-        for &i in &order {
+        for chunk in order.chunks(batch) {
             if losses.len() >= total {
                 break;
             }
+            let examples: Vec<TokenizedExample> = chunk.iter().map(|&i| train[i].clone()).collect();
+            let lines = || {
+                let l: Vec<String> = chunk.iter().map(|&i| cases[i].line.to_string()).collect();
+                format!("{}:{}", args.data.display(), l.join(","))
+            };
             let t = Instant::now();
             let loss = trainer
-                .step(std::slice::from_ref(&train[i]))
-                .with_context(|| {
-                    format!(
-                        "training step {} on {}:{}",
-                        losses.len() + 1,
-                        args.data.display(),
-                        cases[i].line
-                    )
-                })?;
+                .step(&examples)
+                .with_context(|| format!("training step {} on {}", losses.len() + 1, lines()))?;
             train_secs += t.elapsed().as_secs_f64();
             ran = true;
             if !loss.is_finite() {
                 anyhow::bail!(
-                    "training diverged at step {} ({}:{}): loss {loss}; lower --lr (now {})",
+                    "training diverged at step {} ({}): loss {loss}; lower --lr (now {})",
                     losses.len() + 1,
-                    args.data.display(),
-                    cases[i].line,
+                    lines(),
                     args.lr
                 );
             }
             losses.push(loss);
-            tokens += train[i].ids.len();
+            tokens += examples.iter().map(|e| e.ids.len()).sum::<usize>();
             let step = losses.len();
             if live || step.is_multiple_of(LOG_EVERY) || step == total {
                 let recent = mean(&losses[losses.len().saturating_sub(LOSS_WINDOW)..]);
@@ -352,6 +372,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         examples: train.len(),
         epochs: args.epochs,
         max_steps: args.max_steps,
+        batch,
         lr: args.lr,
         rank: args.rank,
         alpha: args.alpha,
