@@ -268,6 +268,8 @@ fn fired_json(
         model_text: None,
         enforced_by: Some("planner".to_owned()),
         reasons: vec![reason.to_string()],
+        // The language stage's own report of this command, when generation ends, compares.
+        agreement: crate::Agreement::NotCompared,
     }
     .to_json()
 }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::reason::Reason;
 
+use crate::agreement::Agreement;
 use bora_agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
 use bora_rt::budget::{BudgetMiss, MissPolicy, TokenBudget};
 use bora_rt::clock::{Clock, SystemClock};
@@ -168,6 +169,8 @@ pub struct Interpretation {
     pub model_text: Option<String>,
     /// Why earlier paths were not used, or why there is no plan (in order).
     pub reasons: Vec<Reason>,
+    /// Whether the model's own decision and the parser's were the same.
+    pub agreement: Agreement,
 }
 
 impl Interpretation {
@@ -339,6 +342,7 @@ impl Interpreter {
             budget: BudgetOutcome::NotRun,
             model_text: None,
             reasons: Vec::new(),
+            agreement: Agreement::NotCompared,
         };
         if command.trim().is_empty() {
             out.reasons.push(Reason::EmptyCommand);
@@ -348,6 +352,9 @@ impl Interpreter {
             out.understood = true;
         } else if self.try_model(command, cancel, on_text, &mut out) == ControlFlow::Continue(()) {
             self.fall_back(command, &mut out);
+        }
+        if out.source != Source::Reflex && !out.preempted() && !command.trim().is_empty() {
+            out.agreement = Agreement::of(command, out.model_text.as_deref(), &self.limits);
         }
         out.latency.total_us = micros(self.clock.now().saturating_sub(start));
         out

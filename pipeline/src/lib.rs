@@ -5,6 +5,7 @@
 //! `LlmPlanModel`), so this crate builds without a model stack.
 
 pub mod agent;
+pub mod agreement;
 pub mod config;
 mod deadline;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod report;
 mod stages;
 
 pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, CommandAccepted};
+pub use agreement::Agreement;
 pub use config::{AgentConfig, StageRt};
 pub use error::{Error, Result};
 pub use inprocess::{SimLoop, SimRates};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::agreement::Agreement;
 use crate::interpret::{BudgetOutcome, Interpretation, LatencyBreakdown, Source};
 use bora_agent::{PlanEvent, Step, ValidPlan, WatchdogReason};
 
@@ -39,6 +40,14 @@ pub struct PlanReport {
     pub enforced_by: Option<String>,
     /// Why earlier paths were not used, or why there is no plan, in order.
     pub reasons: Vec<String>,
+    /// Whether the model's own decision and the parser's were the same.
+    #[serde(default = "not_compared")]
+    pub agreement: Agreement,
+}
+
+/// The agreement of a report that carries none (written before the field existed).
+fn not_compared() -> Agreement {
+    Agreement::NotCompared
 }
 
 impl PlanReport {
@@ -55,6 +64,7 @@ impl PlanReport {
             model_text: None,
             enforced_by: None,
             reasons: vec![reason],
+            agreement: Agreement::NotCompared,
         }
     }
 
@@ -71,6 +81,7 @@ impl PlanReport {
             model_text: interp.model_text.clone(),
             enforced_by: None,
             reasons: interp.reasons.iter().map(ToString::to_string).collect(),
+            agreement: interp.agreement,
         }
     }
 

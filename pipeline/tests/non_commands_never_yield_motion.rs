@@ -96,7 +96,7 @@ fn the_running_agent_reports_each_non_command_and_never_moves_the_simulated_robo
         Limits::default(),
         MissPolicy::Fallback,
     );
-    let (agent, input, outputs) =
+    let (mut agent, input, outputs) =
         Agent::start(AgentConfig::default(), interpreter, clock).expect("agent starts");
     let sim = Sim::new(
         World::default_room(),
@@ -135,6 +135,8 @@ fn the_running_agent_reports_each_non_command_and_never_moves_the_simulated_robo
         assert_eq!(p["command"], s.as_str());
         assert!(p["plan"].is_null(), "{p}");
         assert_eq!(p["understood"], false, "{p}");
+        // The model drove, the parser found no command: only the model decided.
+        assert_eq!(p["agreement"], "model_only", "{p}");
     }
     let reported: Vec<&str> = events
         .iter()
@@ -150,5 +152,12 @@ fn the_running_agent_reports_each_non_command_and_never_moves_the_simulated_robo
     });
     let pose = rig.pose();
     assert!(done && (pose.x - 0.5).abs() < 0.03, "ended at {pose:?}");
+    // Diagnostics count the comparisons: every sentence model-only, the control (1 m
+    // proposed for half a meter) a disagreement the parser settled.
+    let metrics = agent.report().metrics;
+    let count = |name: &str| metrics.counter(name);
+    assert_eq!(count("model_only_decided"), Some(sentences.len() as u64));
+    assert_eq!(count("model_parser_disagreed"), Some(1));
+    assert_eq!(count("model_parser_agreed"), Some(0));
     agent.stop(Duration::from_secs(5)).expect("agent stops");
 }

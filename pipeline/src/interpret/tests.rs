@@ -365,3 +365,24 @@ fn a_decline_of_a_command_the_parser_understood_is_a_disagreement() {
         Some(Reason::DisagreedWithParser { plan }) if plan == DECLINE
     ));
 }
+
+#[test]
+fn every_interpretation_says_whether_model_and_parser_agreed() {
+    let met = |text: &str| Some(attempt(text, BudgetOutcome::Met));
+    let cases = [
+        (met(DRIVE), "move forward one meter", Agreement::Agreed),
+        (met(DRIVE), "turn left", Agreement::Disagreed),
+        (met(DRIVE), "thank you", Agreement::ModelOnly),
+        (met("{\"plan\":[{"), "turn left", Agreement::ParserOnly),
+        (None, "turn left", Agreement::ParserOnly),
+        (None, "thank you", Agreement::Neither),
+        (met(DRIVE), "stop", Agreement::NotCompared),
+        (met(DRIVE), "   ", Agreement::NotCompared),
+    ];
+    for (model, command, want) in cases {
+        let out = run(model, MissPolicy::Fallback, command);
+        assert_eq!(out.agreement, want, "{command:?}: {:?}", out.reasons);
+        let report = crate::PlanReport::interpreted(&out, 1);
+        assert_eq!(report.agreement, want);
+    }
+}

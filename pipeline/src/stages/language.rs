@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{record_opt, CommandMsg, Links, PlanMsg};
+use crate::agreement::Agreement;
 use crate::interpret::{Interpretation, Interpreter, Source};
 use crate::output::AgentOutput;
 use crate::reason::Reason;
@@ -22,6 +23,8 @@ struct Counters {
     no_plan: Counter,
     fallbacks: Counter,
     not_understood: Counter,
+    /// One counter per compared [`Agreement`], by its counter name.
+    agreement: Vec<(Agreement, Counter)>,
 }
 
 /// The language stage: owns the interpreter (and through it the model).
@@ -54,6 +57,10 @@ impl LanguageStage {
                 no_plan: metrics.counter("commands_without_plan"),
                 fallbacks: metrics.counter("fallback_plans"),
                 not_understood: metrics.counter("commands_not_understood"),
+                agreement: Agreement::COMPARED
+                    .iter()
+                    .filter_map(|&a| Some((a, metrics.counter(a.counter_name()?))))
+                    .collect(),
             },
         })
     }
@@ -133,6 +140,14 @@ impl LanguageStage {
             self.counters.not_understood.incr();
             let event = EventReport::not_understood(&interp, cmd.seq, self.clock.now());
             self.links.emit(AgentOutput::Event(event.to_json()));
+        }
+        if let Some((_, c)) = self
+            .counters
+            .agreement
+            .iter()
+            .find(|(a, _)| *a == interp.agreement)
+        {
+            c.incr();
         }
         let report = PlanReport::interpreted(&interp, cmd.seq);
         match interp.plan.take() {
