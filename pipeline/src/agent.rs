@@ -19,19 +19,21 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::command_path::CommandAccepted;
+use crate::command_path::CommandPath;
 use crate::config::AgentConfig;
 use crate::deadline::DeadlineWatch;
+use crate::hearing::{AudioInput, HearingConfig, HearingStage, Transcriber};
 use crate::interpret::Interpreter;
 pub use crate::output::AgentOutput;
-use crate::report::PlanReport;
 use crate::stages::language::LanguageStage;
 use crate::stages::perception::PerceptionStage;
 use crate::stages::planning::{PlanningStage, Watched};
-use crate::stages::{CommandMsg, Links, Shared, MAX_COMMAND_CHARS};
+use crate::stages::{Links, Shared};
 use crate::{Error, Result};
 use bora_agent::{LaserScan, Odometry, Perception, Planner, WorldState};
 use bora_rt::clock::{duration_to_ns, Clock};
-use bora_rt::metrics::{Counter, Metrics, MetricsReport};
+use bora_rt::metrics::{Metrics, MetricsReport};
 use bora_rt::queue::{MpmcQueue, Overflow};
 use bora_rt::rt::RtReport;
 use bora_rt::slot::latest_slot;
@@ -39,69 +41,20 @@ use bora_rt::stage::{Shutdown, Stage, StageBuilder};
 
 /// The input side of a running agent: owned by one thread (e.g. the ROS node's).
 pub struct AgentInput {
-    links: Links,
-    clock: Arc<dyn Clock>,
+    path: CommandPath,
     odom: Arc<MpmcQueue<Odometry>>,
     scan: Arc<MpmcQueue<LaserScan>>,
-    reflex: Counter,
-    /// Limits for the deterministic parse prepared on arrival (budget policy fallback).
-    limits: bora_agent::Limits,
-}
-
-/// What happened to a command handed to [`AgentInput::command`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommandAccepted {
-    /// A reflex stop: the planner halts on its next tick.
-    ReflexStop,
-    /// Queued for the language stage (any generation in flight is preempted).
-    Queued,
-    /// The command queue was full; the command was dropped (counted).
-    Rejected,
-    /// Longer than [`MAX_COMMAND_CHARS`]: refused, its `agent/plan` report says why.
-    TooLong,
 }
 
 impl AgentInput {
     /// The agent clock's current time (stamp incoming messages with it).
     pub fn now(&self) -> Duration {
-        self.clock.now()
+        self.path.clock.now()
     }
 
     /// Hands in a voice command. A stop, halt or freeze bypasses the model.
     pub fn command(&mut self, text: &str) -> CommandAccepted {
-        let now = self.clock.now();
-        let seq = self.links.shared.latest_seq.fetch_add(1, Ordering::SeqCst) + 1;
-        self.links.shared.preempt.store(true, Ordering::SeqCst);
-        if bora_agent::is_reflex_stop(text) {
-            self.links
-                .shared
-                .stop_at_ns
-                .store(duration_to_ns(now), Ordering::SeqCst);
-            self.links.shared.stop_seq.store(seq, Ordering::SeqCst);
-            self.reflex.incr();
-            let report = PlanReport::reflex(text, seq).to_json();
-            self.links.emit(AgentOutput::Plan(report));
-            return CommandAccepted::ReflexStop;
-        }
-        let Some(msg) = CommandMsg::new(seq, text, now) else {
-            let chars = text.chars().count();
-            let reason = format!(
-                "the command has {chars} characters; at most {MAX_COMMAND_CHARS} are interpreted: say one or a few steps at a time"
-            );
-            self.refuse(seq, text, &reason);
-            return CommandAccepted::TooLong;
-        };
-        let deadline = &self.links.shared.deadline;
-        let parse = deadline
-            .wants_parse()
-            .then(|| bora_agent::parse_command(text, &self.limits).map_err(|e| e.to_string()));
-        deadline.on_command(seq, now, text, parse);
-        if self.links.commands.push(msg).is_queued() {
-            CommandAccepted::Queued
-        } else {
-            CommandAccepted::Rejected
-        }
+        self.path.command(text)
     }
 
     /// Refuses a command that cannot be interpreted at all (the ROS node's reason: not
@@ -109,14 +62,7 @@ impl AgentInput {
     /// (`command` is what can be shown of it). Like any newer command, it keeps an older
     /// command's plan from starting; a plan already running goes on.
     pub fn reject(&mut self, command: &str, reason: &str) {
-        let seq = self.links.shared.latest_seq.fetch_add(1, Ordering::SeqCst) + 1;
-        self.links.shared.preempt.store(true, Ordering::SeqCst);
-        self.refuse(seq, command, reason);
-    }
-
-    fn refuse(&self, seq: u64, command: &str, reason: &str) {
-        let report = PlanReport::refused(command, seq, reason).to_json();
-        self.links.emit(AgentOutput::Plan(report));
+        self.path.reject(command, reason);
     }
 
     /// Hands in odometry (stamp it with [`AgentInput::now`] on arrival).
@@ -131,8 +77,9 @@ impl AgentInput {
 
     /// Fault injection for tests: the language stage hangs without a heartbeat for `d`.
     pub fn inject_language_stall(&mut self, d: Duration) {
-        let until = duration_to_ns(self.clock.now() + d);
-        self.links
+        let until = duration_to_ns(self.path.clock.now() + d);
+        self.path
+            .links
             .shared
             .language_stall_until_ns
             .store(until, Ordering::SeqCst);
@@ -248,14 +195,28 @@ impl Agent {
             outputs: Arc::clone(&links.outputs),
         };
         let input = AgentInput {
-            links,
-            clock,
+            path: CommandPath::new(links, clock, reflex, limits),
             odom,
             scan,
-            reflex,
-            limits,
         };
         Ok((agent, input, outputs))
+    }
+
+    /// Starts the hearing stage: audio from the returned [`AudioInput`] is endpointed and
+    /// transcribed by `transcriber` on a thread of its own, and each transcript enters
+    /// `input`'s command path, as a `voice_command` text does.
+    pub fn hear(
+        &mut self,
+        input: &AgentInput,
+        transcriber: Box<dyn Transcriber>,
+        config: HearingConfig,
+    ) -> Result<AudioInput> {
+        let (stage, audio) =
+            HearingStage::new(config, transcriber, input.path.clone(), &mut self.metrics)?;
+        let stage =
+            builder("hearing", &config.rt, &self.shutdown).spawn(move |ctx| stage.run(&ctx))?;
+        self.stages.push(stage);
+        Ok(audio)
     }
 
     /// Metrics, model and degraded modes, now.

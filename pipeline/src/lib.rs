@@ -2,13 +2,16 @@
 //! three stage threads under a token budget. Built from the real-time core
 //! ([`bora_rt`]: queues, slots, budgets, metrics) and the model-free agent logic
 //! ([`bora_agent`]); the language model comes in as a [`PlanModel`] (bora-llm's
-//! `LlmPlanModel`), so this crate builds without a model stack.
+//! `LlmPlanModel`) and the speech recogniser as a [`Transcriber`] (bora-nodes' Whisper),
+//! so this crate builds without a model stack.
 
 pub mod agent;
 pub mod agreement;
+mod command_path;
 pub mod config;
 mod deadline;
 pub mod error;
+pub mod hearing;
 pub mod inprocess;
 pub mod interpret;
 mod output;
@@ -20,6 +23,9 @@ pub use agent::{Agent, AgentInput, AgentOutput, AgentOutputs, AgentReport, Comma
 pub use agreement::Agreement;
 pub use config::{AgentConfig, StageRt};
 pub use error::{Error, Result};
+pub use hearing::{
+    AudioError, AudioInput, HearingConfig, HearingEvent, HearingReport, Heard, Transcriber,
+};
 pub use inprocess::{SimLoop, SimRates};
 pub use interpret::{
     BudgetOutcome, Interpretation, Interpreter, LatencyBreakdown, ModelAttempt, MotionTrust,
