@@ -104,6 +104,46 @@ pub fn gelu_erf(data: &mut [f32]) {
     }
 }
 
+/// `out[r] = w[r] . h` for every row `r` of `w` (`out.len()` rows of `h.len()` f16
+/// values, row-major): Whisper's output projection for one token, reading the f16
+/// embeddings (half the bytes of f32; the products are the same, as f16 -> f32 is exact).
+/// Rows are split over `threads` scoped threads.
+pub fn gemv_f16(w: &[half::f16], h: &[f32], out: &mut [f32], threads: usize) {
+    let width = h.len();
+    let rows_per = out.len().div_ceil(threads.max(1)).max(1);
+    let run = |w: &[half::f16], out: &mut [f32]| {
+        use half::slice::HalfFloatSliceExt;
+        let mut row_f32 = vec![0f32; width];
+        for (row, o) in w.chunks_exact(width).zip(out.iter_mut()) {
+            row.convert_to_f32_slice(&mut row_f32);
+            let mut lanes = [0f32; LANES];
+            let mut a = row_f32.chunks_exact(LANES);
+            let mut b = h.chunks_exact(LANES);
+            for (a, b) in (&mut a).zip(&mut b) {
+                for ((l, &x), &y) in lanes.iter_mut().zip(a).zip(b) {
+                    *l = x.mul_add(y, *l);
+                }
+            }
+            let tail: f32 = a
+                .remainder()
+                .iter()
+                .zip(b.remainder())
+                .map(|(x, y)| x * y)
+                .sum();
+            *o = lanes.iter().sum::<f32>() + tail;
+        }
+    };
+    if threads <= 1 {
+        run(w, out);
+        return;
+    }
+    std::thread::scope(|s| {
+        for (w, out) in w.chunks(rows_per * width).zip(out.chunks_mut(rows_per)) {
+            s.spawn(move || run(w, out));
+        }
+    });
+}
+
 /// The ops as candle in-place ops on a contiguous f32 CPU tensor.
 enum Inplace {
     Softmax,
@@ -201,6 +241,25 @@ mod tests {
             sum * 2.0 / std::f64::consts::PI.sqrt()
         } else {
             x.signum() * (1.0 - (-x * x).exp() / (x.abs() * std::f64::consts::PI.sqrt()))
+        }
+    }
+
+    #[test]
+    fn gemv_f16_equals_the_f32_product() {
+        let (rows, width) = (37, 50);
+        let w: Vec<half::f16> = (0..rows * width)
+            .map(|i| half::f16::from_f32(((i * 7919) % 201) as f32 / 100.0 - 1.0))
+            .collect();
+        let h: Vec<f32> = (0..width).map(|i| (i as f32 * 0.37).sin()).collect();
+        for threads in [1, 3] {
+            let mut out = vec![0f32; rows];
+            gemv_f16(&w, &h, &mut out, threads);
+            for (r, &o) in out.iter().enumerate() {
+                let exact: f64 = (0..width)
+                    .map(|i| w[r * width + i].to_f64() * h[i] as f64)
+                    .sum();
+                assert!((o as f64 - exact).abs() < 1e-5, "row {r}: {o} vs {exact}");
+            }
         }
     }
 
