@@ -64,6 +64,22 @@ fn load_adapter(dir: &std::path::Path, model: &mut Model) -> bora_models::Result
     Ok(())
 }
 
+/// The held-out accuracy `bora eval intents --declare` recorded for the adapter in
+/// `dir` on `model` ([`bora_tune::declared`]); None without a declaration, an error naming
+/// the file when it is stale or malformed.
+fn adapter_accuracy(
+    dir: &std::path::Path,
+    model: &std::path::Path,
+) -> bora_models::Result<Option<f64>> {
+    bora_tune::declared::Declaration::read_checked(dir, model).map_err(|e| {
+        bora_models::Error::InvalidArgument {
+            name: "adapter",
+            value: dir.display().to_string(),
+            reason: e.to_string(),
+        }
+    })
+}
+
 /// Few-shot examples: (command, plan JSON). They teach the format, signs and units.
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
@@ -153,7 +169,8 @@ pub struct LlmPlanModel {
     pulse: TokenPulse,
     cfg: LlmConfig,
     description: String,
-    /// The held-out intent accuracy the file declares ([`HELDOUT_ACCURACY_KEY`]).
+    /// The held-out intent accuracy declared for what runs: the file's
+    /// [`HELDOUT_ACCURACY_KEY`], or with an adapter its `bora eval --declare` record.
     heldout_accuracy: Option<f64>,
     /// Time to load the weights and build the tokenizer.
     pub load_time: Duration,
@@ -190,12 +207,13 @@ impl LlmPlanModel {
             },
         )?;
         drop(file);
-        let shape = match &cfg.adapter {
+        let (shape, heldout_accuracy) = match &cfg.adapter {
             Some(dir) => {
                 load_adapter(dir, &mut model)?;
-                PromptShape::tuned()
+                // The base file's declaration does not describe the adapted model.
+                (PromptShape::tuned(), adapter_accuracy(dir, &cfg.path)?)
             }
-            None => PromptShape::plain(),
+            None => (PromptShape::plain(), heldout_accuracy),
         };
         let load_time = start.elapsed();
         let mut state = model.new_state()?;
@@ -207,8 +225,11 @@ impl LlmPlanModel {
         let t = Instant::now();
         let prefix = PrefixCache::build(&model, &mut state, prefix_ids, cfg.prefill_chunk.max(1))?;
         let prefix_time = t.elapsed();
+        let declared = heldout_accuracy.map_or(String::new(), |a| {
+            format!(", declared held-out accuracy {:.1} %", 100.0 * a)
+        });
         let description = format!(
-            "{}{} ({}, {} prefix tokens cached, {} ctx)",
+            "{}{} ({}, {} prefix tokens cached, {} ctx{declared})",
             cfg.path.file_name().map_or_else(
                 || cfg.path.display().to_string(),
                 |n| n.to_string_lossy().into_owned()

@@ -13,6 +13,7 @@
 mod error;
 pub use error::{Error, Result};
 
+pub mod declared;
 pub mod forward;
 pub mod frozen;
 pub mod infer;

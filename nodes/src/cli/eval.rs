@@ -40,6 +40,13 @@ struct IntentsArgs {
     /// Only the first N cases (a quick look; the figures then cover only those).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Record the model-alone accuracy in the adapter directory (bora_accuracy.json,
+    /// tied to the adapter's and the model's SHA-256), where the agent reads it as the
+    /// adapter's declared held-out accuracy (see safety.model_motion_min_accuracy).
+    /// Needs --adapter; refused when any output was invalid or the model alone proposed
+    /// motion for a non-command. Run it on the held-out split only.
+    #[arg(long, requires = "adapter")]
+    declare: bool,
     /// The model and its budget.
     #[command(flatten)]
     stage: StageArgs,
@@ -53,6 +60,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 fn intents(args: IntentsArgs) -> anyhow::Result<()> {
+    if args.declare {
+        if args.limit.is_some() {
+            anyhow::bail!("--declare measures the whole file: drop --limit");
+        }
+        // An old declaration would be checked (and may be stale) while the model loads.
+        if let Some(dir) = &args.stage.adapter {
+            let old = dir.join(bora_tune::declared::ACCURACY_FILE);
+            if old.exists() {
+                std::fs::remove_file(&old)
+                    .with_context(|| format!("cannot replace {}", old.display()))?;
+                eprintln!("[eval] removed the old declaration {}", old.display());
+            }
+        }
+    }
     let mut interpreter = args.stage.interpreter()?;
     let mut cases = eval::dataset::load(&args.file, interpreter.limits())?;
     if let Some(n) = args.limit {
@@ -80,5 +101,49 @@ fn intents(args: IntentsArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write the report to {}", out.display()))?;
         eprintln!("[eval] report written to {}", out.display());
     }
+    if args.declare {
+        declare(&args, &report)?;
+    }
+    Ok(())
+}
+
+/// Writes the adapter's declaration from `report` (see `--declare`).
+fn declare(args: &IntentsArgs, report: &eval::IntentReport) -> anyhow::Result<()> {
+    use bora_tune::declared::{adapter_sha256, file_sha256, Declaration, SCHEMA};
+    let dir = args
+        .stage
+        .adapter
+        .as_ref()
+        .context("--declare needs --adapter")?;
+    let moved = report.non_commands_model_moved();
+    let t = &report.tally;
+    if t.model_invalid > 0 || moved > 0 {
+        anyhow::bail!(
+            "not declared: {} invalid model outputs and {moved} non-commands the model alone              would move the robot for; an adapter is declared only with none of either",
+            t.model_invalid
+        );
+    }
+    let model = bora_models::registry::resolve_model(&args.stage.model)?;
+    let d = Declaration {
+        schema: SCHEMA.into(),
+        heldout_accuracy: t.overall.model.fraction(),
+        cases: t.overall.model.total,
+        invalid_outputs: t.model_invalid,
+        non_commands_model_moved: moved,
+        benchmark: args.file.display().to_string(),
+        benchmark_sha256: file_sha256(&args.file)?,
+        adapter_sha256: adapter_sha256(dir)?,
+        model_file: model
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        model_sha256: file_sha256(&model)?,
+        cpu: report.cpu.clone(),
+    };
+    d.write(dir)?;
+    eprintln!(
+        "[eval] declared held-out accuracy {:.3} in {}",
+        d.heldout_accuracy,
+        dir.join(bora_tune::declared::ACCURACY_FILE).display()
+    );
     Ok(())
 }

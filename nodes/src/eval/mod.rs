@@ -45,6 +45,10 @@ pub struct CaseResult {
     pub ms: f64,
     /// Tokens the model generated.
     pub tokens: u32,
+    /// The case is a non-command: every acceptable plan is without motion.
+    pub expects_no_motion: bool,
+    /// The model's own plan moves the robot (a move or turn step).
+    pub model_moves: bool,
 }
 
 /// A benchmark run's figures.
@@ -70,6 +74,17 @@ pub struct IntentReport {
     pub tokens_p99: f64,
     /// Every case.
     pub cases: Vec<CaseResult>,
+}
+
+impl IntentReport {
+    /// Non-commands (cases expecting no motion) for which the model alone proposed a
+    /// move or turn.
+    pub fn non_commands_model_moved(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| c.expects_no_motion && c.model_moves)
+            .count()
+    }
 }
 
 /// Runs every case through `interpreter`, calling `progress(done, total)` after each.
@@ -132,6 +147,9 @@ fn score_case(
             (None, format!("invalid ({e}): {t}"))
         }
     };
+    let model_moves = model_steps
+        .as_ref()
+        .is_some_and(|s| s.iter().any(Step::is_motion));
     let parsed = parse_command(&case.text, limits).ok();
     let final_steps = out.plan.as_ref().map(|p| p.steps());
     let outcome = CaseOutcome {
@@ -159,6 +177,8 @@ fn score_case(
         final_correct: outcome.final_plan,
         ms: out.latency.total_us as f64 / 1e3,
         tokens: out.latency.tokens,
+        expects_no_motion: case.expects_no_motion(),
+        model_moves,
     }
 }
 
