@@ -8,7 +8,10 @@
 //! in `voice_command` (std_msgs/String), `scan` (sensor_msgs/LaserScan, sensor-data
 //! QoS), `odom` (nav_msgs/Odometry); out `cmd_vel` (geometry_msgs/Twist), `agent/plan`,
 //! `agent/text`, `agent/say`, `agent/events` (std_msgs/String), `diagnostics`
-//! (diagnostic_msgs/DiagnosticArray).
+//! (diagnostic_msgs/DiagnosticArray). With `audio.enable`, also in `audio`
+//! (std_msgs/Int16MultiArray, mono S16 at `audio.sample_rate_hz`; why this message:
+//! [`crate::ros::audio`]): the hearing stage endpoints it, Whisper transcribes each
+//! utterance under `hearing.budget_ms`, and the transcript takes the voice_command path.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,13 +22,15 @@ use bora_pipeline::{Agent, AgentInput, AgentOutput, AgentReport, Interpreter, Pl
 use bora_rt::clock::{Clock, SystemClock};
 use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use r2r::geometry_msgs::msg::Twist;
+use r2r::std_msgs::msg::Int16MultiArray;
 use r2r::{std_msgs, QosProfile};
 
+use crate::hearing::WhisperTranscriber;
 use crate::params::{AgentParams, AGENT_PARAMS};
 use crate::params_files::ParamsFile;
 use crate::ros::convert::{quaternion_to_yaw, twist_from};
 use crate::ros::lifecycle::{LifecycleServer, Primary};
-use crate::ros::{cdr, drain, given_params, params_file, signals};
+use crate::ros::{audio as ros_audio, cdr, drain, given_params, params_file, signals};
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
 pub const NODE_NAME: &str = crate::ros::AGENT_NODE_NAME;
@@ -96,12 +101,27 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
             }
         },
     };
+    // Audio asked for but no ears: refuse to start, naming the file (not a silent robot).
+    let transcriber = params
+        .audio
+        .enable
+        .then(|| WhisperTranscriber::load(params.audio.whisper_dir.as_deref()))
+        .transpose()
+        .context("audio.enable is true but the speech recogniser cannot be loaded")?;
     let interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy)
         .with_motion_trust(params.motion_trust);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let (mut agent, mut input, outputs) =
         Agent::start(params.agent.clone(), interpreter, Arc::clone(&clock))
             .context("cannot start the agent pipeline")?;
+    let hearing = match transcriber {
+        Some(t) => Some(
+            agent
+                .hear(&input, Box::new(t), params.hearing)
+                .context("cannot start the hearing stage")?,
+        ),
+        None => None,
+    };
 
     // Raw: r2r would turn bytes that are not UTF-8 into "" and cut at a NUL (ros/cdr.rs).
     let mut voice = node.subscribe_raw(
@@ -109,6 +129,15 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         "std_msgs/msg/String",
         QosProfile::default(),
     )?;
+    let mut audio = match hearing {
+        Some(input) => {
+            // Deep enough to hold the audio that arrives while a frame of the node is slow.
+            let qos = QosProfile::default().keep_last(100);
+            let sub = node.subscribe::<Int16MultiArray>(&params.audio.topic, qos)?;
+            Some((sub, input))
+        }
+        None => None,
+    };
     let mut odom = node.subscribe::<r2r::nav_msgs::msg::Odometry>("odom", QosProfile::default())?;
     let mut scan =
         node.subscribe::<r2r::sensor_msgs::msg::LaserScan>("scan", QosProfile::sensor_data())?;
@@ -133,12 +162,17 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     };
 
     eprintln!(
-        "bora agent: model {} ({} s to load), planner {} Hz, limits {:.2} m/s {:.2} rad/s; listening on voice_command",
+        "bora agent: model {} ({} s to load), planner {} Hz, limits {:.2} m/s {:.2} rad/s; listening on voice_command{}",
         agent.report().model,
         (load_start.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         params.agent.planner.rate_hz,
         params.agent.planner.max_linear_speed_mps,
-        params.agent.planner.max_angular_speed_radps
+        params.agent.planner.max_angular_speed_radps,
+        if audio.is_some() {
+            format!(" and {} (audio)", params.audio.topic)
+        } else {
+            String::new()
+        }
     );
     for (stage, rt) in agent.rt_reports() {
         tracing::info!(stage = stage.as_str(), rt = ?rt, "stage real-time setup");
@@ -164,6 +198,14 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
             Some(state) => refuse_inactive(&mut input, &raw, state),
             None => on_voice(&mut input, &raw),
         });
+        if let Some((sub, hearing)) = audio.as_mut() {
+            // Audio while not active is not listened to (as a voice command is refused).
+            drain(sub, |m| {
+                if inactive.is_none() {
+                    ros_audio::feed(hearing, &m, &params.audio.topic);
+                }
+            });
+        }
         drain(&mut odom, |m| input.odom(odometry(&m, input.now())));
         drain(&mut scan, |m| input.scan(laser_scan(m, input.now())));
         drain(&mut fault, |m| {

@@ -2,6 +2,7 @@
 //! library half of the `bora` binary: parameters, model loading, the nodes.
 
 pub mod eval;
+pub mod hearing;
 pub mod model_loader;
 pub mod param_table;
 pub mod params;

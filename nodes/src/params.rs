@@ -13,7 +13,8 @@ use std::time::Duration;
 use bora_agent::intent::{MAX_PLAN_STEPS, MAX_SAY_CHARS};
 use bora_agent::{Limits, PerceptionConfig, PlannerConfig};
 use bora_models::registry::DEFAULT_MODEL;
-use bora_pipeline::{AgentConfig, MotionTrust};
+use bora_pipeline::hearing::EndpointConfig;
+use bora_pipeline::{AgentConfig, HearingConfig, MotionTrust};
 use bora_rt::budget::{MissPolicy, TokenBudget};
 
 use crate::param_table::{never_given, Param, ParamTable, Range};
@@ -217,6 +218,40 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
             Range::OffOr { off: 0.0, means: "normal scheduling", on: &Range::Between(1.0, 99.0) },
             "SCHED_FIFO priority of the planning stage, 1..99; 0 = normal scheduling",
             |p, v| p.agent.planning_rt.fifo_priority = i32::try_from(v.as_i64()).ok().filter(|&x| x > 0)),
+        p!("audio.enable", Bool, "", ParamValue::Bool(false), Range::Any,
+            "hear voice commands on the audio topic (Whisper on the CPU; loads audio.whisper_dir at start, or refuses to start)",
+            |p, v| p.audio.enable = v.as_bool()),
+        p!("audio.topic", String, "", s("audio"),
+            Range::Text { rule: "a topic name, not empty", accepts: |t| !t.trim().is_empty() },
+            "topic of std_msgs/Int16MultiArray mono S16 audio (relative: namespaces and remapping apply)",
+            |p, v| p.audio.topic = v.as_str().to_owned()),
+        p!("audio.sample_rate_hz", Int, "Hz", i(EndpointConfig::default().sample_rate_hz),
+            Range::Between(8000.0, 48_000.0),
+            "sample rate of the audio topic, Hz (Whisper hears 16000; others are resampled)",
+            |p, v| p.hearing.endpoint.sample_rate_hz = u32::try_from(v.as_i64()).unwrap_or(16_000)),
+        p!("audio.whisper_dir", String, "", s(""),
+            Range::Text { rule: "a directory path, or \"\" for the cache's whisper-tiny.en", accepts: |_| true },
+            "CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json); \"\" = $BORA_MODELS/whisper-tiny.en, fetched by scripts/setup.sh",
+            |p, v| p.audio.whisper_dir = Some(v.as_str()).filter(|d| !d.is_empty()).map(std::path::PathBuf::from)),
+        p!("hearing.threshold_dbfs", Double, "dBFS", d(EndpointConfig::default().threshold_dbfs),
+            Range::Between(-100.0, -1.0),
+            "speech must be louder than this, dBFS (RMS over 20 ms), and 10 dB over the noise floor",
+            |p, v| p.hearing.endpoint.threshold_dbfs = v.as_f64()),
+        p!("hearing.hangover_s", Double, "s", d(EndpointConfig::default().hangover.as_secs_f64()),
+            Range::Between(0.05, 5.0),
+            "speech ends after this long without a loud frame, s",
+            |p, v| p.hearing.endpoint.hangover = secs(v)),
+        p!("hearing.min_utterance_s", Double, "s", d(EndpointConfig::default().min_utterance.as_secs_f64()),
+            Range::Between(0.0, 5.0),
+            "utterances with less loud time than this are dropped (clicks), s",
+            |p, v| p.hearing.endpoint.min_utterance = secs(v)),
+        p!("hearing.max_utterance_s", Double, "s", d(EndpointConfig::default().max_utterance.as_secs_f64()),
+            Range::Between(0.5, 30.0),
+            "speech is cut at this length and dropped with an utterance_too_long event, s (at most Whisper's 30 s)",
+            |p, v| p.hearing.endpoint.max_utterance = secs(v)),
+        p!("hearing.budget_ms", Double, "ms", d(HearingConfig::default().budget.map_or(0.0, |b| b.as_secs_f64() * 1e3)), BUDGET_MS,
+            "longest recognition of one utterance, ms; a later transcript is dropped with a hearing_budget_missed event (no motion); 0 = unchecked",
+            |p, v| p.hearing.budget = ms(v)),
         p!("diagnostics_period_s", Double, "s", d(1.0), SECONDS,
             "period of the diagnostics message, s",
             |p, v| p.diagnostics_period = secs(v)),
@@ -260,6 +295,21 @@ pub struct AgentParams {
     pub fault_injection: bool,
     /// Whether the node is a ROS 2 managed (lifecycle) node.
     pub managed: bool,
+    /// The audio topic and the recogniser.
+    pub audio: AudioParams,
+    /// The hearing stage (endpointer, recognition budget).
+    pub hearing: HearingConfig,
+}
+
+/// The audio input of the agent node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AudioParams {
+    /// Whether the node subscribes to audio and runs the hearing stage.
+    pub enable: bool,
+    /// The audio topic (std_msgs/Int16MultiArray).
+    pub topic: String,
+    /// The Whisper model directory; None = the cache's whisper-tiny.en.
+    pub whisper_dir: Option<std::path::PathBuf>,
 }
 
 impl AgentParams {
@@ -272,6 +322,11 @@ impl AgentParams {
         AGENT_PARAMS.apply_all(&mut p, values)?;
         p.agent = p.agent.clone().check().map_err(|e| ParamError {
             name: "(planner/limits)".into(),
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
+        p.hearing = p.hearing.check().map_err(|e| ParamError {
+            name: "(hearing)".into(),
             value: String::new(),
             reason: e.to_string(),
         })?;
@@ -296,6 +351,8 @@ impl AgentParams {
             diagnostics_period: Duration::ZERO,
             fault_injection: false,
             managed: false,
+            audio: AudioParams::default(),
+            hearing: HearingConfig::default(),
         };
         AGENT_PARAMS.apply_defaults(&mut p);
         p
@@ -339,6 +396,8 @@ mod tests {
         assert_eq!(p.motion_trust, MotionTrust::default());
         assert_eq!(p.miss_policy, MissPolicy::default());
         assert_eq!(p.model.as_deref(), Some(DEFAULT_MODEL));
+        assert_eq!(p.hearing, HearingConfig::default());
+        assert!(!p.audio.enable && p.audio.topic == "audio" && p.audio.whisper_dir.is_none());
     }
 
     #[test]
@@ -386,6 +445,9 @@ mod tests {
                 "safety.model_motion_min_accuracy",
                 ParamValue::Str("high".into()),
             ),
+            ("audio.sample_rate_hz", ParamValue::Int(1000)),
+            ("audio.topic", ParamValue::Str(" ".into())),
+            ("hearing.max_utterance_s", ParamValue::Double(31.0)),
         ] {
             let e = parse(&[(name, v.clone())]).expect_err(name);
             assert_eq!(e.name, name, "{e}");

@@ -1,6 +1,7 @@
 //! The ROS 2 boundary: one thread owns the r2r node, spins it, and moves messages in
 //! and out over the runtime's queues. Nothing else in bora touches r2r.
 
+pub mod audio;
 pub mod cdr;
 pub mod convert;
 pub mod lifecycle;
