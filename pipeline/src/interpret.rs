@@ -180,7 +180,8 @@ impl Interpretation {
     }
 }
 
-/// Who may command motion for a command the deterministic parser did not understand.
+/// Who decides motion: a model trusted here overrules the deterministic parser; an
+/// untrusted one moves the robot only where it agrees with the parser.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MotionTrust {
     /// Held-out intent accuracy (fraction, 0 to 1) a model must declare before its own
@@ -413,10 +414,12 @@ impl Interpreter {
 
     /// Decides what a valid model plan may do. A small model can write a valid plan that
     /// says something else than the command (measured with SmolLM2-135M: "turn left"
-    /// became a right turn; "thank you" became a 1 m drive). Where the deterministic
-    /// parser understands the command, the model's plan must agree with it; where it does
-    /// not, the model's plan may move the robot only if the model is trusted for motion
-    /// ([`MotionTrust`]), and otherwise keeps only its steps without motion.
+    /// became a right turn; "thank you" became a 1 m drive). A model trusted for motion
+    /// ([`MotionTrust`]: its declared held-out accuracy, far above the parser's) decides:
+    /// its valid plan is the plan, and the parser stays the fallback for budget misses, a
+    /// missing model and invalid output. An untrusted model's plan must agree with the
+    /// parser where the parser understands the command; elsewhere it keeps only its steps
+    /// without motion.
     fn judge_model_plan(
         &self,
         command: &str,
@@ -425,6 +428,7 @@ impl Interpreter {
         out: &mut Interpretation,
     ) -> ControlFlow<()> {
         match parse_command(command, &self.limits) {
+            _ if self.trust.trusts(declared_accuracy) => out.understood = true,
             Ok(parsed) if parsed.steps() != plan.steps() => {
                 out.reasons.push(Reason::DisagreedWithParser {
                     plan: plan_json(&plan),
@@ -460,21 +464,23 @@ impl Interpreter {
 
     /// Decides what a model's decline (`{"plan":[]}`: not a command) means. Where the
     /// parser understood a command the decline disagrees with it and the parser decides
-    /// (as for any disagreement); elsewhere the result is no motion, from the model.
+    /// (as for any disagreement) unless the model is trusted; elsewhere the result is no
+    /// motion, from the model.
     fn judge_model_decline(
         &self,
         command: &str,
         declared_accuracy: Option<f64>,
         out: &mut Interpretation,
     ) -> ControlFlow<()> {
-        if parse_command(command, &self.limits).is_ok() {
+        let trusted = self.trust.trusts(declared_accuracy);
+        if !trusted && parse_command(command, &self.limits).is_ok() {
             out.reasons.push(Reason::DisagreedWithParser {
                 plan: r#"{"plan":[]}"#.to_owned(),
             });
             return ControlFlow::Continue(());
         }
         out.source = Source::Model;
-        out.understood = self.trust.trusts(declared_accuracy);
+        out.understood = trusted;
         out.reasons.push(Reason::ModelDeclined);
         ControlFlow::Break(())
     }

@@ -386,3 +386,27 @@ fn every_interpretation_says_whether_model_and_parser_agreed() {
         assert_eq!(report.agreement, want);
     }
 }
+
+#[test]
+fn a_trusted_model_overrules_the_parser_and_an_untrusted_one_does_not() {
+    let drive = || Some(attempt(DRIVE, BudgetOutcome::Met));
+    let trusted = run_declaring(drive(), Some(0.97), MissPolicy::Fallback, "turn left");
+    assert_eq!(steps(&trusted), Some(vec![Step::Move { distance_m: 1.0 }]));
+    assert_eq!((trusted.source, trusted.understood), (Source::Model, true));
+    assert_eq!(trusted.agreement, Agreement::Disagreed);
+    let untrusted = run_declaring(drive(), Some(0.9), MissPolicy::Fallback, "turn left");
+    assert_eq!(
+        steps(&untrusted),
+        Some(vec![Step::Turn { angle_deg: 90.0 }])
+    );
+    assert_eq!(untrusted.source, Source::Fallback);
+
+    // A trusted model's decline of a command the parser reads stands: no motion.
+    let decline = Some(attempt(DECLINE, BudgetOutcome::Met));
+    let out = run_declaring(decline, Some(0.97), MissPolicy::Fallback, "turn left");
+    assert_eq!((out.plan.is_none(), out.source), (true, Source::Model));
+    // Invalid output from a trusted model still falls back to the parser.
+    let broken = Some(attempt("{\"plan\":[{", BudgetOutcome::Met));
+    let out = run_declaring(broken, Some(0.97), MissPolicy::Fallback, "turn left");
+    assert_eq!(out.source, Source::Fallback);
+}
