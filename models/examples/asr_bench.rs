@@ -2,7 +2,8 @@
 //! the same clips and threads): one JSON line per clip and repetition on stdout.
 //!
 //! `cargo run --release -p bora-models --example asr_bench -- DIR THREADS REPS WINDOW CLIP...`
-//! with WINDOW `full` (30 s) or `fit` (the utterance plus 1 s). One warm-up run first.
+//! with WINDOW `full` (30 s) or `fit` (the utterance plus 1 s; `FIT_MARGIN=frames` sets
+//! the padding, 10 ms each). One warm-up run first.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_var("CANDLE_NUM_THREADS", threads);
     let window = match window.as_str() {
         "full" => EncoderWindow::Full,
-        "fit" => EncoderWindow::Fit { margin_frames: 100 },
+        "fit" => EncoderWindow::Fit {
+            margin_frames: std::env::var("FIT_MARGIN").map_or(100, |m| m.parse().unwrap_or(100)),
+        },
         w => return Err(format!("window `{w}`: full or fit").into()),
     };
     let opts = TranscribeOptions {
