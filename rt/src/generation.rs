@@ -141,6 +141,11 @@ impl GenerationDriver {
             }
             let _step = self.step_span.enter();
             let event = match events.next() {
+                // A generator that honours the flag itself ends its events when it sees
+                // it (bora's does, between prefill chunks): that end is the preemption.
+                None if self.cancel.load(Ordering::SeqCst) => {
+                    return GenOutcome::Cancelled(finish(stats, &tracker, clock))
+                }
                 None => return GenOutcome::Completed(finish(stats, &tracker, clock)),
                 Some(Err(error)) => {
                     return GenOutcome::Failed {

@@ -222,6 +222,34 @@ fn preemption_through_the_cancel_flag_stops_generation() {
     );
 }
 
+/// A generator that reads the cancel flag itself and ends its events (as bora's does
+/// mid-prefill) is reported cancelled, not completed: issue #21 found every preemption
+/// during prefill reported as a completed generation with empty text.
+#[test]
+fn a_generator_that_ends_on_the_cancel_flag_is_cancelled_not_completed() {
+    let clock = ManualClock::new();
+    let mut driver = GenerationDriver::new(budget(), MissPolicy::Fallback);
+    let cancel = driver.cancel_flag();
+    let mut n = 0u32;
+    let events = std::iter::from_fn(|| {
+        n += 1;
+        clock.advance(MS);
+        match n {
+            1 => Some(Ok::<_, Infallible>(GenEvent::PrefillChunk { tokens: 16 })),
+            // A new command arrives during the second chunk; the generator stops.
+            _ => {
+                cancel.store(true, Ordering::SeqCst);
+                None
+            }
+        }
+    });
+    let outcome = driver.run(events, &clock, |_: u32| {});
+    assert!(
+        matches!(outcome, GenOutcome::Cancelled(stats) if stats.prefill_chunks == 1 && stats.tokens == 0),
+        "{outcome:?}"
+    );
+}
+
 #[test]
 fn generator_errors_are_returned() {
     let clock = ManualClock::new();
