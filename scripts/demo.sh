@@ -2,7 +2,8 @@
 # The voice-command demo: sets up, builds, starts the simulated robot and the agent
 # (real SmolLM2 model) as ROS 2 nodes, speaks a short script of commands through
 # `bora say`, and prints for each the plan, its source, its latency breakdown and the
-# robot's pose afterwards. Ends by itself; all traffic stays on this host.
+# robot's pose afterwards; the last command is spoken as audio (espeak-ng -> Whisper in
+# the agent). Ends by itself; all traffic stays on this host.
 #
 # Environment: BORA_DEMO_MODEL (default smollm2-135m-instruct; `none` = fallback parser
 # only), BORA_DEMO_WORLD (a world YAML for `bora sim`).
@@ -32,7 +33,7 @@ world_args=()
 "$bora" sim "${world_args[@]}" >"$logs/sim.log" 2>&1 &
 pids+=($!)
 "$bora" --log info agent --ros-args --params-file launch/params/cpu.yaml \
-  -p "model:=${BORA_DEMO_MODEL:-smollm2-135m-instruct}" >"$logs/agent.log" 2>&1 &
+  -p "model:=${BORA_DEMO_MODEL:-smollm2-135m-instruct}" -p audio.enable:=true >"$logs/agent.log" 2>&1 &
 pids+=($!)
 
 pose() {
@@ -85,5 +86,14 @@ for cmd in "${script[@]}"; do
   settle
   echo "  pose: $(pose)"
 done
+# The last command is spoken: espeak-ng makes the audio, `bora say --wav` plays it on the
+# agent's audio topic in real time, and Whisper tiny.en in the agent hears it.
+spoken="turn around"
+espeak-ng -w "$logs/spoken.wav" "$spoken"
+echo
+echo "> (spoken, audio) $spoken"
+"$bora" say --wait --timeout 60 --wav "$logs/spoken.wav"
+settle
+echo "  pose: $(pose)"
 echo
 echo "[demo] done; logs in $logs" >&2

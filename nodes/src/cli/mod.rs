@@ -9,6 +9,8 @@ pub mod intent;
 pub mod listen;
 pub mod profile;
 pub mod say;
+#[cfg(feature = "ros")]
+pub mod say_audio;
 pub mod sim;
 pub mod tokenize;
 pub mod tracing_setup;

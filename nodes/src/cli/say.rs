@@ -8,7 +8,12 @@ use clap::Args;
 #[derive(Args, Debug)]
 pub struct SayArgs {
     /// The command text, e.g. "move forward one meter then turn left".
-    pub text: String,
+    #[arg(required_unless_present = "wav")]
+    pub text: Option<String>,
+    /// Speak instead: play this WAV file on `audio` in real time (the agent needs
+    /// `-p audio.enable:=true`); with --wait, print what it heard and the plan.
+    #[arg(long, value_name = "FILE.wav", conflicts_with = "text")]
+    pub wav: Option<std::path::PathBuf>,
     /// Wait for the agent's plan on agent/plan and print it.
     #[arg(long)]
     pub wait: bool,
@@ -38,6 +43,11 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
         );
     }
     let timeout = Duration::from_secs_f64(args.timeout.min(3600.0));
+    let text = match (&args.text, &args.wav) {
+        (_, Some(wav)) => return super::say_audio::run(wav, args.wait, args.json, timeout),
+        (Some(text), None) => text.clone(),
+        (None, None) => bail!("give the command text, or --wav FILE.wav"),
+    };
     let ctx = r2r::Context::create().context("cannot initialise ROS 2 (rcl)")?;
     let mut node = r2r::Node::create(ctx, "bora_say", "")?;
     let publisher = node.create_publisher::<r2r::std_msgs::msg::String>(
@@ -62,9 +72,7 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
             node.spin_once(Duration::from_millis(20));
         }
     }
-    publisher.publish(&r2r::std_msgs::msg::String {
-        data: args.text.clone(),
-    })?;
+    publisher.publish(&r2r::std_msgs::msg::String { data: text.clone() })?;
     if !args.wait {
         // Let the message leave before the node goes away.
         node.spin_once(Duration::from_millis(50));
@@ -76,7 +84,7 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
         drain(&mut plans, |m| {
             // A message that is not a plan report (another publisher) is not ours.
             let report = serde_json::from_str::<PlanReport>(&m.data).ok();
-            if let Some(r) = report.filter(|r| r.command == args.text && found.is_none()) {
+            if let Some(r) = report.filter(|r| r.command == text && found.is_none()) {
                 found = Some((r, m.data));
             }
         });
@@ -91,7 +99,7 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
     }
     bail!(
         "no plan for {:?} on agent/plan within {:.0} s",
-        args.text,
+        text,
         args.timeout
     )
 }
