@@ -83,6 +83,7 @@ for name, rs in engines[1:]:
     print(f"\n{name}: {base / rtf:.2f}x faster-whisper's speed (total time), p50 {p50:.2f}x", end="")
     diff = sorted({(r["clip"], r["text"]) for r in rs if r["tokens"] != refs[r["clip"]]["tokens"]})
     for clip, text in diff:
-        print(f"\n  differs: {clip}: {text!r} (reference {refs[clip]['text']!r})", end="")
+        shown = text if len(text) <= 60 else text[:60] + f"... ({len(text)} chars)"
+        print(f"\n  differs: {clip}: {shown!r} (reference {refs[clip]['text']!r})", end="")
 print()
 PY

@@ -42,12 +42,24 @@ fn layer_norm(vb: &VarBuilder, size: usize) -> Result<LayerNorm> {
     ))
 }
 
-/// q, k and v of one attention as a single product (`[3 * width, width]`); the key has no
-/// bias (a zero row block stands in).
-fn fused_qkv(vb: &VarBuilder, width: usize) -> Result<Linear> {
+/// The query projection of an attention with `heads` heads, its weight and bias times
+/// `head_dim^-1/2` (the scores' scale, a power of two for Whisper's 64-wide heads, so the
+/// scores are bit for bit those of scaling q after the product).
+fn query(vb: &VarBuilder, width: usize, heads: usize) -> Result<(Tensor, Tensor)> {
+    let scale = ((width / heads) as f64).powf(-0.5);
+    Ok((
+        (vb.get((width, width), "weight")? * scale)?,
+        (vb.get(width, "bias")? * scale)?,
+    ))
+}
+
+/// q, k and v of one attention as a single product (`[3 * width, width]`), q scaled as in
+/// [`query`]; the key has no bias (a zero row block stands in).
+fn fused_qkv(vb: &VarBuilder, width: usize, heads: usize) -> Result<Linear> {
+    let (q_w, q_b) = query(&vb.pp("q_proj"), width, heads)?;
     let w = Tensor::cat(
         &[
-            vb.get((width, width), "q_proj.weight")?,
+            q_w,
             vb.get((width, width), "k_proj.weight")?,
             vb.get((width, width), "v_proj.weight")?,
         ],
@@ -55,7 +67,7 @@ fn fused_qkv(vb: &VarBuilder, width: usize) -> Result<Linear> {
     )?;
     let b = Tensor::cat(
         &[
-            vb.get(width, "q_proj.bias")?,
+            q_b,
             Tensor::zeros(width, DType::F32, vb.device())?,
             vb.get(width, "v_proj.bias")?,
         ],
@@ -77,7 +89,8 @@ fn merge_heads(x: &Tensor) -> Result<Tensor> {
     Ok(x.transpose(1, 2)?.contiguous()?.flatten_from(2)?)
 }
 
-/// Scaled dot-product attention of `q` (`[1, heads, n, head_dim]`, already scaled) over
+/// Scaled dot-product attention of `q` (`[1, heads, n, head_dim]`, scaled by its
+/// projection) over
 /// `k` and `v` (`[1, heads, m, head_dim]`), with an additive `mask` (`[n, m]`).
 fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
     let mut scores = q.matmul(&k.t()?)?;
@@ -122,8 +135,7 @@ impl EncoderLayer {
     fn forward(&self, x: &Tensor, heads: usize) -> Result<Tensor> {
         let (_, n, width) = x.dims3()?;
         let qkv = self.qkv.forward(&self.attn_ln.forward(x)?)?;
-        let scale = ((width / heads) as f64).powf(-0.5);
-        let q = (split_heads(&qkv.narrow(2, 0, width)?, heads)? * scale)?;
+        let q = split_heads(&qkv.narrow(2, 0, width)?, heads)?;
         let k = split_heads(&qkv.narrow(2, width, width)?, heads)?;
         let v = split_heads(&qkv.narrow(2, 2 * width, width)?, heads)?;
         let mut parts = Vec::with_capacity(n.div_ceil(ATTN_BLOCK));
@@ -165,6 +177,7 @@ pub struct Encoder {
 impl Encoder {
     fn load(vb: &VarBuilder, cfg: &Config) -> Result<Self> {
         let width = cfg.d_model;
+        let heads = cfg.encoder_attention_heads;
         let conv = |name: &str, in_dim: usize, stride: usize| -> Result<Conv1d> {
             let vb = vb.pp(name);
             Ok(Conv1d::new(
@@ -184,7 +197,7 @@ impl Encoder {
                 let vb = vb.pp(format!("layers.{i}"));
                 Ok(EncoderLayer {
                     attn_ln: layer_norm(&vb.pp("self_attn_layer_norm"), width)?,
-                    qkv: fused_qkv(&vb.pp("self_attn"), width)?,
+                    qkv: fused_qkv(&vb.pp("self_attn"), width, heads)?,
                     out: linear(&vb.pp("self_attn.out_proj"), width, width, true)?,
                     mlp: Mlp::load(&vb, width)?,
                 })
@@ -196,7 +209,7 @@ impl Encoder {
             positions: sinusoids(cfg.max_source_positions, width, vb.device())?,
             layers,
             ln_post: layer_norm(&vb.pp("layer_norm"), width)?,
-            heads: cfg.encoder_attention_heads,
+            heads,
         })
     }
 
@@ -221,7 +234,6 @@ struct DecoderLayer {
     out: Linear,
     cross_ln: LayerNorm,
     cross_q: Linear,
-    cross_kv: Linear,
     cross_out: Linear,
     mlp: Mlp,
 }
@@ -316,6 +328,8 @@ pub struct Decoder {
     embeddings: Embeddings,
     positions: Tensor,
     layers: Vec<DecoderLayer>,
+    /// Keys then values of every layer's cross-attention, `[layers * 2 * width, width]`.
+    cross_kv: Linear,
     ln: LayerNorm,
     heads: usize,
 }
@@ -323,56 +337,52 @@ pub struct Decoder {
 impl Decoder {
     fn load(vb: &VarBuilder, cfg: &Config) -> Result<Self> {
         let width = cfg.d_model;
+        let heads = cfg.decoder_attention_heads;
         let layers = (0..cfg.decoder_layers)
             .map(|i| {
                 let vb = vb.pp(format!("layers.{i}"));
                 let cross = vb.pp("encoder_attn");
-                let kv = Tensor::cat(
-                    &[
-                        cross.get((width, width), "k_proj.weight")?,
-                        cross.get((width, width), "v_proj.weight")?,
-                    ],
-                    0,
-                )?;
-                let kv_bias = Tensor::cat(
-                    &[
-                        Tensor::zeros(width, DType::F32, vb.device())?,
-                        cross.get(width, "v_proj.bias")?,
-                    ],
-                    0,
-                )?;
+                let (q_w, q_b) = query(&cross.pp("q_proj"), width, heads)?;
                 Ok(DecoderLayer {
                     attn_ln: layer_norm(&vb.pp("self_attn_layer_norm"), width)?,
-                    qkv: fused_qkv(&vb.pp("self_attn"), width)?,
+                    qkv: fused_qkv(&vb.pp("self_attn"), width, heads)?,
                     out: linear(&vb.pp("self_attn.out_proj"), width, width, true)?,
                     cross_ln: layer_norm(&vb.pp("encoder_attn_layer_norm"), width)?,
-                    cross_q: linear(&cross.pp("q_proj"), width, width, true)?,
-                    cross_kv: Linear::new(kv, Some(kv_bias)),
+                    cross_q: Linear::new(q_w, Some(q_b)),
                     cross_out: linear(&cross.pp("out_proj"), width, width, true)?,
                     mlp: Mlp::load(&vb, width)?,
                 })
             })
             .collect::<Result<_>>()?;
+        // The cross-attention keys and values of all layers as one product over the audio.
+        let mut kv_w = Vec::new();
+        let mut kv_b = Vec::new();
+        for i in 0..cfg.decoder_layers {
+            let cross = vb.pp(format!("layers.{i}.encoder_attn"));
+            kv_w.push(cross.get((width, width), "k_proj.weight")?);
+            kv_w.push(cross.get((width, width), "v_proj.weight")?);
+            kv_b.push(Tensor::zeros(width, DType::F32, vb.device())?);
+            kv_b.push(cross.get(width, "v_proj.bias")?);
+        }
         Ok(Self {
+            cross_kv: Linear::new(Tensor::cat(&kv_w, 0)?, Some(Tensor::cat(&kv_b, 0)?)),
             embeddings: Embeddings::new(vb.get((cfg.vocab_size, width), "embed_tokens.weight")?)?,
             positions: vb.get((cfg.max_target_positions, width), "embed_positions.weight")?,
             layers,
             ln: layer_norm(&vb.pp("layer_norm"), width)?,
-            heads: cfg.decoder_attention_heads,
+            heads,
         })
     }
 
     /// A fresh cache for decoding `audio` (`[1, frames, width]`, the encoder's output).
     pub fn start(&self, audio: &Tensor) -> Result<DecoderState> {
         let width = audio.dim(2)?;
-        let cross = self
-            .layers
-            .iter()
+        let kv = self.cross_kv.forward(audio)?;
+        let cross = (0..self.layers.len())
             .map(|l| {
-                let kv = l.cross_kv.forward(audio)?;
                 Ok((
-                    split_heads(&kv.narrow(2, 0, width)?, self.heads)?,
-                    split_heads(&kv.narrow(2, width, width)?, self.heads)?,
+                    split_heads(&kv.narrow(2, 2 * l * width, width)?, self.heads)?,
+                    split_heads(&kv.narrow(2, (2 * l + 1) * width, width)?, self.heads)?,
                 ))
             })
             .collect::<Result<_>>()?;
@@ -392,7 +402,6 @@ impl Decoder {
             (self.embeddings.rows(tokens, device)? + self.positions.narrow(0, state.len, n)?)?;
         let mut x = x.unsqueeze(0)?;
         let width = x.dim(2)?;
-        let scale = ((width / self.heads) as f64).powf(-0.5);
         let past_len = state.len;
         let total = past_len + n;
         // New token i (absolute position past_len + i) sees positions 0..=past_len + i.
@@ -418,7 +427,7 @@ impl Decoder {
             .zip(state.past.iter_mut().zip(&state.cross))
         {
             let qkv = l.qkv.forward(&l.attn_ln.forward(&x)?)?;
-            let q = (split_heads(&qkv.narrow(2, 0, width)?, self.heads)? * scale)?;
+            let q = split_heads(&qkv.narrow(2, 0, width)?, self.heads)?;
             let mut k = split_heads(&qkv.narrow(2, width, width)?, self.heads)?;
             let mut v = split_heads(&qkv.narrow(2, 2 * width, width)?, self.heads)?;
             if let Some((pk, pv)) = past.as_ref() {
@@ -429,7 +438,7 @@ impl Decoder {
             *past = Some((k, v));
             x = (&x + l.out.forward(&wv)?)?;
             let q = l.cross_q.forward(&l.cross_ln.forward(&x)?)?;
-            let q = (split_heads(&q, self.heads)? * scale)?;
+            let q = split_heads(&q, self.heads)?;
             let wv = merge_heads(&attend(&q, ck, cv, None)?)?;
             x = (&x + l.cross_out.forward(&wv)?)?;
             x = (&x + l.mlp.forward(&x)?)?;
