@@ -5,7 +5,8 @@
 //!
 //! One rig for every case (starting one costs seconds; CI has 2 cores): silence and hiss
 //! give no event and no motion, speech past `hearing.max_utterance_s` is cut with an
-//! event and moves nothing, and "drive forward one meter" drives the robot one meter.
+//! event and moves nothing, "drive forward one meter" drives the robot one meter, and
+//! `bora say --wav` speaks "turn around", which is heard and planned as a half turn.
 //!
 //! Needs the built binary, the venv and whisper-tiny.en (scripts/setup.sh).
 
@@ -185,6 +186,28 @@ fn spoken_audio_drives_the_robot_and_silence_noise_and_overlong_speech_do_not() 
     assert!(
         ((x - 1.0).powi(2) + y.powi(2)).sqrt() < 0.05,
         "ended at ({x}, {y}), not within 5 cm of (1, 0)"
+    );
+    // `bora say --wav` (the demo's way to speak) plays a clip the same way.
+    let out = Command::new(bora_bin()?)
+        .args(["say", "--wait", "--timeout", "30", "--wav"])
+        .arg(clip("turn_around.wav"))
+        .env("ROS_DOMAIN_ID", rig.domain.to_string())
+        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let out = wait_with_timeout(out, Duration::from_secs(40))?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success(),
+        "bora say --wav failed: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("heard:   Turn around."), "{said}");
+    assert!(
+        said.contains(r#"{"action":"turn","angle_deg":180.0}"#),
+        "{said}"
     );
     println!(
         "heard {text:?}: recognition {:.0} ms, speech end -> transcript {:.0} ms (agent), clip end -> first cmd_vel {:.0} ms (peers); test {:.1} s",
