@@ -11,7 +11,8 @@
 //! - the MLP uses the erf GELU, as ctranslate2 (the reference) does, not the tanh one;
 //! - softmax and GELU run in place with vectorized `exp`/`erf` ([`super::ops`]);
 //! - attention scores are computed per block of query rows, so one block's scores stay in
-//!   cache instead of a `heads x 1500 x 1500` matrix going through memory.
+//!   cache instead of a `heads x 1500 x 1500` matrix going through memory; on the CPU
+//!   the encoder's attention reads q, k and v in place ([`super::ops::self_attention`]).
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear, VarBuilder};
@@ -19,10 +20,6 @@ use candle_transformers::models::whisper::Config;
 
 use super::ops;
 use crate::Result;
-
-/// Query rows per attention block in the encoder: a block's scores for one head are
-/// `ATTN_BLOCK x 1500` f32 (768 KB at 128), about an L2's worth.
-const ATTN_BLOCK: usize = 128;
 
 fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Linear> {
     let w = vb.get((out_dim, in_dim), "weight")?;
@@ -135,17 +132,22 @@ impl EncoderLayer {
     fn forward(&self, x: &Tensor, heads: usize) -> Result<Tensor> {
         let (_, n, width) = x.dims3()?;
         let qkv = self.qkv.forward(&self.attn_ln.forward(x)?)?;
-        let q = split_heads(&qkv.narrow(2, 0, width)?, heads)?;
-        let k = split_heads(&qkv.narrow(2, width, width)?, heads)?;
-        let v = split_heads(&qkv.narrow(2, 2 * width, width)?, heads)?;
-        let mut parts = Vec::with_capacity(n.div_ceil(ATTN_BLOCK));
-        let mut start = 0;
-        while start < n {
-            let len = ATTN_BLOCK.min(n - start);
-            parts.push(attend(&q.narrow(2, start, len)?, &k, &v, None)?);
-            start += len;
-        }
-        let wv = merge_heads(&Tensor::cat(&parts, 2)?)?;
+        let wv = if qkv.device().is_cpu() && qkv.dtype() == DType::F32 {
+            let out = ops::self_attention(&qkv.flatten_all()?.to_vec1()?, n, width, heads);
+            Tensor::from_vec(out, (1, n, width), qkv.device())?
+        } else {
+            let q = split_heads(&qkv.narrow(2, 0, width)?, heads)?;
+            let k = split_heads(&qkv.narrow(2, width, width)?, heads)?;
+            let v = split_heads(&qkv.narrow(2, 2 * width, width)?, heads)?;
+            let mut parts = Vec::with_capacity(n.div_ceil(ops::ATTN_BLOCK));
+            let mut start = 0;
+            while start < n {
+                let len = ops::ATTN_BLOCK.min(n - start);
+                parts.push(attend(&q.narrow(2, start, len)?, &k, &v, None)?);
+                start += len;
+            }
+            merge_heads(&Tensor::cat(&parts, 2)?)?
+        };
         let x = (x + self.out.forward(&wv)?)?;
         Ok((&x + self.mlp.forward(&x)?)?)
     }

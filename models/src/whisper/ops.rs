@@ -146,6 +146,92 @@ pub fn gemv_f16(w: &[half::f16], h: &[f32], out: &mut [f32], threads: usize) {
     });
 }
 
+/// Query rows per block of [`self_attention`]: a block's scores for one head are
+/// `ATTN_BLOCK x n` f32 (768 KB for 128 x 1500), about an L2's worth.
+pub const ATTN_BLOCK: usize = 128;
+
+/// Multi-head self-attention straight from a fused projection, on the CPU: `qkv` is `n`
+/// rows of `[q | k | v]` (`3 * width` each, q already scaled); returns the `n x width`
+/// attention output, heads side by side. The scores go through one reused block buffer
+/// and the products read q, k and v in place (no per-head copies, no allocation per
+/// block), on gemm as candle's matrix product is.
+pub fn self_attention(qkv: &[f32], n: usize, width: usize, heads: usize) -> Vec<f32> {
+    let dh = width / heads;
+    let row = 3 * width;
+    assert!(
+        dh * heads == width && qkv.len() == n * row,
+        "qkv is n rows of 3 * width"
+    );
+    let threads = candle_core::utils::get_num_threads();
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let mut out = vec![0f32; n * width];
+    let mut scores = vec![0f32; ATTN_BLOCK.min(n) * n];
+    for start in (0..n).step_by(ATTN_BLOCK) {
+        let len = ATTN_BLOCK.min(n - start);
+        for h in 0..heads {
+            let (q0, k0, v0) = (h * dh, width + h * dh, 2 * width + h * dh);
+            // SAFETY: the scores are `len x n` in `scores` (len <= ATTN_BLOCK, rows n
+            // apart); q is rows start..start+len, columns q0..q0+dh of `qkv` and k^T reads
+            // rows 0..n, columns k0..k0+dh: all inside `qkv`, n rows of `row` values.
+            unsafe {
+                gemm::gemm(
+                    len,
+                    n,
+                    dh,
+                    scores.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    qkv.as_ptr().add(start * row + q0),
+                    1,
+                    row as isize,
+                    qkv.as_ptr().add(k0),
+                    row as isize,
+                    1,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    par,
+                );
+            }
+            softmax_rows(&mut scores[..len * n], n);
+            // SAFETY: out rows start..start+len, columns h*dh..(h+1)*dh are inside `out`
+            // (n rows of width); the scores are as above; v reads rows 0..n, columns
+            // v0..v0+dh of `qkv`.
+            unsafe {
+                gemm::gemm(
+                    len,
+                    dh,
+                    n,
+                    out.as_mut_ptr().add(start * width + h * dh),
+                    1,
+                    width as isize,
+                    false,
+                    scores.as_ptr(),
+                    1,
+                    n as isize,
+                    qkv.as_ptr().add(v0),
+                    1,
+                    row as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    par,
+                );
+            }
+        }
+    }
+    out
+}
+
 /// The ops as candle in-place ops on a contiguous f32 CPU tensor.
 enum Inplace {
     Softmax,
@@ -261,6 +347,37 @@ mod tests {
                     .map(|i| w[r * width + i].to_f64() * h[i] as f64)
                     .sum();
                 assert!((o as f64 - exact).abs() < 1e-5, "row {r}: {o} vs {exact}");
+            }
+        }
+    }
+
+    #[test]
+    fn self_attention_equals_the_definition() {
+        let (n, width, heads) = (131, 12, 3);
+        let qkv: Vec<f32> = (0..n * 3 * width)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let out = self_attention(&qkv, n, width, heads);
+        let dh = width / heads;
+        for i in [0, 64, 127, 128, 130] {
+            for h in 0..heads {
+                let at = |r: usize, part: usize, d: usize| {
+                    qkv[r * 3 * width + part * width + h * dh + d] as f64
+                };
+                let s: Vec<f64> = (0..n)
+                    .map(|j| (0..dh).map(|d| at(i, 0, d) * at(j, 1, d)).sum())
+                    .collect();
+                let max = s.iter().copied().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = s.iter().map(|v| (v - max).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for d in 0..dh {
+                    let want: f64 = (0..n).map(|j| e[j] / z * at(j, 2, d)).sum();
+                    let got = out[i * width + h * dh + d] as f64;
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "row {i} head {h} dim {d}: {got} vs {want}"
+                    );
+                }
             }
         }
     }
