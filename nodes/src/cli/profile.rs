@@ -48,6 +48,11 @@ pub struct ProfileArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     quiet: bool,
+    /// Speak every command instead: play this WAV (e.g. an espeak-ng clip) into the
+    /// agent's hearing stage (Whisper tiny.en) each command period; adds
+    /// speech_end_to_first_cmd_vel and speech_end_to_transcript to the report.
+    #[arg(long, value_name = "FILE.wav")]
+    speech: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -102,6 +107,7 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         command_period: Duration::from_secs_f64(args.command_period),
         stress_threads: args.stress_cpu,
         quiet: args.quiet,
+        speech: args.speech.clone(),
     };
     // Fail on an unwritable output before minutes of measuring, not after.
     for path in [&args.json, &args.plot].into_iter().flatten() {

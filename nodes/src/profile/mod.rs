@@ -9,6 +9,7 @@ pub mod machine;
 pub mod plot;
 pub mod progress;
 pub mod report;
+pub mod speech;
 pub mod stress;
 pub mod table;
 pub mod threads;

@@ -20,6 +20,7 @@ use super::report::{
     BudgetFigures, Counter, Latency, ModelFigures, ProfileReport, QueueFigures, ThreadCpu,
     Workload, SCHEMA,
 };
+use super::speech::Speaker;
 use super::stress::Stress;
 use super::threads::CpuSnapshot;
 use crate::params::{AgentParams, ParamValue};
@@ -51,6 +52,9 @@ pub struct ProfileOptions {
     pub stress_threads: usize,
     /// No progress output.
     pub quiet: bool,
+    /// A WAV file spoken (into the hearing stage, Whisper tiny.en) as every command
+    /// instead of the text cycle; None: text commands.
+    pub speech: Option<std::path::PathBuf>,
 }
 
 /// Runs the whole profile and returns its report.
@@ -67,6 +71,10 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
 
     progress.phase("loading the pipeline's model");
     let (mut agent, mut rig, load_ms, prefix_ms) = start_pipeline(&params)?;
+    let mut speaker = match &opts.speech {
+        Some(clip) => Some(Speaker::start(&mut agent, rig.input(), clip)?),
+        None => None,
+    };
 
     progress.phase("warm-up (sensors flowing, no command)");
     rig.run_for(Duration::from_secs(1), |_, _| {});
@@ -74,10 +82,10 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
 
     let stress = Stress::start(opts.stress_threads)?;
     progress.phase("run");
-    let (mut tally, wall, cpu) = drive(opts, &mut agent, &mut rig, &mut progress);
+    let (mut tally, wall, cpu) = drive(opts, (&mut agent, &mut speaker), &mut rig, &mut progress);
     drop(stress);
     progress.phase("drain (last command's plan and motion)");
-    drain(&mut agent, &mut rig, &mut tally);
+    drain(&mut agent, &mut rig, &mut tally, &mut speaker);
     let metrics = agent.report().metrics;
     agent
         .stop(Duration::from_secs(5))
@@ -91,6 +99,7 @@ pub fn run(opts: &ProfileOptions) -> anyhow::Result<ProfileReport> {
         cpu,
         tally,
         metrics,
+        speech: speaker.as_ref().and_then(Speaker::latency),
     };
     Ok(report(opts, &bench, figures))
 }
@@ -123,7 +132,7 @@ fn start_pipeline(params: &AgentParams) -> anyhow::Result<(Agent, SimLoop, f64, 
 /// collecting reports once a second; returns the tally, the wall time and cpu per thread.
 fn drive(
     opts: &ProfileOptions,
-    agent: &mut Agent,
+    (agent, speaker): (&mut Agent, &mut Option<Speaker>),
     rig: &mut SimLoop,
     progress: &mut Progress,
 ) -> (Tally, Duration, Vec<ThreadCpu>) {
@@ -139,7 +148,11 @@ fn drive(
             progress.tick(start.elapsed(), opts.duration);
             next_collect += Duration::from_secs(1);
         }
-        if now >= next_command {
+        if let (true, Some(s)) = (now >= next_command, speaker.as_mut()) {
+            s.speak();
+            tally.sent += 1;
+            next_command += opts.command_period;
+        } else if now >= next_command {
             let text = &opts.commands[tally.sent as usize % opts.commands.len()];
             match rig.input().command(text) {
                 CommandAccepted::Queued => tally.queued += 1,
@@ -149,7 +162,7 @@ fn drive(
             tally.sent += 1;
             next_command += opts.command_period;
         }
-        rig.run_for(Duration::from_millis(5), |o, _| tally.output(o));
+        run_for(rig, Duration::from_millis(5), &mut tally, speaker);
     }
     let wall = start.elapsed();
     let cpu = CpuSnapshot::take().since(&cpu_before, wall);
@@ -157,12 +170,28 @@ fn drive(
 }
 
 /// Lets the last command finish (3 s) so its latencies are in, without sending more.
-fn drain(agent: &mut Agent, rig: &mut SimLoop, tally: &mut Tally) {
+fn drain(agent: &mut Agent, rig: &mut SimLoop, tally: &mut Tally, speaker: &mut Option<Speaker>) {
     let drain_end = Instant::now() + Duration::from_secs(3);
     while Instant::now() < drain_end {
         let _ = agent.report();
-        rig.run_for(Duration::from_millis(500), |o, _| tally.output(o));
+        for _ in 0..20 {
+            run_for(rig, Duration::from_millis(25), tally, speaker);
+        }
     }
+}
+
+/// Runs the robot for `d`, feeding the speaker's due audio first; every output goes to
+/// the tally and the speaker.
+fn run_for(rig: &mut SimLoop, d: Duration, tally: &mut Tally, speaker: &mut Option<Speaker>) {
+    if let Some(s) = speaker.as_mut() {
+        s.pump();
+    }
+    rig.run_for(d, |o, _| {
+        tally.output(o);
+        if let Some(s) = speaker.as_mut() {
+            s.output(o);
+        }
+    });
 }
 
 /// What the pipeline run measured, beside the model bench.
@@ -179,6 +208,8 @@ struct RunFigures {
     tally: Tally,
     /// The agent's metrics after the drain.
     metrics: MetricsReport,
+    /// Speech end -> first cmd_vel, when commands were spoken.
+    speech: Option<Latency>,
 }
 
 /// Assembles the report from the options, the model bench and the run's figures
@@ -191,6 +222,7 @@ fn report(opts: &ProfileOptions, bench: &BenchReport, f: RunFigures) -> ProfileR
         cpu,
         tally,
         metrics,
+        speech,
     } = f;
     let created_unix_s = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -225,7 +257,7 @@ fn report(opts: &ProfileOptions, bench: &BenchReport, f: RunFigures) -> ProfileR
             decode_tok_s: bench.decode_tok_s,
             decode_bandwidth_fraction: bench.decode_bandwidth_fraction,
         },
-        latencies: latencies(&metrics),
+        latencies: latencies(&metrics).into_iter().chain(speech).collect(),
         budget: BudgetFigures {
             fallback_plans: metrics.counter("fallback_plans").unwrap_or(0),
             // The budget outcome of a generation cut short by a newer command can read
