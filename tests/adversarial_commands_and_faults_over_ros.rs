@@ -104,6 +104,14 @@ enum Wire {
     Bytes(Vec<u8>, String),
 }
 
+/// Commands the agent interprets (not empty, not over this many characters) go through
+/// the model (pipeline's MAX_COMMAND_CHARS).
+const MAX_COMMAND_CHARS: usize = 500;
+
+/// With the real model (the test fails if the agent runs degraded: the model must run on
+/// every one of the 10 adversarial texts it interprets), every adversarial command gets a
+/// clear outcome on agent/plan and a log line, no cmd_vel exceeds the limits, and the
+/// node still runs a normal command afterwards.
 #[test]
 fn adversarial_commands_each_get_an_outcome_and_never_exceed_the_limits() -> anyhow::Result<()> {
     let _g = serial();
@@ -144,9 +152,14 @@ fn adversarial_commands_each_get_an_outcome_and_never_exceed_the_limits() -> any
         Wire::Text(" \t\n \r ".into()),
     ];
     let n = commands.len();
+    let mut model_runs = 0;
     for c in commands {
+        let mut interpreted = false;
         let (t, expect) = match c {
-            Wire::Text(s) => (rig.say(&s)?, s),
+            Wire::Text(s) => {
+                interpreted = !s.trim().is_empty() && s.chars().count() <= MAX_COMMAND_CHARS;
+                (rig.say(&s)?, s)
+            }
             Wire::Bytes(b, expect) => {
                 let r = rig.call(json!({"op": "say_bytes", "hex": hex(&b)}))?;
                 (r["t_pub"].as_f64().unwrap_or(0.0), expect)
@@ -159,7 +172,18 @@ fn adversarial_commands_each_get_an_outcome_and_never_exceed_the_limits() -> any
             report["source"], report["plan"], report["reasons"]
         );
         assert_clear_outcome(&report);
+        if interpreted {
+            // The model ran: its budget was met, missed (the planner may report that,
+            // without model text) or preempted; `not_run` is the degraded mode.
+            let outcome = &report["budget"]["outcome"];
+            assert!(
+                ["met", "missed", "preempted"].iter().any(|o| outcome == o),
+                "the model did not run on {shown:?} (degraded?): {report}"
+            );
+            model_runs += 1;
+        }
     }
+    assert_eq!(model_runs, 10, "texts the model interpreted");
     // Bytes that are not text never reach the parser or the model.
     let garbled = rig.wait_plan_since(
         "move forward \u{fffd}\u{fffd}\u{fffd} two meters",

@@ -53,12 +53,32 @@ fn wait_moving(rig: &mut Rig, since: f64, speed: f64) -> anyhow::Result<f64> {
     anyhow::bail!("the robot never reached {speed} m/s{}", rig.logs())
 }
 
+/// The agent ran the real model for a report (its budget outcome is met, missed or
+/// preempted; `not_run` is the degraded, parser-only mode a missing or broken model file
+/// leaves it in); the plan is the model's or, where they disagree, the parser's.
+fn assert_model_ran(report: &serde_json::Value) {
+    let outcome = &report["budget"]["outcome"];
+    assert!(
+        ["met", "missed", "preempted"].iter().any(|o| outcome == o),
+        "the model did not run (degraded?): {report}"
+    );
+    assert!(
+        report["source"] == "model" || report["source"] == "fallback",
+        "{report}"
+    );
+}
+
+/// With the real model loaded (the test fails if the agent runs degraded), spoken "move
+/// forward one meter" and "turn left" run through the model first, plan one step each,
+/// and the simulated robot ends within 5 cm and 3 degrees of the commanded pose, never
+/// over the speed limits.
 #[test]
 fn spoken_move_and_turn_end_at_the_commanded_pose_with_the_real_model() -> anyhow::Result<()> {
     let _g = serial();
     let mut rig = Rig::start(&[], &[])?;
     let t = rig.say("move forward one meter")?;
     let plan = rig.wait_plan("move forward one meter", 60.0)?;
+    assert_model_ran(&plan);
     assert_eq!(
         plan["plan"],
         serde_json::json!([{"action": "move", "distance_m": 1.0}]),
@@ -77,6 +97,7 @@ fn spoken_move_and_turn_end_at_the_commanded_pose_with_the_real_model() -> anyho
 
     let t = rig.say("turn left")?;
     let plan = rig.wait_plan("turn left", 60.0)?;
+    assert_model_ran(&plan);
     assert_eq!(
         plan["plan"],
         serde_json::json!([{"action": "turn", "angle_deg": 90.0}]),
