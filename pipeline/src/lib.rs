@@ -24,7 +24,7 @@ pub use agreement::Agreement;
 pub use config::{AgentConfig, StageRt};
 pub use error::{Error, Result};
 pub use hearing::{
-    AudioError, AudioInput, HearingConfig, HearingEvent, HearingReport, Heard, Transcriber,
+    AudioError, AudioInput, Heard, HearingConfig, HearingEvent, HearingReport, Transcriber,
 };
 pub use inprocess::{SimLoop, SimRates};
 pub use interpret::{
