@@ -23,7 +23,7 @@ pub const WINDOW_FRAMES: usize = 3000;
 const N_BINS: usize = N_FFT / 2 + 1;
 
 /// Slaney-style mel filter bank (`librosa.filters.mel(norm="slaney", htk=False)`), as
-/// faster-whisper computes it: `n_mels` rows of [`N_BINS`] weights, row-major.
+/// faster-whisper computes it: `n_mels` rows of `N_BINS` (201) weights, row-major.
 pub fn mel_filters(n_mels: usize) -> Vec<f32> {
     let sr = SAMPLE_RATE as f64;
     let fft_freqs: Vec<f64> = (0..N_BINS).map(|i| i as f64 * sr / N_FFT as f64).collect();
