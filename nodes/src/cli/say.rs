@@ -1,7 +1,7 @@
 //! `bora say`: publish a voice command, as a speech recogniser would, and optionally wait
 //! for the plan the agent makes of it.
 
-use bora_pipeline::{PlanReport, Source};
+use bora_pipeline::PlanReport;
 use clap::Args;
 
 /// Arguments of `bora say`.
@@ -92,7 +92,7 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
             if args.json {
                 println!("{raw}");
             } else {
-                println!("{}", summary(&report));
+                println!("{}", super::plan_line::summary(&report));
             }
             return Ok(());
         }
@@ -108,39 +108,4 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
 #[cfg(not(feature = "ros"))]
 pub fn run(_args: SayArgs) -> anyhow::Result<()> {
     Err(super::common::without_ros("`bora say` publishes on ROS 2"))
-}
-
-/// One readable line for a plan report from agent/plan.
-#[cfg_attr(not(feature = "ros"), allow(dead_code))]
-pub fn summary(r: &PlanReport) -> String {
-    let latency = r.latency_us.unwrap_or_default();
-    let ms = |us: Option<u64>| us.map_or("-".to_owned(), |x| format!("{:.0} ms", x as f64 / 1e3));
-    let plan = match &r.plan {
-        None => "no motion".to_owned(),
-        Some(steps) => serde_json::to_string(steps).unwrap_or_default(),
-    };
-    let reasons = if r.reasons.is_empty() {
-        String::new()
-    } else {
-        format!("  ({})", r.reasons.join("; "))
-    };
-    format!(
-        "{:<8} {plan}  [total {}, first token {}, prefill {}, decode {}, {} tokens]{reasons}",
-        source_name(r.source),
-        ms(r.latency_us.map(|l| l.total_us)),
-        ms(latency.ttft_us),
-        ms(r.latency_us.map(|l| l.prefill_us)),
-        ms(r.latency_us.map(|l| l.decode_us)),
-        latency.tokens,
-    )
-}
-
-/// The JSON name of a plan's source.
-fn source_name(s: Source) -> &'static str {
-    match s {
-        Source::Model => "model",
-        Source::Fallback => "fallback",
-        Source::Reflex => "reflex",
-        Source::None => "none",
-    }
 }

@@ -90,7 +90,7 @@ pub fn run(wav: &Path, wait: bool, json: bool, timeout: Duration) -> anyhow::Res
                 if json {
                     raw
                 } else {
-                    super::say::summary(&report)
+                    super::plan_line::summary(&report)
                 }
             );
             return Ok(());
