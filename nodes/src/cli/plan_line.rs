@@ -37,3 +37,26 @@ fn source_name(s: Source) -> &'static str {
         Source::None => "none",
     }
 }
+
+/// The plan report for `command` among `messages` (raw `agent/plan` JSON), with its raw
+/// text; messages that are not plan reports (another publisher) are skipped.
+#[cfg(feature = "ros")]
+pub fn report_for(
+    messages: impl IntoIterator<Item = String>,
+    command: &str,
+) -> Option<(PlanReport, String)> {
+    messages.into_iter().find_map(|raw| {
+        let report = serde_json::from_str::<PlanReport>(&raw).ok()?;
+        (report.command == command).then_some((report, raw))
+    })
+}
+
+/// Prints a plan report: its raw JSON with `json`, else its [`summary`] line.
+#[cfg(feature = "ros")]
+pub fn print_report(report: &PlanReport, raw: &str, json: bool) {
+    if json {
+        println!("{raw}");
+    } else {
+        println!("{}", summary(report));
+    }
+}

@@ -1,7 +1,6 @@
 //! `bora say`: publish a voice command, as a speech recogniser would, and optionally wait
 //! for the plan the agent makes of it.
 
-use bora_pipeline::PlanReport;
 use clap::Args;
 
 /// Arguments of `bora say`.
@@ -80,20 +79,10 @@ pub fn run(args: SayArgs) -> anyhow::Result<()> {
     }
     while Instant::now() < deadline {
         node.spin_once(Duration::from_millis(20));
-        let mut found = None;
-        drain(&mut plans, |m| {
-            // A message that is not a plan report (another publisher) is not ours.
-            let report = serde_json::from_str::<PlanReport>(&m.data).ok();
-            if let Some(r) = report.filter(|r| r.command == text && found.is_none()) {
-                found = Some((r, m.data));
-            }
-        });
-        if let Some((report, raw)) = found {
-            if args.json {
-                println!("{raw}");
-            } else {
-                println!("{}", super::plan_line::summary(&report));
-            }
+        let mut messages = Vec::new();
+        drain(&mut plans, |m| messages.push(m.data));
+        if let Some((report, raw)) = super::plan_line::report_for(messages, &text) {
+            super::plan_line::print_report(&report, &raw, args.json);
             return Ok(());
         }
     }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use bora_models::whisper::read_wav_16k;
 use bora_nodes::ros::{drain, r2r};
-use bora_pipeline::PlanReport;
 use r2r::std_msgs::msg::{Int16MultiArray, String as RosString};
 use serde_json::Value;
 
@@ -77,22 +76,10 @@ pub fn run(wav: &Path, wait: bool, json: bool, timeout: Duration) -> anyhow::Res
         let Some(text) = heard.as_deref() else {
             continue;
         };
-        let mut found = None;
-        drain(&mut plans, |m| {
-            let report = serde_json::from_str::<PlanReport>(&m.data).ok();
-            if let Some(r) = report.filter(|r| r.command == text && found.is_none()) {
-                found = Some((r, m.data));
-            }
-        });
-        if let Some((report, raw)) = found {
-            println!(
-                "{}",
-                if json {
-                    raw
-                } else {
-                    super::plan_line::summary(&report)
-                }
-            );
+        let mut messages = Vec::new();
+        drain(&mut plans, |m| messages.push(m.data));
+        if let Some((report, raw)) = super::plan_line::report_for(messages, text) {
+            super::plan_line::print_report(&report, &raw, json);
             return Ok(());
         }
     }
