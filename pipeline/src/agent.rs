@@ -2,7 +2,7 @@
 //! connected only by the runtime's bounded queues and a latest-value slot.
 //!
 //! ```text
-//! AgentInput::command ──► commands (MPMC, reject-new) ──► LANGUAGE ──► plans ─┐
+//! AgentInput::command ──► commands (MPMC, reject-new) ──► LANGUAGE ──► plans ─┐ + wake
 //!      │ reflex stop: stop_seq (atomic), bypasses LANGUAGE                    ▼
 //! AgentInput::odom/scan ─► odom/scan (MPMC, drop-oldest) ─► PERCEPTION ─► world slot ─► PLANNING (fixed rate)
 //!                                                                               │
@@ -11,7 +11,9 @@
 //!
 //! Every command gets a sequence number. A newer command preempts the generation in
 //! flight (its cancel flag is set), and the planner never starts a plan older than the
-//! newest command or a reflex stop: a stale plan never executes.
+//! newest command or a reflex stop: a stale plan never executes. A queued plan wakes
+//! the planner, which starts it in an extra step at once rather than at its next tick;
+//! its fixed-rate ticks keep their schedule.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -38,6 +40,7 @@ use bora_rt::queue::{MpmcQueue, Overflow};
 use bora_rt::rt::RtReport;
 use bora_rt::slot::latest_slot;
 use bora_rt::stage::{Shutdown, Stage, StageBuilder};
+use bora_rt::wake::Wake;
 
 /// The input side of a running agent: owned by one thread (e.g. the ROS node's).
 pub struct AgentInput {
@@ -288,6 +291,7 @@ fn queues(config: &AgentConfig, clock: &Arc<dyn Clock>, deadline: DeadlineWatch)
             Overflow::DropOldest,
             transit.clone(),
         )?),
+        plan_wake: Wake::new(),
         outputs: Arc::new(MpmcQueue::new(
             "outputs",
             config.output_queue_capacity,

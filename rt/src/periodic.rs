@@ -2,6 +2,14 @@
 //! so lateness does not accumulate into drift. The loop measures its own jitter (wake
 //! minus deadline), counts overruns (the previous step ran past this tick's deadline)
 //! and skips ticks it missed entirely (counted), running once for the latest.
+//!
+//! A loop may also be woken early through a [`Wake`] (e.g. the planner when a plan
+//! arrives): its sleep then ends before the deadline and it runs one extra step at once.
+//! An extra step is not a tick: it does not move the schedule (the next tick keeps its
+//! deadline `start + k * period`), and it is not measured as jitter or counted as an
+//! overrun, since it has no deadline to be late for; it is counted on its own
+//! ([`LoopStats::woken`]). What stays honest: a tick made late by an extra step that ran
+//! past the tick's deadline is an overrun and its lateness is jitter, as for any step.
 
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -11,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::liveness::Heartbeat;
 use crate::metrics::{Counter, Recorder};
 use crate::stage::Shutdown;
+use crate::wake::Wake;
 
 /// One tick of a periodic loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +36,9 @@ pub struct Tick {
     pub skipped: u64,
     /// Whether the previous step ran past this tick's deadline.
     pub overrun: bool,
+    /// An extra step run early for a [`Wake`], not a tick: `index` and `deadline` are
+    /// those of the tick it runs ahead of, `jitter` is zero, `skipped` 0, `overrun` false.
+    pub woken: bool,
 }
 
 /// Totals of a periodic loop.
@@ -40,6 +52,9 @@ pub struct LoopStats {
     pub skipped: u64,
     /// Largest jitter seen.
     pub max_jitter: Duration,
+    /// Extra steps run early for a [`Wake`] (not ticks: not in `ticks`, no jitter, never
+    /// an overrun).
+    pub woken: u64,
 }
 
 /// The deadline arithmetic of a periodic loop (no clock, no sleeping: unit-testable).
@@ -99,6 +114,7 @@ impl Schedule {
             jitter,
             skipped: late,
             overrun,
+            woken: false,
         }
     }
 }
@@ -112,6 +128,7 @@ pub struct PeriodicLoop {
     step_time: Option<Recorder>,
     overruns: Option<Counter>,
     heartbeat: Option<Heartbeat>,
+    wake: Option<Wake>,
     span: tracing::Span,
 }
 
@@ -125,6 +142,7 @@ impl PeriodicLoop {
             step_time: None,
             overruns: None,
             heartbeat: None,
+            wake: None,
             span: tracing::info_span!("stage_step", stage = %stage),
         })
     }
@@ -153,6 +171,14 @@ impl PeriodicLoop {
         self
     }
 
+    /// Lets `wake` end the loop's sleep early for one extra step (see the module docs).
+    /// With a wake the loop sleeps on it in real time until the clock reads the deadline;
+    /// a `ManualClock` must then be advanced by another thread or a step.
+    pub fn with_wake(mut self, wake: Wake) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
     /// Totals so far.
     pub fn stats(&self) -> LoopStats {
         self.stats
@@ -163,11 +189,34 @@ impl PeriodicLoop {
         &self.schedule
     }
 
-    /// Sleeps until the next deadline (not at all if it passed) and returns the tick.
+    /// Sleeps until the next deadline (not at all if it passed) and returns the tick; with
+    /// a [`Wake`], returns earlier with an extra step (`woken`) when one is pending.
     pub fn wait_next<C: Clock + ?Sized>(&mut self, clock: &C) -> Tick {
         let deadline = self.schedule.next_deadline();
+        // Overrun: the previous step (a tick's or an extra one's) ended past this deadline.
         let overrun = self.stats.ticks > 0 && clock.now() > deadline;
-        clock.sleep_until(deadline);
+        match &self.wake {
+            Some(wake) => {
+                if wake.wait_until(clock, deadline) {
+                    // Early, for the wake: the schedule, jitter and overruns are untouched.
+                    self.stats.woken += 1;
+                    return Tick {
+                        index: self.schedule.next,
+                        deadline,
+                        woke: clock.now(),
+                        jitter: Duration::ZERO,
+                        skipped: 0,
+                        overrun: false,
+                        woken: true,
+                    };
+                }
+                // The deadline came first: this tick's step does everything an extra one
+                // would, so a wake still pending is spent on it (taken before the step, a
+                // wake raised during the step is kept for the next wait).
+                let _ = wake.take();
+            }
+            None => clock.sleep_until(deadline),
+        }
         let tick = self.schedule.on_wake(clock.now(), overrun);
         self.stats.ticks += 1;
         self.stats.skipped += tick.skipped;
@@ -182,9 +231,10 @@ impl PeriodicLoop {
         tick
     }
 
-    /// Runs `step` once per tick until `shutdown` is requested or `step` breaks. Each
-    /// step runs inside this loop's `stage_step` span, beats the heartbeat and has its
-    /// duration recorded. Publishes the recorders about once a second.
+    /// Runs `step` once per tick (and once per extra wake, `tick.woken`) until `shutdown`
+    /// is requested or `step` breaks. Each step runs inside this loop's `stage_step` span,
+    /// beats the heartbeat and has its duration recorded. Publishes the recorders about
+    /// once a second (counted in ticks).
     pub fn run<C, F>(&mut self, clock: &C, shutdown: &Shutdown, mut step: F) -> LoopStats
     where
         C: Clock + ?Sized,
@@ -206,7 +256,7 @@ impl PeriodicLoop {
             if let Some(h) = &self.heartbeat {
                 h.beat();
             }
-            if u128::from(self.stats.ticks) % publish_every == 0 {
+            if !tick.woken && u128::from(self.stats.ticks) % publish_every == 0 {
                 self.publish();
             }
             if flow.is_break() {
@@ -276,6 +326,108 @@ mod tests {
         assert_eq!(ran, vec![0, 1, 2, 3, 5]);
         assert_eq!((stats.ticks, stats.overruns, stats.skipped), (5, 1, 1));
         assert_eq!(stats.max_jitter, 30 * MS);
+    }
+
+    #[test]
+    fn an_extra_step_is_neither_jitter_nor_overrun_and_keeps_the_schedule() {
+        let clock = ManualClock::new();
+        let wake = Wake::new();
+        let mut lp = PeriodicLoop::new("planner", Duration::ZERO, 20 * MS)
+            .unwrap()
+            .with_wake(wake.clone());
+        let shutdown = Shutdown::new();
+        let mut ran = Vec::new();
+        let stats = lp.run(&clock, &shutdown, |tick| {
+            ran.push((tick.index, tick.woken, tick.deadline, tick.jitter));
+            match ran.len() {
+                // Tick 0 at 0 ms: a wake comes in during its step (at 1 ms).
+                1 => {
+                    clock.advance(MS);
+                    wake.wake();
+                }
+                // The extra step at 1 ms: it takes until 20 ms, exactly tick 1's deadline.
+                2 => clock.set(20 * MS),
+                // Tick 1, on time. Then a wake and an extra step that runs until 45 ms,
+                // past tick 2's deadline (40 ms): tick 2 is honestly an overrun, 5 ms late.
+                3 => wake.wake(),
+                4 => clock.set(45 * MS),
+                _ => return ControlFlow::Break(()),
+            }
+            ControlFlow::Continue(())
+        });
+        assert_eq!(
+            ran,
+            vec![
+                (0, false, Duration::ZERO, Duration::ZERO),
+                (1, true, 20 * MS, Duration::ZERO),
+                (1, false, 20 * MS, Duration::ZERO),
+                (2, true, 40 * MS, Duration::ZERO),
+                (2, false, 40 * MS, 5 * MS),
+            ]
+        );
+        assert_eq!(
+            (stats.ticks, stats.woken, stats.overruns, stats.skipped),
+            (3, 2, 1, 0)
+        );
+        assert_eq!(stats.max_jitter, 5 * MS);
+        assert_eq!(lp.schedule().next_deadline(), 60 * MS, "no drift");
+    }
+
+    #[test]
+    fn a_wake_pending_at_a_due_tick_is_spent_on_that_tick() {
+        let clock = ManualClock::new();
+        let wake = Wake::new();
+        let mut lp = PeriodicLoop::new("planner", Duration::ZERO, 20 * MS)
+            .unwrap()
+            .with_wake(wake.clone());
+        wake.wake();
+        let tick = lp.wait_next(&clock);
+        assert_eq!((tick.index, tick.woken), (0, false), "the due tick wins");
+        assert!(!wake.is_pending(), "its step covers the wake");
+    }
+
+    /// Real threads and the real clock: a 1 s period, a wake 50 ms in. The bounds are
+    /// generous (a loaded 2-core machine may wake late); none is a latency figure.
+    #[test]
+    fn a_wake_runs_an_extra_step_long_before_the_next_tick_on_the_real_clock() {
+        use crate::clock::SystemClock;
+        const PERIOD: Duration = Duration::from_secs(1);
+        let clock = SystemClock::new();
+        let wake = Wake::new();
+        let start = clock.now();
+        let mut lp = PeriodicLoop::new("planner", start, PERIOD)
+            .unwrap()
+            .with_wake(wake.clone());
+        let waker = std::thread::spawn({
+            let wake = wake.clone();
+            move || {
+                std::thread::sleep(50 * MS);
+                wake.wake();
+            }
+        });
+        let shutdown = Shutdown::new();
+        let mut ran = Vec::new();
+        let stats = lp.run(&clock, &shutdown, |tick| {
+            ran.push((tick.index, tick.woken, tick.deadline, clock.now() - start));
+            if tick.index == 1 && !tick.woken {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        waker.join().expect("waker thread");
+        let shape: Vec<(u64, bool)> = ran.iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(shape, vec![(0, false), (1, true), (1, false)], "{ran:?}");
+        let extra_at = ran[1].3;
+        assert!(
+            extra_at >= 50 * MS && extra_at < 900 * MS,
+            "extra step at {extra_at:?}"
+        );
+        // The regular tick kept its deadline and did not run before it.
+        assert_eq!(ran[2].2, start + PERIOD);
+        assert!(ran[2].3 >= PERIOD, "tick 1 at {:?}", ran[2].3);
+        assert_eq!((stats.ticks, stats.woken), (2, 1));
+        assert_eq!(lp.schedule().next_deadline(), start + 2 * PERIOD);
     }
 
     #[test]

@@ -163,6 +163,8 @@ impl LanguageStage {
                     plan,
                     received_at: cmd.received_at,
                 });
+                // After the push, so the planner's extra step finds the plan queued.
+                self.links.plan_wake.wake();
             }
             None => self.counters.no_plan.incr(),
         }

@@ -2,7 +2,8 @@
 //! [`perception::PerceptionStage`] (sensors -> world slot), [`language::LanguageStage`]
 //! (commands -> plans) and [`planning::PlanningStage`] (plans + world -> motor commands,
 //! one tick at a time). `Agent::start` builds them and runs each on its own stage thread;
-//! what they share crosses in [`Links`]: bounded queues and plain atomics.
+//! what they share crosses in [`Links`]: bounded queues, plain atomics and the wake that
+//! has the planner take a new plan at once instead of at its next tick.
 
 pub(crate) mod language;
 pub(crate) mod perception;
@@ -17,6 +18,7 @@ use crate::output::AgentOutput;
 use bora_agent::ValidPlan;
 use bora_rt::metrics::Recorder;
 use bora_rt::queue::MpmcQueue;
+use bora_rt::wake::Wake;
 
 /// The longest command the agent interprets, in Unicode characters: a spoken command is
 /// a sentence or two; a longer text is refused with a reason, never cut.
@@ -104,6 +106,9 @@ pub(crate) struct Links {
     pub commands: Arc<MpmcQueue<CommandMsg>>,
     /// Plans for the planner.
     pub plans: Arc<MpmcQueue<PlanMsg>>,
+    /// Raised after a plan is queued: the planning loop runs one extra step right away
+    /// (start the plan, step against the latest world), then keeps its fixed schedule.
+    pub plan_wake: Wake,
     /// Everything the outside world publishes.
     pub outputs: Arc<MpmcQueue<AgentOutput>>,
 }
@@ -137,6 +142,7 @@ pub(crate) mod tests {
             ))),
             commands: queue("commands"),
             plans: queue("plans"),
+            plan_wake: Wake::new(),
             outputs: queue("outputs"),
         }
     }

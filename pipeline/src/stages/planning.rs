@@ -1,6 +1,13 @@
 //! PLANNING: at a fixed rate, owns the motors. Each tick: apply a reflex stop, start the
 //! newest fresh plan, enforce the token budget from outside the language stage, watch
 //! the other stages' heartbeats, and step the planner against the latest world.
+//!
+//! A plan does not wait for the next tick: the language stage raises `plan_wake` after
+//! queueing it, and the loop runs one extra step at once, the same step as a tick (so a
+//! stop, the budget and the watchdog are handled exactly as on a tick; the planner's own
+//! time step is the real time since its last step). The regular ticks keep their
+//! deadlines; the extra step is counted apart from ticks and is never loop jitter nor a
+//! planning overrun (see `bora_rt::periodic`).
 
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
@@ -200,6 +207,7 @@ impl PlanningStage {
             perception: self.watched.perception.watch(start),
         };
         let clock = Arc::clone(&self.clock);
+        // `tick.woken` steps (a plan arrived) run the same step as the regular ticks.
         lp.run(&*clock, ctx.shutdown(), |_tick| {
             let now = clock.now();
             self.tick(&mut watches, now);
@@ -214,7 +222,8 @@ impl PlanningStage {
     ) -> bora_rt::Result<PeriodicLoop> {
         let mut lp = PeriodicLoop::new("planning", start, self.period)?
             .with_overrun_counter(self.counters.overruns.clone())
-            .with_heartbeat(ctx.heartbeat().clone());
+            .with_heartbeat(ctx.heartbeat().clone())
+            .with_wake(self.links.plan_wake.clone());
         if let Some(r) = self.jitter.take() {
             lp = lp.with_jitter_recorder(r);
         }
@@ -227,6 +236,9 @@ impl PlanningStage {
 
 #[cfg(test)]
 mod no_alloc;
+
+#[cfg(test)]
+mod wake_tests;
 
 #[cfg(test)]
 mod tests {
