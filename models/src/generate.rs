@@ -45,6 +45,11 @@ pub struct GenerateOptions {
     pub stop_ids: Vec<u32>,
     /// Set from another thread to stop at the next step.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Tokens the output is expected to start with (e.g. a deterministic parse of the
+    /// request, serialised as the model would write it). With greedy sampling they are
+    /// checked in one forward pass and every one the model agrees with costs no step of
+    /// its own; the output is the model's own either way. Ignored with other sampling.
+    pub draft: Vec<u32>,
 }
 
 impl Default for GenerateOptions {
@@ -56,6 +61,7 @@ impl Default for GenerateOptions {
             stop_strings: Vec::new(),
             stop_ids: Vec::new(),
             cancel: None,
+            draft: Vec::new(),
         }
     }
 }
@@ -123,6 +129,24 @@ pub enum Event {
     },
 }
 
+/// How a generation's draft ([`GenerateOptions::draft`]) went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DraftStats {
+    /// Draft tokens put to the model in verification passes.
+    pub proposed: usize,
+    /// Draft tokens the model chose itself (each saved a decode step).
+    pub accepted: usize,
+    /// Verification passes run.
+    pub passes: usize,
+}
+
+/// A token chosen in a verification pass, emitted on a later step.
+struct Queued {
+    id: u32,
+    took: Duration,
+    mask_took: Option<Duration>,
+}
+
 enum Phase {
     Prefill { done: usize },
     Decode,
@@ -146,6 +170,14 @@ pub struct Generation<'a> {
     text: String,
     emitted: usize,
     pending_stop: Option<StopReason>,
+    /// Tokens a verification pass chose, in order, not yet emitted; the guide has
+    /// committed them all already.
+    queued: std::collections::VecDeque<Queued>,
+    /// The end a verification pass reached (an end-of-sequence id) after `queued`.
+    queued_end: Option<StopReason>,
+    /// Logits of every row of the last verification pass (reused).
+    every: Vec<f32>,
+    draft_stats: DraftStats,
 }
 
 impl<'a> Generation<'a> {
@@ -194,6 +226,10 @@ impl<'a> Generation<'a> {
             text: String::new(),
             emitted: 0,
             pending_stop: None,
+            queued: std::collections::VecDeque::new(),
+            queued_end: None,
+            every: Vec::new(),
+            draft_stats: DraftStats::default(),
         })
     }
 
@@ -206,6 +242,11 @@ impl<'a> Generation<'a> {
     /// Ids generated so far.
     pub fn generated(&self) -> &[u32] {
         &self.generated
+    }
+
+    /// How the draft went so far.
+    pub fn draft_stats(&self) -> DraftStats {
+        self.draft_stats
     }
 
     /// Text generated so far (including any held-back tail).
@@ -261,6 +302,12 @@ impl<'a> Generation<'a> {
     }
 
     fn decode_step(&mut self) -> Result<Event> {
+        if let Some(q) = self.queued.pop_front() {
+            return self.emit(q.id, q.took, q.mask_took);
+        }
+        if let Some(reason) = self.queued_end.take() {
+            return Ok(self.finish(reason));
+        }
         if self.generated.len() >= self.opts.max_tokens {
             return Ok(self.finish(StopReason::MaxTokens));
         }
@@ -269,51 +316,127 @@ impl<'a> Generation<'a> {
             if self.state.pos() >= self.state.context() {
                 return Ok(self.finish(StopReason::ContextFull));
             }
-            let last = *self
-                .generated
-                .last()
-                .ok_or_else(|| Error::InvalidArgument {
-                    name: "generation",
-                    value: "no logits".into(),
-                    reason: "decode reached without prefill".into(),
-                })?;
+            let last = self.last_generated()?;
+            if self.draft_ahead() > 0 {
+                return self.verify_draft(last, start);
+            }
             self.model.forward(self.state, &[last])?;
         }
         let logits = self.state.logits_mut();
-        let mask_took = match self.guide.as_deref_mut() {
-            Some(g) => {
-                let t = Instant::now();
-                g.mask_logits(logits)?;
-                Some(t.elapsed())
-            }
-            None => None,
-        };
-        let id = self.sampler.sample(logits)?;
+        let (id, mask_took) = choose(self.guide.as_deref_mut(), &mut self.sampler, logits)?;
         if self.tokenizer.is_eos(id) || self.opts.stop_ids.contains(&id) {
             return Ok(self.finish(StopReason::Eos(id)));
         }
         if let Some(g) = self.guide.as_deref_mut() {
             g.commit(id)?;
         }
+        self.emit(id, start.elapsed(), mask_took)
+    }
+
+    /// The newest generated id (the input of the next decode step).
+    fn last_generated(&self) -> Result<u32> {
+        self.generated
+            .last()
+            .copied()
+            .ok_or_else(|| Error::InvalidArgument {
+                name: "generation",
+                value: "no logits".into(),
+                reason: "decode reached without prefill".into(),
+            })
+    }
+
+    /// Draft tokens still to verify: the output so far is the draft's start (greedy
+    /// sampling only), and this many of the draft's tokens follow it.
+    fn draft_ahead(&self) -> usize {
+        let (draft, done) = (&self.opts.draft, self.generated.len());
+        if self.opts.sampling != Sampling::Greedy
+            || done >= draft.len()
+            || draft[..done] != self.generated[..]
+        {
+            return 0;
+        }
+        let room = self.state.context() - self.state.pos() - 1;
+        let budget = self.opts.max_tokens - done - 1;
+        (draft.len() - done).min(room).min(budget)
+    }
+
+    /// One forward pass over `last` and the draft's next tokens; row i's logits choose the
+    /// token after input i exactly as a decode step would (mask, sample), and the tokens
+    /// are queued until one differs from the draft (that one, the model's, is kept too).
+    /// Rows past it are dropped from the cache. Emits the first queued token.
+    fn verify_draft(&mut self, last: u32, start: Instant) -> Result<Event> {
+        let done = self.generated.len();
+        let ahead = self.draft_ahead();
+        let mut input = Vec::with_capacity(ahead + 1);
+        input.push(last);
+        input.extend_from_slice(&self.opts.draft[done..done + ahead]);
+        let base = self.state.pos();
+        self.model
+            .forward_every(self.state, &input, &mut self.every)?;
+        self.draft_stats.passes += 1;
+        self.draft_stats.proposed += ahead;
+        let vocab = self.every.len() / input.len();
+        let mut kept = 1; // cache rows still valid: `last`, then each accepted draft token
+        for row in 0..input.len() {
+            let logits = &mut self.every[row * vocab..(row + 1) * vocab];
+            let (id, mask_took) = choose(self.guide.as_deref_mut(), &mut self.sampler, logits)?;
+            if self.tokenizer.is_eos(id) || self.opts.stop_ids.contains(&id) {
+                self.queued_end = Some(StopReason::Eos(id));
+                break;
+            }
+            if let Some(g) = self.guide.as_deref_mut() {
+                g.commit(id)?;
+            }
+            let took = if row == 0 {
+                start.elapsed()
+            } else {
+                Duration::ZERO
+            };
+            self.queued.push_back(Queued {
+                id,
+                took,
+                mask_took,
+            });
+            if input.get(row + 1) != Some(&id) {
+                break;
+            }
+            self.draft_stats.accepted += 1;
+            kept += 1;
+            if self.guide.as_deref().is_some_and(|g| g.is_finished()) {
+                break;
+            }
+        }
+        self.state.rewind(base + kept);
+        match self.queued.pop_front() {
+            Some(q) => self.emit(q.id, q.took, q.mask_took),
+            None => {
+                let end = self.queued_end.take().unwrap_or(StopReason::MaxTokens);
+                Ok(self.finish(end))
+            }
+        }
+    }
+
+    /// Records the chosen (and already committed) `id` and reports it as a token event.
+    fn emit(&mut self, id: u32, took: Duration, mask_took: Option<Duration>) -> Result<Event> {
         let index = self.generated.len();
         self.generated.push(id);
         if let Some(piece) = self.decoder.push(id)? {
             self.text.push_str(&piece);
         }
         let (text, stop) = self.release_text();
-        let at = Instant::now();
         let event = Event::Token {
             id,
             text,
             index,
-            took: at - start,
+            took,
             mask_took,
-            at,
+            at: Instant::now(),
         };
         if let Some(s) = stop {
             // Report the token, then end on the next call.
             self.pending_stop = Some(StopReason::StopString(s));
-        } else if self.guide.as_deref().is_some_and(|g| g.is_finished()) {
+        } else if self.queued.is_empty() && self.guide.as_deref().is_some_and(|g| g.is_finished()) {
+            // With tokens queued the guide is already past them: it finished at the last.
             self.pending_stop = Some(StopReason::GuideFinished);
         }
         Ok(event)
@@ -376,6 +499,23 @@ impl Iterator for Generation<'_> {
         }
         Some(step)
     }
+}
+
+/// Masks `logits` with `guide` (timed) and samples a token from them.
+fn choose(
+    guide: Option<&mut (dyn Guide + '_)>,
+    sampler: &mut Sampler,
+    logits: &mut [f32],
+) -> Result<(u32, Option<Duration>)> {
+    let mask_took = match guide {
+        Some(g) => {
+            let t = Instant::now();
+            g.mask_logits(logits)?;
+            Some(t.elapsed())
+        }
+        None => None,
+    };
+    Ok((sampler.sample(logits)?, mask_took))
 }
 
 /// Load a model file's tokenizer and weights from one parse of its header.

@@ -344,6 +344,48 @@ impl Model {
     /// (also as [`ModelState::logits`]) until its next forward pass; on the CPU a
     /// steady-state decode step allocates nothing.
     pub fn forward<'s>(&self, state: &'s mut ModelState, tokens: &[u32]) -> Result<&'s mut [f32]> {
+        self.check_input(state, tokens)?;
+        match self.backend {
+            Backend::Lean => self.forward_cpu(state, tokens, None)?,
+            Backend::Candle => {
+                let logits = self
+                    .forward_candle(state, tokens, false)?
+                    .to_vec1::<f32>()?;
+                state.logits.copy_from_slice(&logits);
+            }
+        }
+        Ok(state.logits_mut())
+    }
+
+    /// Like [`forward`](Self::forward), and also writes the logits of every token of
+    /// `tokens` into `every` (resized to tokens x vocab, row i predicting what follows
+    /// `tokens[i]`): one pass that verifies a drafted continuation. The last row is also
+    /// left in [`ModelState::logits`].
+    pub fn forward_every(
+        &self,
+        state: &mut ModelState,
+        tokens: &[u32],
+        every: &mut Vec<f32>,
+    ) -> Result<()> {
+        self.check_input(state, tokens)?;
+        every.resize(tokens.len() * self.config.vocab, 0.0);
+        match self.backend {
+            Backend::Lean => self.forward_cpu(state, tokens, Some(every))?,
+            Backend::Candle => {
+                let rows = self.forward_candle(state, tokens, true)?;
+                every.copy_from_slice(&rows.flatten_all()?.to_vec1::<f32>()?);
+                let vocab = self.config.vocab;
+                state
+                    .logits
+                    .copy_from_slice(&every[(tokens.len() - 1) * vocab..]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `tokens` is non-empty, fits the state's context and holds only ids of
+    /// the vocabulary.
+    fn check_input(&self, state: &ModelState, tokens: &[u32]) -> Result<()> {
         let seq = tokens.len();
         if seq == 0 {
             return Err(Error::InvalidArgument {
@@ -366,18 +408,17 @@ impl Model {
                 reason: format!("the vocabulary has {} tokens", self.config.vocab),
             });
         }
-        match self.backend {
-            Backend::Lean => self.forward_cpu(state, tokens)?,
-            Backend::Candle => {
-                let logits = self.forward_candle(state, tokens)?.to_vec1::<f32>()?;
-                state.logits.copy_from_slice(&logits);
-            }
-        }
-        Ok(state.logits_mut())
+        Ok(())
     }
 
-    /// The candle-ops forward (CUDA, and the CPU reference): logits (vocab,) as a tensor.
-    fn forward_candle(&self, state: &mut ModelState, tokens: &[u32]) -> Result<Tensor> {
+    /// The candle-ops forward (CUDA, and the CPU reference): logits as a tensor, (vocab,)
+    /// of the last token, or (tokens, vocab) of every token with `every`.
+    fn forward_candle(
+        &self,
+        state: &mut ModelState,
+        tokens: &[u32],
+        every: bool,
+    ) -> Result<Tensor> {
         let seq = tokens.len();
         let pos = state.pos();
         let ids = Tensor::new(tokens, &self.device)?;
@@ -405,6 +446,10 @@ impl Model {
             x = (x + m)?;
         }
         state.advance(seq);
+        if every {
+            let x = x.squeeze(0)?; // (seq, hidden)
+            return Ok(self.output.forward(&self.norm.forward(&x)?)?);
+        }
         let last = x.i((.., seq - 1, ..))?; // (1, hidden)
         let logits = self.output.forward(&self.norm.forward(&last)?)?;
         Ok(logits.squeeze(0)?)

@@ -176,6 +176,13 @@ impl ModelState {
         &self.logits
     }
 
+    /// Forget every token from position `pos` on (their cache rows are overwritten by the
+    /// next forward pass), e.g. the rejected part of a verified draft; a `pos` at or past
+    /// [`pos`](Self::pos) changes nothing.
+    pub fn rewind(&mut self, pos: usize) {
+        self.pos = self.pos.min(pos);
+    }
+
     /// Move the position forward after a forward pass wrote `n` rows.
     pub(crate) fn advance(&mut self, n: usize) {
         self.pos += n;

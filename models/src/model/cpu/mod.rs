@@ -20,8 +20,15 @@ pub use scratch::Scratch;
 
 impl Model {
     /// Run `tokens` at `state.pos()` on the lean CPU path; leaves the last token's logits
-    /// in `state.logits`. The caller has checked the tokens and the room left.
-    pub(crate) fn forward_cpu(&self, state: &mut ModelState, tokens: &[u32]) -> Result<()> {
+    /// in `state.logits`, and with `every` the logits of every token in it (tokens x
+    /// vocab, the last row equal to `state.logits`). The caller has checked the tokens,
+    /// the room left and the size of `every`.
+    pub(crate) fn forward_cpu(
+        &self,
+        state: &mut ModelState,
+        tokens: &[u32],
+        every: Option<&mut [f32]>,
+    ) -> Result<()> {
         let cfg = &self.config;
         let pos = state.pos();
         let n = tokens.len();
@@ -115,14 +122,27 @@ impl Model {
             x.iter_mut().zip(o.iter()).for_each(|(r, d)| *r += d);
         }
 
-        rms_norm_row(
-            &x[(n - 1) * h..],
-            self.norm.weights(),
-            eps,
-            &mut s.last[..h],
-        );
-        self.output
-            .forward_slice(&s.last[..h], 1, &mut state.logits)?;
+        match every {
+            None => {
+                rms_norm_row(
+                    &x[(n - 1) * h..],
+                    self.norm.weights(),
+                    eps,
+                    &mut s.last[..h],
+                );
+                self.output
+                    .forward_slice(&s.last[..h], 1, &mut state.logits)?;
+            }
+            Some(out) => {
+                let xn = &mut s.xn[..n * h];
+                for (src, dst) in x.chunks_exact(h).zip(xn.chunks_exact_mut(h)) {
+                    rms_norm_row(src, self.norm.weights(), eps, dst);
+                }
+                self.output.forward_slice(xn, n, out)?;
+                let vocab = state.logits.len();
+                state.logits.copy_from_slice(&out[(n - 1) * vocab..]);
+            }
+        }
         state.advance(n);
         Ok(())
     }

@@ -1,0 +1,147 @@
+//! A draft (`GenerateOptions::draft`) only saves decode steps: with greedy sampling the
+//! output is token for token what the model writes without one, whether the draft is
+//! its own output, a wrong plan, or longer than `max_tokens`; and a verification pass's
+//! rows are the logits that one-token decode steps would have produced.
+
+use bora_models::constrain::Constraint;
+use bora_models::generate::{encode_prompt, DraftStats, Event, GenerateOptions, Generation};
+use bora_models::registry::resolve_model;
+use bora_models::{Model, ModelOptions, ModelTokenizer};
+
+const PROMPT: &str = "Robot commands and their JSON plans.\n\
+Input: move forward one meter\nOutput: {\"plan\":[{\"action\":\"move\",\"distance_m\":1.0}]}\n\
+Input: turn left\nOutput: {\"plan\":[{\"action\":\"turn\",\"angle_deg\":90.0}]}\n\
+Input: go ahead 2 m, then turn around\nOutput: ";
+
+const SCHEMA: &str = r#"{"type":"object","properties":{"plan":{"type":"array","items":{
+  "anyOf":[
+   {"type":"object","properties":{"action":{"const":"move"},"distance_m":{"type":"number"}},
+    "required":["action","distance_m"],"additionalProperties":false},
+   {"type":"object","properties":{"action":{"const":"turn"},"angle_deg":{"type":"number"}},
+    "required":["action","angle_deg"],"additionalProperties":false}]}}},
+ "required":["plan"],"additionalProperties":false}"#;
+
+fn setup() -> (Model, ModelTokenizer) {
+    let path = resolve_model("smollm2-135m-instruct")
+        .unwrap_or_else(|e| panic!("model not available ({e}); run scripts/setup.sh"));
+    let model = Model::load(
+        &path,
+        &ModelOptions {
+            threads: 0,
+            context: 256,
+            ..Default::default()
+        },
+    )
+    .expect("model loads");
+    let tok = ModelTokenizer::from_gguf_file(&path).expect("tokenizer");
+    (model, tok)
+}
+
+/// Generates under the schema with `draft`; returns the ids and the draft's stats.
+fn run(model: &Model, tok: &ModelTokenizer, draft: Vec<u32>, max: usize) -> (Vec<u32>, DraftStats) {
+    let mut state = model.new_state().expect("state");
+    let prompt = encode_prompt(tok, PROMPT).expect("prompt");
+    let schema = serde_json::from_str(SCHEMA).expect("schema");
+    let mut guide = Constraint::json_schema(tok, &schema).expect("grammar");
+    let opts = GenerateOptions {
+        max_tokens: max,
+        stop_strings: vec!["\n".into()],
+        draft,
+        ..Default::default()
+    };
+    let mut gen = Generation::new(model, tok, &mut state, prompt, opts)
+        .expect("start")
+        .with_guide(&mut guide);
+    let mut ids = Vec::new();
+    for ev in gen.by_ref() {
+        if let Event::Token { id, index, .. } = ev.expect("step") {
+            assert_eq!(index, ids.len(), "token indices count up by one");
+            ids.push(id);
+        }
+    }
+    (ids, gen.draft_stats())
+}
+
+#[test]
+fn output_is_the_models_own_whatever_the_draft() {
+    let (model, tok) = setup();
+    let (plain, none) = run(&model, &tok, Vec::new(), 64);
+    assert_eq!(none, DraftStats::default(), "no draft, no verification");
+    assert!(plain.len() > 8, "the plan takes some tokens: {plain:?}");
+
+    // Its own output as the draft: one verification pass takes every token after the
+    // first (which comes from prefill's logits).
+    let (own, stats) = run(&model, &tok, plain.clone(), 64);
+    assert_eq!(own, plain, "own output as draft");
+    assert_eq!(stats.passes, 1, "{stats:?}");
+    assert_eq!(stats.accepted, plain.len() - 1, "{stats:?}");
+
+    // A wrong plan as the draft: the model keeps its own tokens.
+    let wrong = tok
+        .encode(
+            r#"{"plan":[{"action":"turn","angle_deg":-45.0},{"action":"move","distance_m":3.0}]}"#,
+            false,
+        )
+        .expect("encode");
+    let (out, stats) = run(&model, &tok, wrong, 64);
+    assert_eq!(out, plain, "wrong draft");
+    assert!(stats.accepted < plain.len() - 1, "{stats:?}");
+
+    // Cut by max_tokens: the drafted run stops at the same token.
+    let (cut_plain, _) = run(&model, &tok, Vec::new(), 5);
+    let (cut, _) = run(&model, &tok, plain.clone(), 5);
+    assert_eq!(cut, cut_plain);
+    assert_eq!(cut.len(), 5);
+}
+
+#[test]
+fn verification_rows_are_the_decode_steps_logits() {
+    let (model, tok) = setup();
+    let prompt = encode_prompt(&tok, PROMPT).expect("prompt");
+    let cont = tok
+        .encode(r#"{"plan":[{"action":"move""#, false)
+        .expect("encode");
+    let mut one = model.new_state().expect("state");
+    model.forward(&mut one, &prompt).expect("prefill");
+    let mut stepped = Vec::new();
+    for &t in &cont {
+        stepped.push(model.forward(&mut one, &[t]).expect("decode").to_vec());
+    }
+    let mut all = model.new_state().expect("state");
+    model.forward(&mut all, &prompt).expect("prefill");
+    let mut every = Vec::new();
+    model
+        .forward_every(&mut all, &cont, &mut every)
+        .expect("verify");
+    assert_eq!(all.pos(), one.pos());
+    let vocab = stepped[0].len();
+    for (i, want) in stepped.iter().enumerate() {
+        let got = &every[i * vocab..(i + 1) * vocab];
+        let worst = got
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        let argmax = |v: &[f32]| {
+            v.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i)
+        };
+        assert!(worst < 0.05, "row {i}: logits differ by up to {worst}");
+        assert_eq!(argmax(got), argmax(want), "row {i}: greedy choice");
+    }
+    assert_eq!(all.logits(), &every[(cont.len() - 1) * vocab..]);
+    // Rewinding forgets the verified rows: the next forward writes over them.
+    all.rewind(all.pos() - 2);
+    let again = model
+        .forward(&mut all, &cont[cont.len() - 2..])
+        .expect("redo");
+    let last = &every[(cont.len() - 1) * vocab..];
+    let worst = again
+        .iter()
+        .zip(last)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 0.05, "after rewind: {worst}");
+}
