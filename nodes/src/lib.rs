@@ -1,6 +1,7 @@
 //! bora-nodes: the ROS 2 boundary of bora (r2r, behind the `ros` feature) and the
 //! library half of the `bora` binary: parameters, model loading, the nodes.
 
+pub mod audio;
 pub mod eval;
 pub mod hearing;
 pub mod model_loader;

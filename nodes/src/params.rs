@@ -17,6 +17,7 @@ use bora_pipeline::hearing::EndpointConfig;
 use bora_pipeline::{AgentConfig, HearingConfig, MotionTrust};
 use bora_rt::budget::{MissPolicy, TokenBudget};
 
+use crate::audio::AudioSource;
 use crate::param_table::{never_given, Param, ParamTable, Range};
 pub use crate::param_table::{Kind, ParamError, ParamValue};
 
@@ -225,6 +226,10 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
             Range::Text { rule: "a topic name, not empty", accepts: |t| !t.trim().is_empty() },
             "topic of std_msgs/Int16MultiArray mono S16 audio (relative: namespaces and remapping apply)",
             |p, v| p.audio.topic = v.as_str().to_owned()),
+        p!("audio.source", String, "", s("topic"),
+            Range::Text { rule: "\"topic\" or \"alsa:DEVICE\" (a device of `arecord -L`)", accepts: |t| t.parse::<AudioSource>().is_ok() },
+            "where audio comes from: \"topic\" (audio.topic) or \"alsa:DEVICE\", a local microphone (e.g. alsa:default, alsa:plughw:1,0), captured at audio.sample_rate_hz or the device's nearest rate",
+            |p, v| p.audio.source = v.as_str().parse().unwrap_or_default()),
         p!("audio.sample_rate_hz", Int, "Hz", i(EndpointConfig::default().sample_rate_hz),
             Range::Between(8000.0, 48_000.0),
             "sample rate of the audio topic, Hz (Whisper hears 16000; others are resampled)",
@@ -308,6 +313,8 @@ pub struct AudioParams {
     pub enable: bool,
     /// The audio topic (std_msgs/Int16MultiArray).
     pub topic: String,
+    /// Where audio comes from: the topic or a local ALSA microphone.
+    pub source: crate::audio::AudioSource,
     /// The Whisper model directory; None = the cache's whisper-tiny.en.
     pub whisper_dir: Option<std::path::PathBuf>,
 }

@@ -1,6 +1,8 @@
 //! `bora listen FILE.wav`: speech to text with Whisper (offline, no ROS), then the plan the
 //! language stage makes of the transcript, exactly as `bora intent` makes it: the words
 //! after `--` are `bora intent`'s own flags (`bora listen cmd.wav -- --model none`).
+//! `bora listen --mic [DEVICE]`: the same for each utterance heard on a live ALSA
+//! microphone (cli/listen_mic.rs), until Ctrl-C or `--max-utterances`.
 //!
 //! The WAV may be 16-bit PCM or 32-bit float, any rate, mono or stereo: it is mixed to
 //! mono and resampled to 16 kHz by a windowed-sinc low-pass (bora_models::whisper::resample).
@@ -10,9 +12,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use bora_models::whisper::{
-    default_model_dir, read_wav_16k, EncoderWindow, TranscribeOptions, Whisper,
+    default_model_dir, read_wav_16k, EncoderWindow, TranscribeOptions, Transcript, Whisper,
 };
 use bora_models::DeviceSpec;
+use bora_nodes::audio::Mic;
 use clap::{Args, Parser};
 
 use super::intent::IntentArgs;
@@ -21,7 +24,19 @@ use super::intent::IntentArgs;
 #[derive(Args, Debug)]
 pub struct ListenArgs {
     /// The WAV file: 16-bit PCM or 32-bit float, any rate, mono or stereo, at most 30 s.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "mic")]
+    pub file: Option<PathBuf>,
+    /// Listen on a live ALSA capture device instead of a file (`default` when no DEVICE is
+    /// given; `arecord -L` lists them): each utterance is transcribed and planned.
+    #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "default",
+          conflicts_with = "file")]
+    pub mic: Option<String>,
+    /// With --mic: stop after this many utterances (default: until Ctrl-C).
+    #[arg(long, value_name = "N", requires = "mic")]
+    pub max_utterances: Option<u64>,
+    /// With --mic: stop after this much captured audio, s (default: until Ctrl-C).
+    #[arg(long, value_name = "S", requires = "mic")]
+    pub max_seconds: Option<f64>,
     /// Whisper model directory (CTranslate2 files); default: whisper-tiny.en in the model
     /// cache ($BORA_MODELS, fetched by scripts/setup.sh).
     #[arg(long, value_name = "DIR")]
@@ -55,7 +70,17 @@ pub fn run(args: ListenArgs) -> anyhow::Result<()> {
     let dir = args.whisper.clone().unwrap_or_else(default_model_dir);
     let device: DeviceSpec = args.asr_device.parse()?;
     let device = device.open()?;
-    let pcm = read_wav_16k(&args.file)?;
+    // The file is read and the device opened before the model is loaded: a wrong path or
+    // device name fails at once.
+    let mic = args
+        .mic
+        .as_deref()
+        .map(|d| Mic::open(d, super::listen_mic::WHISPER_RATE))
+        .transpose()?;
+    let pcm = match (&mic, &args.file) {
+        (None, Some(file)) => Some(read_wav_16k(file)?),
+        _ => None,
+    };
     let mut whisper = Whisper::load(&dir, &device)?;
     let opts = TranscribeOptions {
         window: if args.fit_window {
@@ -65,15 +90,33 @@ pub fn run(args: ListenArgs) -> anyhow::Result<()> {
         },
         ..TranscribeOptions::default()
     };
-    let t = whisper
-        .transcribe(&pcm, &opts)
-        .with_context(|| format!("transcribing {}", args.file.display()))?;
+    match (mic, &args.file, pcm) {
+        (Some(mic), _, _) => {
+            let limits = super::listen_mic::Limits {
+                utterances: args.max_utterances,
+                seconds: args.max_seconds,
+            };
+            let mut heard = |source, t: &Transcript| report(&args, source, t);
+            super::listen_mic::run(mic, &mut whisper, &opts, limits, &mut heard)
+        }
+        (None, Some(file), Some(pcm)) => {
+            let t = whisper
+                .transcribe(&pcm, &opts)
+                .with_context(|| format!("transcribing {}", file.display()))?;
+            report(&args, serde_json::json!({ "file": file }), &t)
+        }
+        _ => anyhow::bail!("bora listen: give a WAV file or --mic [DEVICE]"),
+    }
+}
+
+/// Prints what Whisper heard (`source` names the file or device in the JSON line), then
+/// the plan `bora intent` makes of it (none for silence).
+fn report(args: &ListenArgs, source: serde_json::Value, t: &Transcript) -> anyhow::Result<()> {
     let text = t.text.trim().to_owned();
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({ "file": args.file, "transcript": t })
-        );
+        let mut line = source;
+        line["transcript"] = serde_json::to_value(t)?;
+        println!("{line}");
     } else {
         let timing = &t.timing;
         println!(

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod generate;
 pub mod intent;
 pub mod listen;
+mod listen_mic;
 pub mod plan_line;
 pub mod profile;
 pub mod say;
