@@ -38,7 +38,7 @@ enum Command {
     Intent(cli::intent::IntentArgs),
     /// Measure intent accuracy on a benchmark file (model alone, parser alone, final).
     Eval(cli::eval::EvalArgs),
-    /// Transcribe a WAV file with Whisper, then interpret it as `intent` does.
+    /// Transcribe a WAV file (or a live ALSA microphone: --mic) with Whisper, then interpret it as `intent` does.
     Listen(cli::listen::ListenArgs),
     /// Publish a voice command (a speech recogniser stand-in); --wait prints the plan.
     Say(cli::say::SayArgs),

@@ -67,6 +67,9 @@ struct IntentFlags {
 
 /// Runs `bora listen`.
 pub fn run(args: ListenArgs) -> anyhow::Result<()> {
+    if args.mic.is_none() && (args.max_utterances.is_some() || args.max_seconds.is_some()) {
+        anyhow::bail!("--max-utterances and --max-seconds go with --mic (a file is one utterance)");
+    }
     let dir = args.whisper.clone().unwrap_or_else(default_model_dir);
     let device: DeviceSpec = args.asr_device.parse()?;
     let device = device.open()?;
