@@ -448,7 +448,7 @@ impl Model {
         state.advance(seq);
         if every {
             let x = x.squeeze(0)?; // (seq, hidden)
-            return Ok(self.output.forward(&self.norm.forward(&x)?)?);
+            return self.output.forward(&self.norm.forward(&x)?);
         }
         let last = x.i((.., seq - 1, ..))?; // (1, hidden)
         let logits = self.output.forward(&self.norm.forward(&last)?)?;
