@@ -67,6 +67,8 @@ impl CommandPath {
                 .stop_at_ns
                 .store(duration_to_ns(now), Ordering::SeqCst);
             self.links.shared.stop_seq.store(seq, Ordering::SeqCst);
+            // The planner applies the stop now, not at its next tick.
+            self.links.plan_wake.wake();
             self.reflex.incr();
             let report = PlanReport::reflex(text, seq).to_json();
             self.links.emit(AgentOutput::Plan(report));

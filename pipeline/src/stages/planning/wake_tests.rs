@@ -1,7 +1,7 @@
 //! A plan does not wait for the planner's next tick: on the agent's real threads and the
 //! real clock, with a planner period of 1 s, a command's first motion command goes out
 //! long before that second is up (the language stage wakes the planning loop), and the
-//! extra step is not counted as a planning overrun.
+//! extra step is not counted as a planning overrun; a reflex stop wakes it the same way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,5 +59,42 @@ fn a_plan_moves_the_robot_long_before_the_next_planner_tick() {
     }
     assert!(first < BOUND, "first cmd_vel {first:?} after the command");
     assert_eq!(report.counter("planning_overruns"), Some(0));
+    agent.stop(3 * PERIOD).expect("stages stop");
+}
+
+#[test]
+fn a_reflex_stop_halts_the_robot_long_before_the_next_planner_tick() {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let interpreter = Interpreter::new(None, Limits::default(), MissPolicy::Fallback);
+    let mut config = AgentConfig::default();
+    config.planner.rate_hz = 1.0 / PERIOD.as_secs_f64();
+    let (agent, input, outputs) = Agent::start(config, interpreter, clock).expect("agent starts");
+    let sim = Sim::new(
+        World::default_room(),
+        DriveConfig::default(),
+        LidarConfig::default(),
+    )
+    .expect("sim");
+    let mut rig = SimLoop::new(sim, input, outputs, SimRates::default());
+    rig.run_for(Duration::from_millis(300), |_, _| {});
+    rig.input().command("move forward one meter");
+    let mut moving = false;
+    rig.run_until(Instant::now() + 2 * PERIOD, |o, _| {
+        moving |= matches!(o, AgentOutput::CmdVel(t) if t.linear_x != 0.0);
+        moving
+    });
+    assert!(moving, "the robot never moved");
+    let sent = Instant::now();
+    assert_eq!(rig.input().command("stop"), CommandAccepted::ReflexStop);
+    let mut halted = None;
+    rig.run_until(sent + 2 * PERIOD, |o, _| {
+        if matches!(o, AgentOutput::CmdVel(t) if t.linear_x == 0.0 && t.angular_z == 0.0) {
+            halted = Some(sent.elapsed());
+        }
+        halted.is_some()
+    });
+    let halted = halted.expect("no zero cmd_vel within two planner periods");
+    println!("zero cmd_vel {halted:?} after the stop");
+    assert!(halted < BOUND, "zero cmd_vel {halted:?} after the stop");
     agent.stop(3 * PERIOD).expect("stages stop");
 }
