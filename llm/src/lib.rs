@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bora_models::constrain::Constraint;
-use bora_models::generate::{Event, GenerateOptions, Generation};
+use bora_models::generate::{DraftStats, Event, GenerateOptions, Generation};
 use bora_models::prefix_cache::PrefixCache;
 use bora_models::sampling::Sampling;
 use bora_models::{DeviceSpec, Model, ModelOptions, ModelState, ModelTokenizer};
@@ -46,6 +46,9 @@ pub struct LlmConfig {
     /// A LoRA adapter directory (PEFT layout, as `bora tune` writes) to add to the model;
     /// with one the prompt is the tuned form ([`bora_tune::prompt_for`]), no examples.
     pub adapter: Option<PathBuf>,
+    /// Verify the deterministic parse as a draft ([`GenerateOptions::draft`]): the decode
+    /// steps the model agrees with are skipped, its output is unchanged (greedy).
+    pub draft: bool,
 }
 
 /// GGUF metadata key (float, 0 to 1) under which a tuned model file declares the intent
@@ -313,8 +316,9 @@ impl LlmPlanModel {
 
     /// Generation options for one command: greedy, stop strings of the prompt shape,
     /// cancellable through the driver's flag.
-    fn options(&self) -> GenerateOptions {
+    fn options(&self, draft: Vec<u32>) -> GenerateOptions {
         GenerateOptions {
+            draft,
             max_tokens: self.cfg.max_tokens,
             prefill_chunk: self.cfg.prefill_chunk.max(1),
             sampling: Sampling::Greedy,
@@ -371,6 +375,7 @@ struct Streamed {
     last_at: Instant,
     mask: Duration,
     tokens: u32,
+    draft: DraftStats,
 }
 
 /// Runs `gen` under the budget `driver` on `clock`, handing each token's text to
@@ -435,6 +440,7 @@ fn stream(
         }
     });
     text.push_str(&tail_text);
+    let draft = gen.draft_stats();
     // Hand this generation's TTFT and token gaps to the collector; without it they
     // never reached the agent's report.
     if let Some(m) = driver.metrics_mut() {
@@ -450,6 +456,7 @@ fn stream(
         last_at,
         mask,
         tokens,
+        draft,
     }
 }
 
@@ -464,6 +471,7 @@ impl Streamed {
             .map(|f| micros(f.saturating_duration_since(t0)));
         latency.mask_us = micros(self.mask);
         latency.tokens = self.tokens;
+        latency.draft_accepted = u32::try_from(self.draft.accepted).unwrap_or(u32::MAX);
     }
 }
 
@@ -482,10 +490,22 @@ fn budget_and_error(outcome: GenOutcome<bora_models::Error>) -> (BudgetOutcome, 
     }
 }
 
-impl PlanModel for LlmPlanModel {
-    fn generate(
+impl LlmPlanModel {
+    /// The draft's tokens as the model would write them (encoded alone, special tokens
+    /// off, as `bora tune` encodes completions); none when drafting is off or it fails to
+    /// encode (a draft only saves time).
+    fn draft_tokens(&self, draft: Option<&str>) -> Vec<u32> {
+        match draft {
+            Some(d) if self.cfg.draft => self.tokenizer.encode(d, false).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// One command through the model under the budget, with an optional draft.
+    fn run(
         &mut self,
         command: &str,
+        draft: Option<&str>,
         cancel: &Arc<AtomicBool>,
         on_text: &mut dyn FnMut(&str),
     ) -> ModelAttempt {
@@ -495,7 +515,7 @@ impl PlanModel for LlmPlanModel {
             Ok(prepared) => prepared,
             Err(e) => return failed(latency, e),
         };
-        let opts = self.options();
+        let opts = self.options(self.draft_tokens(draft));
         let gen = match Generation::new(&self.model, &self.tokenizer, &mut self.state, ids, opts) {
             Ok(g) => g,
             Err(e) => return failed(latency, e.to_string()),
@@ -521,6 +541,27 @@ impl PlanModel for LlmPlanModel {
             latency,
             error,
         }
+    }
+}
+
+impl PlanModel for LlmPlanModel {
+    fn generate(
+        &mut self,
+        command: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> ModelAttempt {
+        self.run(command, None, cancel, on_text)
+    }
+
+    fn generate_drafted(
+        &mut self,
+        command: &str,
+        draft: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> ModelAttempt {
+        self.run(command, Some(draft), cancel, on_text)
     }
 
     fn budget(&self) -> TokenBudget {

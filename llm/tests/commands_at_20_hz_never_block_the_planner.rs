@@ -104,6 +104,7 @@ fn twenty_commands_a_second_are_bounded_counted_and_never_stall_the_planner() {
         policy: MissPolicy::Fallback,
         schema: Some(limits.json_schema()),
         adapter: None,
+        draft: true,
     };
     let model = LlmPlanModel::load(cfg).expect("model loads");
     let interpreter = Interpreter::new(Some(Box::new(model)), limits, MissPolicy::Fallback);

@@ -48,6 +48,7 @@ fn model(budget: TokenBudget) -> LlmPlanModel {
         policy: MissPolicy::Fallback,
         schema: Some(limits.json_schema()),
         adapter: None,
+        draft: true,
     };
     LlmPlanModel::load(cfg).expect("the SmolLM2 model loads")
 }

@@ -48,6 +48,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         policy: params.miss_policy,
         schema: Some(params.agent.limits.json_schema()),
         adapter: params.adapter.clone(),
+        draft: params.draft,
     };
     LlmPlanModel::load(cfg)
         .with_context(|| format!("cannot load the language model {}", path.display()))

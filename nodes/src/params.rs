@@ -121,6 +121,9 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
             Range::Text { rule: "a directory path, or \"\" for none", accepts: |_| true },
             "LoRA adapter directory to add to the model (as `bora tune --out` writes it: PEFT layout); \"\" = none",
             |p, v| p.adapter = Some(v.as_str()).filter(|a| !a.is_empty()).map(std::path::PathBuf::from)),
+        p!("model.draft", Bool, "", ParamValue::Bool(true), Range::Any,
+            "check the parser's plan as a draft in one forward pass and skip the decode steps the model agrees with (greedy: the model's output is unchanged); false = decode every token",
+            |p, v| p.draft = v.as_bool()),
         p!("device", String, "", s("cpu"),
             Range::Text { rule: "\"cpu\" or \"cuda:N\"", accepts: |d| d == "cpu" || d.starts_with("cuda") },
             "where the model runs: cpu or cuda:N (needs a build with --features cuda)",
@@ -276,6 +279,8 @@ pub struct AgentParams {
     pub model: Option<String>,
     /// A LoRA adapter directory added to the model; None = the model as the file has it.
     pub adapter: Option<std::path::PathBuf>,
+    /// Whether the parser's plan is verified as a draft (fewer decode steps, same output).
+    pub draft: bool,
     /// cpu or cuda:N.
     pub device: String,
     /// CPU threads for the model (0 = all).
@@ -346,6 +351,7 @@ impl AgentParams {
         let mut p = Self {
             model: None,
             adapter: None,
+            draft: true,
             device: String::new(),
             threads: 0,
             max_tokens: 0,

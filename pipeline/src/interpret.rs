@@ -61,6 +61,10 @@ pub struct LatencyBreakdown {
     pub mask_us: u64,
     /// Tokens the model generated.
     pub tokens: u32,
+    /// Of those, tokens the parser's draft proposed and the model chose too (each saved a
+    /// decode step; see [`PlanModel::generate_drafted`]).
+    #[serde(default)]
+    pub draft_accepted: u32,
     /// Start to end of the whole interpretation (all paths tried).
     pub total_us: u64,
 }
@@ -123,6 +127,19 @@ pub trait PlanModel: Send {
         cancel: &Arc<AtomicBool>,
         on_text: &mut dyn FnMut(&str),
     ) -> ModelAttempt;
+    /// [`generate`](Self::generate) with `draft`, the plan JSON the output is expected to
+    /// be (the deterministic parse): a model may check it in one pass and skip the decode
+    /// steps it agrees with, writing exactly what it would have written without it.
+    fn generate_drafted(
+        &mut self,
+        command: &str,
+        draft: &str,
+        cancel: &Arc<AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> ModelAttempt {
+        let _ = draft;
+        self.generate(command, cancel, on_text)
+    }
     /// One line naming the model and device, for diagnostics.
     fn describe(&self) -> String;
     /// The token budget the model generates under (the planner enforces its first-token
@@ -321,8 +338,9 @@ impl Interpreter {
     /// Runs the model alone on `command`: no reflex, no parser, no motion rules. For
     /// benchmarks that score the model's own plan; None without a model.
     pub fn model_only(&mut self, command: &str, cancel: &Arc<AtomicBool>) -> Option<ModelAttempt> {
+        let draft = self.draft(command);
         let model = self.model.as_mut()?;
-        Some(model.generate(command, cancel, &mut |_| {}))
+        Some(model.generate_drafted(command, &draft, cancel, &mut |_| {}))
     }
 
     /// Interprets `command`. `cancel` is set by a newer command; then the result is a
@@ -370,11 +388,12 @@ impl Interpreter {
         on_text: &mut dyn FnMut(&str),
         out: &mut Interpretation,
     ) -> ControlFlow<()> {
+        let draft = self.draft(command);
         let Some(model) = self.model.as_mut() else {
             out.reasons.push(Reason::NoModel);
             return ControlFlow::Continue(());
         };
-        let attempt = model.generate(command, cancel, on_text);
+        let attempt = model.generate_drafted(command, &draft, cancel, on_text);
         let declared_accuracy = model.heldout_accuracy();
         out.latency = attempt.latency;
         out.budget = attempt.budget;
@@ -499,11 +518,24 @@ impl Interpreter {
         }
     }
 
+    /// What the model is expected to write for `command`: the parser's plan, or the
+    /// decline where the parser understands no command (a draft only speeds the model up;
+    /// it never changes what the model writes).
+    fn draft(&self, command: &str) -> String {
+        parse_command(command, &self.limits)
+            .ok()
+            .and_then(|p| p.plan().to_json().ok())
+            .unwrap_or_else(|| DECLINE_JSON.to_owned())
+    }
+
     fn stop_plan(&self) -> Option<ValidPlan> {
         let stop = Plan::new([Step::Stop {}]).ok()?;
         self.limits.validate(stop).ok()
     }
 }
+
+/// The model's way to say "not a command" ([`Limits::parse_decision`]).
+const DECLINE_JSON: &str = r#"{"plan":[]}"#;
 
 /// A plan's compact JSON, for reasons.
 fn plan_json(plan: &ValidPlan) -> String {

@@ -39,6 +39,10 @@ pub struct StageArgs {
     /// A LoRA adapter directory to add to the model (what `bora tune --out` wrote).
     #[arg(long, value_name = "DIR")]
     pub adapter: Option<std::path::PathBuf>,
+    /// Decode every token: do not check the parser's plan as a draft first (the
+    /// agent's `model.draft:=false`; the model's output is the same either way).
+    #[arg(long)]
+    pub no_draft: bool,
     /// Time to first token budget in ms (0 = unchecked; default: the agent's).
     #[arg(long, value_name = "MS")]
     pub first_token_ms: Option<f64>,
@@ -61,6 +65,9 @@ impl StageArgs {
         ];
         if let Some(dir) = &self.adapter {
             values.push(("model.adapter", ParamValue::Str(dir.display().to_string())));
+        }
+        if self.no_draft {
+            values.push(("model.draft", ParamValue::Bool(false)));
         }
         if let Some(ms) = self.first_token_ms {
             values.push(("budget.first_token_ms", ParamValue::Double(ms)));
@@ -129,11 +136,12 @@ fn print_summary(out: &Interpretation, interpreter: &Interpreter) -> anyhow::Res
     }
     println!("budget:  {}", serde_json::to_string(&out.budget)?);
     println!(
-        "latency: tokenize {:.1} ms, prefill {:.1} ms, decode {:.1} ms ({} tokens, grammar {:.1} ms), first token {}, total {:.1} ms",
+        "latency: tokenize {:.1} ms, prefill {:.1} ms, decode {:.1} ms ({} tokens, {} from the parser's draft, grammar {:.1} ms), first token {}, total {:.1} ms",
         l.tokenize_us as f64 / 1e3,
         l.prefill_us as f64 / 1e3,
         l.decode_us as f64 / 1e3,
         l.tokens,
+        l.draft_accepted,
         l.mask_us as f64 / 1e3,
         l.ttft_us.map_or("-".to_owned(), |t| format!("{:.1} ms", t as f64 / 1e3)),
         l.total_us as f64 / 1e3
