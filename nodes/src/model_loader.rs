@@ -5,11 +5,11 @@
 use anyhow::Context;
 use bora_llm::{LlmConfig, LlmPlanModel};
 use bora_models::generate::load_model_and_tokenizer;
-use bora_models::registry::resolve_model;
+use bora_models::registry::{resolve_model, shipped_adapter};
 use bora_models::{Model, ModelOptions, ModelTokenizer};
 use bora_pipeline::PlanModel;
 
-use crate::params::AgentParams;
+use crate::params::{AdapterChoice, AgentParams};
 
 /// Most compute threads a flag or parameter accepts (`threads`, `--threads`,
 /// `--stress-cpu`): far above any board bora runs on, and low enough that a typo such as
@@ -37,6 +37,11 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         .as_deref()
         .context("no model configured (model parameter is \"none\")")?;
     let path = resolve_model(name)?;
+    let adapter = match &params.adapter {
+        AdapterChoice::Auto => shipped_adapter(&path)?,
+        AdapterChoice::None => None,
+        AdapterChoice::Dir(dir) => Some(dir.clone()),
+    };
     let cfg = LlmConfig {
         path: path.clone(),
         device: params.device.parse()?,
@@ -47,7 +52,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         budget: params.budget,
         policy: params.miss_policy,
         schema: Some(params.agent.limits.json_schema()),
-        adapter: params.adapter.clone(),
+        adapter,
         draft: params.draft,
     };
     LlmPlanModel::load(cfg)

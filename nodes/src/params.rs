@@ -109,6 +109,28 @@ macro_rules! p {
     };
 }
 
+/// Which LoRA adapter the language model gets (`model.adapter`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdapterChoice {
+    /// The adapter bora ships for the model file (none for a model without one).
+    Auto,
+    /// None: the model as its file has it.
+    None,
+    /// This adapter directory (PEFT layout, as `bora tune --out` writes it).
+    Dir(std::path::PathBuf),
+}
+
+impl AdapterChoice {
+    /// Reads a `model.adapter` value: "auto", "none" (or ""), else a directory.
+    pub fn parse(value: &str) -> Self {
+        match value.trim() {
+            "auto" => Self::Auto,
+            "" | "none" => Self::None,
+            dir => Self::Dir(dir.into()),
+        }
+    }
+}
+
 /// Every parameter of `bora agent`.
 pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
     command: "agent",
@@ -117,10 +139,10 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
             Range::Text { rule: "a string: a model name, a GGUF path, or \"none\"", accepts: |_| true },
             "model name in the cache ($BORA_MODELS), or a GGUF path; \"none\" = fallback parser only",
             |p, v| p.model = Some(v.as_str()).filter(|m| !m.is_empty() && *m != "none").map(str::to_owned)),
-        p!("model.adapter", String, "", s(""),
-            Range::Text { rule: "a directory path, or \"\" for none", accepts: |_| true },
-            "LoRA adapter directory to add to the model (as `bora tune --out` writes it: PEFT layout); \"\" = none",
-            |p, v| p.adapter = Some(v.as_str()).filter(|a| !a.is_empty()).map(std::path::PathBuf::from)),
+        p!("model.adapter", String, "", s("auto"),
+            Range::Text { rule: "\"auto\", \"none\", or a directory path", accepts: |_| true },
+            "LoRA adapter to add to the model: \"auto\" = the one bora ships for the model file (models/adapters/, installed in $BORA_MODELS/adapters by scripts/setup.sh; none for a model without one), \"none\" = the model as its file has it, or a directory as `bora tune --out` writes it (PEFT layout)",
+            |p, v| p.adapter = AdapterChoice::parse(v.as_str())),
         p!("model.draft", Bool, "", ParamValue::Bool(true), Range::Any,
             "check the parser's plan as a draft in one forward pass and skip the decode steps the model agrees with (greedy: the model's output is unchanged); false = decode every token",
             |p, v| p.draft = v.as_bool()),
@@ -277,8 +299,8 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
 pub struct AgentParams {
     /// The model name or path; None = fallback parser only.
     pub model: Option<String>,
-    /// A LoRA adapter directory added to the model; None = the model as the file has it.
-    pub adapter: Option<std::path::PathBuf>,
+    /// Which LoRA adapter is added to the model.
+    pub adapter: AdapterChoice,
     /// Whether the parser's plan is verified as a draft (fewer decode steps, same output).
     pub draft: bool,
     /// cpu or cuda:N.
@@ -350,7 +372,7 @@ impl AgentParams {
         // Placeholders only: every field a parameter sets is overwritten by its default.
         let mut p = Self {
             model: None,
-            adapter: None,
+            adapter: AdapterChoice::Auto,
             draft: true,
             device: String::new(),
             threads: 0,

@@ -14,6 +14,9 @@ use serde_json::Value;
 fn intent(lines: &[String]) -> Vec<Value> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bora"))
         .args(["intent", "--stdin", "--json", "--threads", "1"])
+        // The untuned model: the one that proposes motion for these (the tuned default
+        // declines them; that is measured by `bora eval intents`).
+        .args(["--adapter", "none"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use bora_nodes::eval;
+use bora_nodes::params::AdapterChoice;
 use clap::{Args, Subcommand};
 
 use super::intent::StageArgs;
@@ -43,9 +44,9 @@ struct IntentsArgs {
     /// Record the model-alone accuracy in the adapter directory (bora_accuracy.json,
     /// tied to the adapter's and the model's SHA-256), where the agent reads it as the
     /// adapter's declared held-out accuracy (see safety.model_motion_min_accuracy).
-    /// Needs --adapter; refused when any output was invalid or the model alone proposed
-    /// motion for a non-command. Run it on the held-out split only.
-    #[arg(long, requires = "adapter")]
+    /// Needs --adapter DIR; refused when any output was invalid or the model alone
+    /// proposed motion for a non-command. Run it on the held-out split only.
+    #[arg(long)]
     declare: bool,
     /// The model and its budget.
     #[command(flatten)]
@@ -64,14 +65,17 @@ fn intents(args: IntentsArgs) -> anyhow::Result<()> {
         if args.limit.is_some() {
             anyhow::bail!("--declare measures the whole file: drop --limit");
         }
+        let AdapterChoice::Dir(dir) = AdapterChoice::parse(&args.stage.adapter) else {
+            anyhow::bail!(
+                "--declare needs --adapter DIR: the adapter directory to declare (not auto or none)"
+            );
+        };
         // An old declaration would be checked (and may be stale) while the model loads.
-        if let Some(dir) = &args.stage.adapter {
-            let old = dir.join(bora_tune::declared::ACCURACY_FILE);
-            if old.exists() {
-                std::fs::remove_file(&old)
-                    .with_context(|| format!("cannot replace {}", old.display()))?;
-                eprintln!("[eval] removed the old declaration {}", old.display());
-            }
+        let old = dir.join(bora_tune::declared::ACCURACY_FILE);
+        if old.exists() {
+            std::fs::remove_file(&old)
+                .with_context(|| format!("cannot replace {}", old.display()))?;
+            eprintln!("[eval] removed the old declaration {}", old.display());
         }
     }
     let mut interpreter = args.stage.interpreter()?;
@@ -110,16 +114,17 @@ fn intents(args: IntentsArgs) -> anyhow::Result<()> {
 /// Writes the adapter's declaration from `report` (see `--declare`).
 fn declare(args: &IntentsArgs, report: &eval::IntentReport) -> anyhow::Result<()> {
     use bora_tune::declared::{adapter_sha256, file_sha256, Declaration, SCHEMA};
-    let dir = args
-        .stage
-        .adapter
-        .as_ref()
-        .context("--declare needs --adapter")?;
+    let AdapterChoice::Dir(dir) = AdapterChoice::parse(&args.stage.adapter) else {
+        anyhow::bail!(
+            "--declare needs --adapter DIR: the adapter directory to declare (not auto or none)"
+        );
+    };
     let moved = report.non_commands_model_moved();
     let t = &report.tally;
     if t.model_invalid > 0 || moved > 0 {
         anyhow::bail!(
-            "not declared: {} invalid model outputs and {moved} non-commands the model alone              would move the robot for; an adapter is declared only with none of either",
+            "not declared: {} invalid model outputs and {moved} non-commands the model alone \
+             would move the robot for; an adapter is declared only with none of either",
             t.model_invalid
         );
     }
@@ -132,14 +137,14 @@ fn declare(args: &IntentsArgs, report: &eval::IntentReport) -> anyhow::Result<()
         non_commands_model_moved: moved,
         benchmark: args.file.display().to_string(),
         benchmark_sha256: file_sha256(&args.file)?,
-        adapter_sha256: adapter_sha256(dir)?,
+        adapter_sha256: adapter_sha256(&dir)?,
         model_file: model
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         model_sha256: file_sha256(&model)?,
         cpu: report.cpu.clone(),
     };
-    d.write(dir)?;
+    d.write(&dir)?;
     eprintln!(
         "[eval] declared held-out accuracy {:.3} in {}",
         d.heldout_accuracy,

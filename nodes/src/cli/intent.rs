@@ -36,9 +36,11 @@ pub struct StageArgs {
     /// `none` for the fallback parser alone.
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
-    /// A LoRA adapter directory to add to the model (what `bora tune --out` wrote).
-    #[arg(long, value_name = "DIR")]
-    pub adapter: Option<std::path::PathBuf>,
+    /// The LoRA adapter added to the model: `auto` (the default: the one bora ships for
+    /// the model, none for a model without one), `none`, or a directory `bora tune --out`
+    /// wrote.
+    #[arg(long, value_name = "auto|none|DIR", default_value = "auto")]
+    pub adapter: String,
     /// Decode every token: do not check the parser's plan as a draft first (the
     /// agent's `model.draft:=false`; the model's output is the same either way).
     #[arg(long)]
@@ -63,9 +65,7 @@ impl StageArgs {
             ("model", ParamValue::Str(self.model.clone())),
             ("threads", ParamValue::Int(self.threads)),
         ];
-        if let Some(dir) = &self.adapter {
-            values.push(("model.adapter", ParamValue::Str(dir.display().to_string())));
-        }
+        values.push(("model.adapter", ParamValue::Str(self.adapter.clone())));
         if self.no_draft {
             values.push(("model.draft", ParamValue::Bool(false)));
         }
