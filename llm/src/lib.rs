@@ -319,6 +319,9 @@ impl LlmPlanModel {
     fn options(&self, draft: Vec<u32>) -> GenerateOptions {
         GenerateOptions {
             draft,
+            // A pass of many draft rows is one wait between tokens: keep it within half
+            // the token-gap budget, so a budget sized for decode steps still holds.
+            draft_pass_max: self.cfg.budget.token_gap.map(|g| g / 2),
             max_tokens: self.cfg.max_tokens,
             prefill_chunk: self.cfg.prefill_chunk.max(1),
             sampling: Sampling::Greedy,

@@ -50,6 +50,11 @@ pub struct GenerateOptions {
     /// checked in one forward pass and every one the model agrees with costs no step of
     /// its own; the output is the model's own either way. Ignored with other sampling.
     pub draft: Vec<u32>,
+    /// Longest one draft verification pass may be expected to take: its rows are capped
+    /// so that, at the per-row cost this generation measured last (its prefill, then
+    /// its earlier passes), it stays within this; a budget's token gap thus also holds
+    /// across a pass. None = the whole draft in one pass.
+    pub draft_pass_max: Option<Duration>,
 }
 
 impl Default for GenerateOptions {
@@ -62,6 +67,7 @@ impl Default for GenerateOptions {
             stop_ids: Vec::new(),
             cancel: None,
             draft: Vec::new(),
+            draft_pass_max: None,
         }
     }
 }
@@ -178,6 +184,9 @@ pub struct Generation<'a> {
     /// Logits of every row of the last verification pass (reused).
     every: Vec<f32>,
     draft_stats: DraftStats,
+    /// Time one row of a batched forward pass took, as last measured (prefill chunk or
+    /// verification pass); sizes the next pass against `draft_pass_max`.
+    row_cost: Option<Duration>,
 }
 
 impl<'a> Generation<'a> {
@@ -230,6 +239,7 @@ impl<'a> Generation<'a> {
             queued_end: None,
             every: Vec::new(),
             draft_stats: DraftStats::default(),
+            row_cost: None,
         })
     }
 
@@ -285,6 +295,9 @@ impl<'a> Generation<'a> {
         let end = (done + self.opts.prefill_chunk).min(self.prompt.len());
         let start = Instant::now();
         self.model.forward(self.state, &self.prompt[done..end])?;
+        // A verification row also computes its logits: about a quarter more than a
+        // prefill row of a small model (the output projection is its largest product).
+        self.row_cost = Some(start.elapsed() * 5 / 4 / (end - done).max(1) as u32);
         if end == self.prompt.len() {
             self.fresh_logits = true;
             self.phase = Phase::Decode;
@@ -357,7 +370,24 @@ impl<'a> Generation<'a> {
         }
         let room = self.state.context() - self.state.pos() - 1;
         let budget = self.opts.max_tokens - done - 1;
-        (draft.len() - done).min(room).min(budget)
+        (draft.len() - done)
+            .min(room)
+            .min(budget)
+            .min(self.draft_window())
+    }
+
+    /// Most draft tokens one verification pass may check (see
+    /// [`GenerateOptions::draft_pass_max`]): the pass also runs the latest token's row.
+    fn draft_window(&self) -> usize {
+        match (self.opts.draft_pass_max, self.row_cost) {
+            (Some(max), Some(row)) if !row.is_zero() => {
+                let rows = max.as_nanos() / row.as_nanos();
+                usize::try_from(rows)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(1)
+            }
+            _ => usize::MAX,
+        }
     }
 
     /// One forward pass over `last` and the draft's next tokens; row i's logits choose the
@@ -373,6 +403,7 @@ impl<'a> Generation<'a> {
         let base = self.state.pos();
         self.model
             .forward_every(self.state, &input, &mut self.every)?;
+        self.row_cost = Some(start.elapsed() / input.len() as u32);
         self.draft_stats.passes += 1;
         self.draft_stats.proposed += ahead;
         let vocab = self.every.len() / input.len();

@@ -7,6 +7,7 @@ use bora_models::constrain::Constraint;
 use bora_models::generate::{encode_prompt, DraftStats, Event, GenerateOptions, Generation};
 use bora_models::registry::resolve_model;
 use bora_models::{Model, ModelOptions, ModelTokenizer};
+use std::time::Duration;
 
 const PROMPT: &str = "Robot commands and their JSON plans.\n\
 Input: move forward one meter\nOutput: {\"plan\":[{\"action\":\"move\",\"distance_m\":1.0}]}\n\
@@ -39,6 +40,17 @@ fn setup() -> (Model, ModelTokenizer) {
 
 /// Generates under the schema with `draft`; returns the ids and the draft's stats.
 fn run(model: &Model, tok: &ModelTokenizer, draft: Vec<u32>, max: usize) -> (Vec<u32>, DraftStats) {
+    run_capped(model, tok, draft, max, None)
+}
+
+/// [`run`] with passes capped at `pass_max` (`GenerateOptions::draft_pass_max`).
+fn run_capped(
+    model: &Model,
+    tok: &ModelTokenizer,
+    draft: Vec<u32>,
+    max: usize,
+    pass_max: Option<Duration>,
+) -> (Vec<u32>, DraftStats) {
     let mut state = model.new_state().expect("state");
     let prompt = encode_prompt(tok, PROMPT).expect("prompt");
     let schema = serde_json::from_str(SCHEMA).expect("schema");
@@ -47,6 +59,7 @@ fn run(model: &Model, tok: &ModelTokenizer, draft: Vec<u32>, max: usize) -> (Vec
         max_tokens: max,
         stop_strings: vec!["\n".into()],
         draft,
+        draft_pass_max: pass_max,
         ..Default::default()
     };
     let mut gen = Generation::new(model, tok, &mut state, prompt, opts)
@@ -92,6 +105,22 @@ fn output_is_the_models_own_whatever_the_draft() {
     let (cut, _) = run(&model, &tok, plain.clone(), 5);
     assert_eq!(cut, cut_plain);
     assert_eq!(cut.len(), 5);
+
+    // A pass limit no row fits in: no verification, every token decoded, same output.
+    let tiny = Some(Duration::from_nanos(1));
+    let (out, stats) = run_capped(&model, &tok, plain.clone(), 64, tiny);
+    assert_eq!(out, plain, "passes capped to nothing");
+    assert_eq!(stats, DraftStats::default(), "{stats:?}");
+    // A limit every pass fits in: one pass as without a limit.
+    let (out, stats) = run_capped(
+        &model,
+        &tok,
+        plain.clone(),
+        64,
+        Some(Duration::from_secs(60)),
+    );
+    assert_eq!(out, plain, "generous limit");
+    assert_eq!(stats.passes, 1, "{stats:?}");
 }
 
 #[test]
