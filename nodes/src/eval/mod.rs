@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use bora_agent::{parse_command, Limits, Step};
-use bora_pipeline::{Interpretation, Interpreter, Source};
+use bora_pipeline::{BudgetOutcome, Interpretation, Interpreter, Source};
 use serde::Serialize;
 
 use self::dataset::IntentCase;
@@ -103,11 +103,19 @@ pub fn run(
         let out = interpreter.interpret(&case.text, &cancel, &mut |_| {});
         // The model's own answer: what it wrote here, or (when the reflex bypassed it) what
         // it writes when asked alone.
-        let model_text = match &out.model_text {
-            Some(t) => Some(t.clone()),
-            None => interpreter.model_only(&case.text, &cancel).map(|a| a.text),
+        let missed = |b: &BudgetOutcome| matches!(b, BudgetOutcome::Missed { .. });
+        let (model_text, cut) = match &out.model_text {
+            Some(t) => (Some(t.clone()), missed(&out.budget)),
+            None => match interpreter.model_only(&case.text, &cancel) {
+                Some(a) => (Some(a.text), missed(&a.budget)),
+                None => (None, false),
+            },
         };
-        let result = score_case(case, &out, model_text.as_deref(), &limits, &mut tally);
+        let model = ModelAnswer {
+            text: model_text.as_deref(),
+            cut,
+        };
+        let result = score_case(case, &out, model, &limits, &mut tally);
         results.push(result);
         progress(i + 1, cases.len());
     }
@@ -127,21 +135,33 @@ pub fn run(
     }
 }
 
+/// What the model alone wrote for a case.
+struct ModelAnswer<'a> {
+    /// Its text; None without a model.
+    text: Option<&'a str>,
+    /// Whether a missed token budget cut it short.
+    cut: bool,
+}
+
 /// Scores one case on the three paths and counts it.
 fn score_case(
     case: &IntentCase,
     out: &Interpretation,
-    model_text: Option<&str>,
+    model: ModelAnswer<'_>,
     limits: &Limits,
     tally: &mut Tally,
 ) -> CaseResult {
-    let (model_steps, model_plan) = match model_text.map(|t| (t, limits.parse_decision(t))) {
+    let (model_steps, model_plan) = match model.text.map(|t| (t, limits.parse_decision(t))) {
         None => (None, "no model".to_owned()),
         Some((_, Ok(None))) => {
             tally.model_declined += 1;
             (Some(Vec::new()), r#"{"plan":[]}"#.to_owned())
         }
         Some((_, Ok(Some(p)))) => (Some(p.steps().to_vec()), json(p.plan())),
+        Some((t, Err(e))) if model.cut => {
+            tally.model_missed += 1;
+            (None, format!("cut short by a missed budget ({e}): {t}"))
+        }
         Some((t, Err(e))) => {
             tally.model_invalid += 1;
             (None, format!("invalid ({e}): {t}"))
@@ -215,9 +235,11 @@ pub fn render(r: &IntentReport) -> String {
         ));
     }
     out.push_str(&format!(
-        "\ninvalid model outputs: {}\nmodel declined: {}\nnon-commands with motion (final): {}/{}\n\
+        "\ninvalid model outputs: {}\nmodel outputs cut short by a missed budget (scored wrong): {}\n\
+         model declined: {}\nnon-commands with motion (final): {}/{}\n\
          command -> plan: p50 {:.0} ms, p99 {:.0} ms; tokens generated: p50 {:.0}, p99 {:.0}\n",
         r.tally.model_invalid,
+        r.tally.model_missed,
         r.tally.model_declined,
         r.tally.non_commands_moved,
         r.tally.non_commands,

@@ -102,6 +102,9 @@ pub struct Tally {
     pub categories: BTreeMap<String, PathScores>,
     /// Model outputs that did not parse or validate (must be 0 under the grammar).
     pub model_invalid: usize,
+    /// Model outputs a missed token budget cut short (scored wrong; not invalid: the
+    /// grammar did not get to finish them). A loaded machine, not the model.
+    pub model_missed: usize,
     /// Cases where the model declined (`{"plan":[]}`).
     pub model_declined: usize,
     /// Cases expecting no motion (non-commands).
