@@ -49,6 +49,8 @@ pub struct LlmConfig {
     /// Verify the deterministic parse as a draft ([`GenerateOptions::draft`]): the decode
     /// steps the model agrees with are skipped, its output is unchanged (greedy).
     pub draft: bool,
+    /// Also draft the tokens the grammar forces ([`GenerateOptions::forced_draft`]).
+    pub forced_draft: bool,
 }
 
 /// GGUF metadata key (float, 0 to 1) under which a tuned model file declares the intent
@@ -322,6 +324,7 @@ impl LlmPlanModel {
             // A pass of many draft rows is one wait between tokens: keep it within half
             // the token-gap budget, so a budget sized for decode steps still holds.
             draft_pass_max: self.cfg.budget.token_gap.map(|g| g / 2),
+            forced_draft: self.cfg.forced_draft,
             max_tokens: self.cfg.max_tokens,
             prefill_chunk: self.cfg.prefill_chunk.max(1),
             sampling: Sampling::Greedy,
@@ -475,6 +478,7 @@ impl Streamed {
         latency.mask_us = micros(self.mask);
         latency.tokens = self.tokens;
         latency.draft_accepted = u32::try_from(self.draft.accepted).unwrap_or(u32::MAX);
+        latency.forced_accepted = u32::try_from(self.draft.forced).unwrap_or(u32::MAX);
     }
 }
 

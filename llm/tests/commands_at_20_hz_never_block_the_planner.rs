@@ -105,6 +105,7 @@ fn twenty_commands_a_second_are_bounded_counted_and_never_stall_the_planner() {
         schema: Some(limits.json_schema()),
         adapter: None,
         draft: true,
+        forced_draft: false,
     };
     let model = LlmPlanModel::load(cfg).expect("model loads");
     let interpreter = Interpreter::new(Some(Box::new(model)), limits, MissPolicy::Fallback);

@@ -95,6 +95,7 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
         schema: Some(limits.json_schema()),
         adapter: None,
         draft: true,
+        forced_draft: false,
     };
     let model = LlmPlanModel::load(cfg).expect("model loads");
     let interpreter = Interpreter::new(Some(Box::new(model)), limits, MissPolicy::Fallback);

@@ -49,6 +49,7 @@ fn model(budget: TokenBudget) -> LlmPlanModel {
         schema: Some(limits.json_schema()),
         adapter: None,
         draft: true,
+        forced_draft: false,
     };
     LlmPlanModel::load(cfg).expect("the SmolLM2 model loads")
 }

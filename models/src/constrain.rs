@@ -209,6 +209,10 @@ impl Guide for Constraint {
     fn is_finished(&self) -> bool {
         Constraint::is_finished(self)
     }
+
+    fn forced(&mut self) -> Vec<u32> {
+        self.matcher.compute_ff_tokens()
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@ use crate::sampling::{Sampler, Sampling};
 use crate::tokenizer::{ModelTokenizer, StreamDecoder};
 use crate::{Error, Result};
 
+mod draft;
+pub use draft::DraftStats;
+use draft::{Expected, Queued};
+
 pub use crate::model::DEFAULT_PREFILL_CHUNK;
 
 /// Something that restricts which tokens may come next (e.g. a JSON-schema grammar).
@@ -27,6 +31,12 @@ pub trait Guide {
     fn commit(&mut self, token: u32) -> Result<()>;
     /// Whether the grammar is complete (generation should stop).
     fn is_finished(&self) -> bool;
+    /// The tokens the grammar allows as the only continuation from here, in their
+    /// canonical tokenization (empty where there is a choice). A hint for drafting
+    /// ([`GenerateOptions::forced_draft`]): the model still chooses every token.
+    fn forced(&mut self) -> Vec<u32> {
+        Vec::new()
+    }
 }
 
 /// Parameters of one generation.
@@ -55,6 +65,9 @@ pub struct GenerateOptions {
     /// its earlier passes), it stays within this; a budget's token gap thus also holds
     /// across a pass. None = the whole draft in one pass.
     pub draft_pass_max: Option<Duration>,
+    /// Where the guide forces the next tokens ([`Guide::forced`]: JSON punctuation, keys),
+    /// draft them too (greedy only): verified like `draft`, the output is unchanged.
+    pub forced_draft: bool,
 }
 
 impl Default for GenerateOptions {
@@ -68,6 +81,7 @@ impl Default for GenerateOptions {
             cancel: None,
             draft: Vec::new(),
             draft_pass_max: None,
+            forced_draft: false,
         }
     }
 }
@@ -135,24 +149,6 @@ pub enum Event {
     },
 }
 
-/// How a generation's draft ([`GenerateOptions::draft`]) went.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DraftStats {
-    /// Draft tokens put to the model in verification passes.
-    pub proposed: usize,
-    /// Draft tokens the model chose itself (each saved a decode step).
-    pub accepted: usize,
-    /// Verification passes run.
-    pub passes: usize,
-}
-
-/// A token chosen in a verification pass, emitted on a later step.
-struct Queued {
-    id: u32,
-    took: Duration,
-    mask_took: Option<Duration>,
-}
-
 enum Phase {
     Prefill { done: usize },
     Decode,
@@ -181,6 +177,8 @@ pub struct Generation<'a> {
     queued: std::collections::VecDeque<Queued>,
     /// The end a verification pass reached (an end-of-sequence id) after `queued`.
     queued_end: Option<StopReason>,
+    /// Tokens expected next (the draft's rest, or the guide's forced tokens).
+    expected: Expected,
     /// Logits of every row of the last verification pass (reused).
     every: Vec<f32>,
     draft_stats: DraftStats,
@@ -220,6 +218,7 @@ impl<'a> Generation<'a> {
                 needed,
             });
         }
+        let expected = Expected::new(&opts.draft);
         Ok(Self {
             model,
             tokenizer,
@@ -237,6 +236,7 @@ impl<'a> Generation<'a> {
             pending_stop: None,
             queued: std::collections::VecDeque::new(),
             queued_end: None,
+            expected,
             every: Vec::new(),
             draft_stats: DraftStats::default(),
             row_cost: None,
@@ -330,6 +330,7 @@ impl<'a> Generation<'a> {
                 return Ok(self.finish(StopReason::ContextFull));
             }
             let last = self.last_generated()?;
+            self.refill_expected();
             if self.draft_ahead() > 0 {
                 return self.verify_draft(last, start);
             }
@@ -343,6 +344,7 @@ impl<'a> Generation<'a> {
         if let Some(g) = self.guide.as_deref_mut() {
             g.commit(id)?;
         }
+        self.expected.follow(id);
         self.emit(id, start.elapsed(), mask_took)
     }
 
@@ -356,95 +358,6 @@ impl<'a> Generation<'a> {
                 value: "no logits".into(),
                 reason: "decode reached without prefill".into(),
             })
-    }
-
-    /// Draft tokens still to verify: the output so far is the draft's start (greedy
-    /// sampling only), and this many of the draft's tokens follow it.
-    fn draft_ahead(&self) -> usize {
-        let (draft, done) = (&self.opts.draft, self.generated.len());
-        if self.opts.sampling != Sampling::Greedy
-            || done >= draft.len()
-            || draft[..done] != self.generated[..]
-        {
-            return 0;
-        }
-        let room = self.state.context() - self.state.pos() - 1;
-        let budget = self.opts.max_tokens - done - 1;
-        (draft.len() - done)
-            .min(room)
-            .min(budget)
-            .min(self.draft_window())
-    }
-
-    /// Most draft tokens one verification pass may check (see
-    /// [`GenerateOptions::draft_pass_max`]): the pass also runs the latest token's row.
-    fn draft_window(&self) -> usize {
-        match (self.opts.draft_pass_max, self.row_cost) {
-            (Some(max), Some(row)) if !row.is_zero() => {
-                let rows = max.as_nanos() / row.as_nanos();
-                usize::try_from(rows)
-                    .unwrap_or(usize::MAX)
-                    .saturating_sub(1)
-            }
-            _ => usize::MAX,
-        }
-    }
-
-    /// One forward pass over `last` and the draft's next tokens; row i's logits choose the
-    /// token after input i exactly as a decode step would (mask, sample), and the tokens
-    /// are queued until one differs from the draft (that one, the model's, is kept too).
-    /// Rows past it are dropped from the cache. Emits the first queued token.
-    fn verify_draft(&mut self, last: u32, start: Instant) -> Result<Event> {
-        let done = self.generated.len();
-        let ahead = self.draft_ahead();
-        let mut input = Vec::with_capacity(ahead + 1);
-        input.push(last);
-        input.extend_from_slice(&self.opts.draft[done..done + ahead]);
-        let base = self.state.pos();
-        self.model
-            .forward_every(self.state, &input, &mut self.every)?;
-        self.row_cost = Some(start.elapsed() / input.len() as u32);
-        self.draft_stats.passes += 1;
-        self.draft_stats.proposed += ahead;
-        let vocab = self.every.len() / input.len();
-        let mut kept = 1; // cache rows still valid: `last`, then each accepted draft token
-        for row in 0..input.len() {
-            let logits = &mut self.every[row * vocab..(row + 1) * vocab];
-            let (id, mask_took) = choose(self.guide.as_deref_mut(), &mut self.sampler, logits)?;
-            if self.tokenizer.is_eos(id) || self.opts.stop_ids.contains(&id) {
-                self.queued_end = Some(StopReason::Eos(id));
-                break;
-            }
-            if let Some(g) = self.guide.as_deref_mut() {
-                g.commit(id)?;
-            }
-            let took = if row == 0 {
-                start.elapsed()
-            } else {
-                Duration::ZERO
-            };
-            self.queued.push_back(Queued {
-                id,
-                took,
-                mask_took,
-            });
-            if input.get(row + 1) != Some(&id) {
-                break;
-            }
-            self.draft_stats.accepted += 1;
-            kept += 1;
-            if self.guide.as_deref().is_some_and(|g| g.is_finished()) {
-                break;
-            }
-        }
-        self.state.rewind(base + kept);
-        match self.queued.pop_front() {
-            Some(q) => self.emit(q.id, q.took, q.mask_took),
-            None => {
-                let end = self.queued_end.take().unwrap_or(StopReason::MaxTokens);
-                Ok(self.finish(end))
-            }
-        }
     }
 
     /// Records the chosen (and already committed) `id` and reports it as a token event.

@@ -51,6 +51,18 @@ fn run_capped(
     max: usize,
     pass_max: Option<Duration>,
 ) -> (Vec<u32>, DraftStats) {
+    run_with(model, tok, draft, max, pass_max, false)
+}
+
+/// [`run_capped`] with the guide's forced tokens drafted too when `forced`.
+fn run_with(
+    model: &Model,
+    tok: &ModelTokenizer,
+    draft: Vec<u32>,
+    max: usize,
+    pass_max: Option<Duration>,
+    forced: bool,
+) -> (Vec<u32>, DraftStats) {
     let mut state = model.new_state().expect("state");
     let prompt = encode_prompt(tok, PROMPT).expect("prompt");
     let schema = serde_json::from_str(SCHEMA).expect("schema");
@@ -60,6 +72,7 @@ fn run_capped(
         stop_strings: vec!["\n".into()],
         draft,
         draft_pass_max: pass_max,
+        forced_draft: forced,
         ..Default::default()
     };
     let mut gen = Generation::new(model, tok, &mut state, prompt, opts)
@@ -121,6 +134,30 @@ fn output_is_the_models_own_whatever_the_draft() {
     );
     assert_eq!(out, plain, "generous limit");
     assert_eq!(stats.passes, 1, "{stats:?}");
+}
+
+#[test]
+fn forced_tokens_are_drafted_and_the_output_stays_the_models() {
+    let (model, tok) = setup();
+    let (plain, _) = run(&model, &tok, Vec::new(), 64);
+    // No caller draft: the grammar's forced tokens (`{"plan":[{"action":"`, ...) alone.
+    let (out, stats) = run_with(&model, &tok, Vec::new(), 64, None, true);
+    assert_eq!(out, plain, "forced tokens drafted");
+    assert!(stats.forced > 0, "{stats:?}");
+    assert_eq!(stats.accepted, 0, "{stats:?}");
+    println!("forced only: {stats:?} for {} tokens", plain.len());
+    // A wrong caller draft, then forced tokens once it is abandoned.
+    let wrong = tok
+        .encode(r#"{"plan":[{"action":"turn","angle_deg":-45.0}]}"#, false)
+        .expect("encode");
+    let (out, stats) = run_with(&model, &tok, wrong, 64, None, true);
+    assert_eq!(out, plain, "wrong draft, then forced tokens");
+    println!("wrong draft then forced: {stats:?}");
+    // Capped to nothing: plain decoding.
+    let tiny = Some(Duration::from_nanos(1));
+    let (out, stats) = run_with(&model, &tok, Vec::new(), 64, tiny, true);
+    assert_eq!(out, plain, "forced tokens, passes capped to nothing");
+    assert_eq!(stats, DraftStats::default(), "{stats:?}");
 }
 
 #[test]

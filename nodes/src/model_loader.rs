@@ -54,6 +54,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         schema: Some(params.agent.limits.json_schema()),
         adapter,
         draft: params.draft,
+        forced_draft: params.forced_draft,
     };
     LlmPlanModel::load(cfg)
         .with_context(|| format!("cannot load the language model {}", path.display()))

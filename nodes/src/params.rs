@@ -146,6 +146,9 @@ pub static AGENT_PARAMS: ParamTable<AgentParams> = ParamTable {
         p!("model.draft", Bool, "", ParamValue::Bool(true), Range::Any,
             "check the parser's plan as a draft in one forward pass and skip the decode steps the model agrees with (greedy: the model's output is unchanged); false = decode every token",
             |p, v| p.draft = v.as_bool()),
+        p!("model.draft_forced", Bool, "", ParamValue::Bool(false), Range::Any,
+            "also draft the tokens the grammar forces (JSON punctuation, keys) and check them in one forward pass; off by default: on the CPU a checked row costs about a decode step, so it pays only where decode is launch-bound (GPU)",
+            |p, v| p.forced_draft = v.as_bool()),
         p!("device", String, "", s("cpu"),
             Range::Text { rule: "\"cpu\" or \"cuda:N\"", accepts: |d| d == "cpu" || d.starts_with("cuda") },
             "where the model runs: cpu or cuda:N (needs a build with --features cuda)",
@@ -303,6 +306,8 @@ pub struct AgentParams {
     pub adapter: AdapterChoice,
     /// Whether the parser's plan is verified as a draft (fewer decode steps, same output).
     pub draft: bool,
+    /// Whether the grammar's forced tokens are verified as drafts too.
+    pub forced_draft: bool,
     /// cpu or cuda:N.
     pub device: String,
     /// CPU threads for the model (0 = all).
@@ -374,6 +379,7 @@ impl AgentParams {
             model: None,
             adapter: AdapterChoice::Auto,
             draft: true,
+            forced_draft: false,
             device: String::new(),
             threads: 0,
             max_tokens: 0,

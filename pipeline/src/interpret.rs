@@ -65,6 +65,10 @@ pub struct LatencyBreakdown {
     /// decode step; see [`PlanModel::generate_drafted`]).
     #[serde(default)]
     pub draft_accepted: u32,
+    /// Of those, tokens the grammar forced and the model chose too (drafted and verified
+    /// the same way).
+    #[serde(default)]
+    pub forced_accepted: u32,
     /// Start to end of the whole interpretation (all paths tried).
     pub total_us: u64,
 }

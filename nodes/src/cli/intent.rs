@@ -45,6 +45,10 @@ pub struct StageArgs {
     /// agent's `model.draft:=false`; the model's output is the same either way).
     #[arg(long)]
     pub no_draft: bool,
+    /// Also draft the tokens the grammar forces (the agent's `model.draft_forced:=true`;
+    /// the model's output is the same either way).
+    #[arg(long)]
+    pub draft_forced: bool,
     /// Time to first token budget in ms (0 = unchecked; default: the agent's).
     #[arg(long, value_name = "MS")]
     pub first_token_ms: Option<f64>,
@@ -68,6 +72,9 @@ impl StageArgs {
         values.push(("model.adapter", ParamValue::Str(self.adapter.clone())));
         if self.no_draft {
             values.push(("model.draft", ParamValue::Bool(false)));
+        }
+        if self.draft_forced {
+            values.push(("model.draft_forced", ParamValue::Bool(true)));
         }
         if let Some(ms) = self.first_token_ms {
             values.push(("budget.first_token_ms", ParamValue::Double(ms)));
@@ -136,12 +143,13 @@ fn print_summary(out: &Interpretation, interpreter: &Interpreter) -> anyhow::Res
     }
     println!("budget:  {}", serde_json::to_string(&out.budget)?);
     println!(
-        "latency: tokenize {:.1} ms, prefill {:.1} ms, decode {:.1} ms ({} tokens, {} from the parser's draft, grammar {:.1} ms), first token {}, total {:.1} ms",
+        "latency: tokenize {:.1} ms, prefill {:.1} ms, decode {:.1} ms ({} tokens, {} from the parser's draft, {} forced by the grammar, grammar {:.1} ms), first token {}, total {:.1} ms",
         l.tokenize_us as f64 / 1e3,
         l.prefill_us as f64 / 1e3,
         l.decode_us as f64 / 1e3,
         l.tokens,
         l.draft_accepted,
+        l.forced_accepted,
         l.mask_us as f64 / 1e3,
         l.ttft_us.map_or("-".to_owned(), |t| format!("{:.1} ms", t as f64 / 1e3)),
         l.total_us as f64 / 1e3
