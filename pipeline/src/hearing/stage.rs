@@ -163,11 +163,14 @@ impl HearingStage {
         Ok((stage, input))
     }
 
-    /// Feeds every queued chunk to the endpointer and handles what it finds. Returns
-    /// whether there was a chunk.
-    pub fn step(&mut self) -> bool {
+    /// Feeds every queued chunk to the endpointer and handles what it finds, inside
+    /// `span` (the stage's `stage_step` span: a slice in a `--trace` file) when there
+    /// is one. Returns whether there was a chunk.
+    pub fn step(&mut self, span: &tracing::Span) -> bool {
         let mut any = false;
+        let mut _entered = None;
         while let Some(chunk) = self.chunks.pop() {
+            _entered.get_or_insert_with(|| span.enter());
             any = true;
             let mut found = Vec::new();
             self.endpointer.push(&chunk.samples, &mut |e| found.push(e));
@@ -226,6 +229,7 @@ impl HearingStage {
         let clock = Arc::clone(&self.path.clock);
         let rate = self.config.endpoint.sample_rate_hz;
         let audio_s = pcm.len() as f64 / f64::from(rate);
+        let _span = tracing::info_span!("recognise", audio_s).entered();
         let start = clock.now();
         let result = self.transcriber.transcribe(pcm, rate);
         let done = clock.now();
@@ -277,9 +281,10 @@ impl HearingStage {
     /// The stage thread's body: step until shutdown, resting 5 ms when idle. Not watched
     /// by the planner: a recognition takes seconds, and nothing moves until it is done.
     pub fn run(mut self, ctx: &StageContext) {
+        let span = ctx.step_span();
         while !ctx.should_stop() {
             ctx.beat();
-            if !self.step() {
+            if !self.step(&span) {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }

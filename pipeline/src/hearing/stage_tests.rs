@@ -86,7 +86,7 @@ impl Rig {
         for chunk in signal.chunks(RATE / 10) {
             self.clock.advance(Duration::from_millis(100));
             self.audio.push(chunk.to_vec()).expect("queued");
-            self.stage.step();
+            self.stage.step(&tracing::Span::none());
         }
         self.events()
     }
