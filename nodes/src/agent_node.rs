@@ -31,7 +31,8 @@ use crate::params::{AgentParams, AGENT_PARAMS};
 use crate::params_files::ParamsFile;
 use crate::ros::convert::{quaternion_to_yaw, twist_from};
 use crate::ros::lifecycle::{LifecycleServer, Primary};
-use crate::ros::{audio as ros_audio, cdr, drain, given_params, params_file, signals};
+use crate::ros::{audio as ros_audio, cdr, drain, given_params, params_file};
+use crate::signals;
 
 /// The node's name (parameters in a params file go under it, or under `/**`).
 pub const NODE_NAME: &str = crate::ros::AGENT_NODE_NAME;

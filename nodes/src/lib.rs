@@ -9,6 +9,7 @@ pub mod param_table;
 pub mod params;
 pub mod params_files;
 pub mod profile;
+pub mod signals;
 pub mod sim_params;
 
 #[cfg(feature = "ros")]

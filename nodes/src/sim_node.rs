@@ -25,7 +25,8 @@ use r2r::sensor_msgs::msg::LaserScan;
 use r2r::QosProfile;
 
 use crate::ros::convert::{twist_parts, yaw_to_quaternion};
-use crate::ros::{drain, given_params, params_file, signals};
+use crate::ros::{drain, given_params, params_file};
+use crate::signals;
 use crate::sim_params::{SimSettings, SIM_PARAMS};
 
 /// Most ticks run back to back to catch up after the thread was late; later ones are skipped.

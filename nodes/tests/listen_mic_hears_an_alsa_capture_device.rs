@@ -4,6 +4,8 @@
 //! The file holds two committed espeak-ng clips with silence around them; the endpointer
 //! finds both, Whisper tiny.en transcribes each, and each gets its plan.
 //!
+//! Ctrl-C (SIGINT) ends the capture with a summary line and a clean exit.
+//!
 //! Needs the built binary, libasound and whisper-tiny.en (scripts/setup.sh).
 
 use std::path::Path;
@@ -121,5 +123,55 @@ fn a_missing_alsa_device_is_named_before_the_model_loads() {
         stderr.contains("no ALSA capture device 'bora_no_such_device'")
             && stderr.contains("arecord -L"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_microphone_with_a_summary() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Silence: after the file the plugin gives zeros, so capture never ends by itself.
+    let conf = alsa_config(dir.path(), &vec![0; 16_000]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bora"))
+        .args(["listen", "--mic", "bora_test", "--", "--model", "none"])
+        .env("ALSA_CONFIG_PATH", &conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run bora listen");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("Ctrl-C stops") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+            panic!("bora listen ended before listening: {seen}");
+        }
+        seen.push_str(&line);
+    }
+    // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0, "SIGINT sent");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("bora listen did not stop within 30 s of SIGINT: {seen}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    seen.push_str(&rest);
+    assert!(status.success(), "exit {status:?} after SIGINT: {seen}");
+    assert!(
+        seen.contains("bora listen: stopped (Ctrl-C): 0 utterance(s)")
+            && seen.contains("of audio from 'bora_test'"),
+        "{seen}"
     );
 }

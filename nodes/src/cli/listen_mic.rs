@@ -9,6 +9,7 @@ use bora_pipeline::hearing::{EndpointConfig, Endpointer};
 use bora_pipeline::HearingConfig;
 
 use bora_nodes::audio::Mic;
+use bora_nodes::signals;
 
 /// Whisper's input rate, Hz.
 pub(super) const WHISPER_RATE: u32 = 16_000;
@@ -47,6 +48,7 @@ pub(super) fn run(
     let max_samples = limits
         .seconds
         .map(|s| (s.max(0.0) * f64::from(mic.rate_hz())) as u64);
+    signals::install().context("cannot install the SIGINT/SIGTERM handler")?;
     eprintln!(
         "bora listen: ALSA '{device}' at {} Hz ({} channel(s) mixed to mono); speak a command, Ctrl-C stops",
         mic.rate_hz(),
@@ -55,16 +57,15 @@ pub(super) fn run(
     let (mut utterances, mut captured) = (0_u64, 0_u64);
     let mut buf = Vec::new();
     let mut found = Vec::new();
-    loop {
+    let why = loop {
         if limits.utterances.is_some_and(|n| utterances >= n) {
-            break;
+            break "--max-utterances";
         }
         if max_samples.is_some_and(|n| captured >= n) {
-            eprintln!(
-                "bora listen: {:.1} s captured (--max-seconds), {utterances} utterance(s)",
-                captured as f64 / f64::from(mic.rate_hz())
-            );
-            break;
+            break "--max-seconds";
+        }
+        if signals::stop_requested() {
+            break "Ctrl-C";
         }
         buf.clear();
         captured += mic.read(&mut buf)? as u64;
@@ -94,7 +95,11 @@ pub(super) fn run(
                 break;
             }
         }
-    }
+    };
+    eprintln!(
+        "bora listen: stopped ({why}): {utterances} utterance(s) in {:.1} s of audio from '{device}'",
+        captured as f64 / f64::from(mic.rate_hz())
+    );
     if mic.overruns() > 0 {
         eprintln!(
             "bora listen: {} capture overrun(s) on '{device}': some audio was lost while transcribing",

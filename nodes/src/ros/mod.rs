@@ -6,7 +6,6 @@ pub mod cdr;
 pub mod convert;
 pub mod lifecycle;
 pub mod params_file;
-pub mod signals;
 
 pub use r2r;
 

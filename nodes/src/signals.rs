@@ -1,5 +1,6 @@
-//! SIGINT/SIGTERM for the ROS nodes: the first asks the node's loop to stop (so it can
-//! publish a final zero velocity); a second one exits at once.
+//! SIGINT/SIGTERM for the nodes and `bora listen --mic`: the first asks the loop to
+//! stop (so a node can publish a final zero velocity, a listener print its summary); a
+//! second one exits at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
