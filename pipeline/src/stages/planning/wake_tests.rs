@@ -19,21 +19,29 @@ const PERIOD: Duration = Duration::from_secs(1);
 /// latency figure (unloaded, the wait is the fallback parse plus a thread wake-up).
 const BOUND: Duration = Duration::from_millis(500);
 
-#[test]
-fn a_plan_moves_the_robot_long_before_the_next_planner_tick() {
+/// The agent (parser only, planner period [`PERIOD`]) on the real clock, fed by the
+/// simulated robot.
+fn start() -> (Agent, SimLoop) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let interpreter = Interpreter::new(None, Limits::default(), MissPolicy::Fallback);
     let mut config = AgentConfig::default();
     config.planner.rate_hz = 1.0 / PERIOD.as_secs_f64();
-    let (mut agent, input, outputs) =
-        Agent::start(config, interpreter, clock).expect("agent starts");
+    let (agent, input, outputs) = Agent::start(config, interpreter, clock).expect("agent starts");
     let sim = Sim::new(
         World::default_room(),
         DriveConfig::default(),
         LidarConfig::default(),
     )
     .expect("sim");
-    let mut rig = SimLoop::new(sim, input, outputs, SimRates::default());
+    (
+        agent,
+        SimLoop::new(sim, input, outputs, SimRates::default()),
+    )
+}
+
+#[test]
+fn a_plan_moves_the_robot_long_before_the_next_planner_tick() {
+    let (mut agent, mut rig) = start();
     // Tick 0 ran at start; the next is about 1 s after it. Sensors flow meanwhile.
     rig.run_for(Duration::from_millis(300), |_, _| {});
     let sent = Instant::now();
@@ -64,18 +72,7 @@ fn a_plan_moves_the_robot_long_before_the_next_planner_tick() {
 
 #[test]
 fn a_reflex_stop_halts_the_robot_long_before_the_next_planner_tick() {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let interpreter = Interpreter::new(None, Limits::default(), MissPolicy::Fallback);
-    let mut config = AgentConfig::default();
-    config.planner.rate_hz = 1.0 / PERIOD.as_secs_f64();
-    let (agent, input, outputs) = Agent::start(config, interpreter, clock).expect("agent starts");
-    let sim = Sim::new(
-        World::default_room(),
-        DriveConfig::default(),
-        LidarConfig::default(),
-    )
-    .expect("sim");
-    let mut rig = SimLoop::new(sim, input, outputs, SimRates::default());
+    let (agent, mut rig) = start();
     rig.run_for(Duration::from_millis(300), |_, _| {});
     rig.input().command("move forward one meter");
     let mut moving = false;
