@@ -10,7 +10,7 @@
 #   - Models: SmolLM2-135M-Instruct Q4_1 (default), Gemma 3 270M Q4_K_M and Whisper
 #     tiny.en (CTranslate2 files, speech to text) into $BORA_MODELS (default
 #     ~/.cache/bora/models), checked by size and sha256; on request (BORA_WHISPER_BASE=1)
-#     Whisper base, multilingual (145 MB; not fetched by CI).
+#     Whisper base, multilingual (145 MB; scripts/test.sh asks for it).
 #   - The shipped LoRA adapters (models/adapters/) into $BORA_MODELS/adapters.
 #
 # Environment: BORA_VENV (default <repo>/.venv), BORA_MODELS, BORA_SKIP_APT=1 (no apt),

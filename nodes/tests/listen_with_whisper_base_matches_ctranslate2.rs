@@ -3,9 +3,8 @@
 //! ctranslate2's for the same files, " Move forward 2 meters and turn left.", and the
 //! parser plans it as 2 m then a left turn.
 //!
-//! Ignored by default: the model is fetched only on request (145 MB), with
-//! `BORA_WHISPER_BASE=1 bash scripts/setup.sh`; then
-//! `cargo test --release -p bora-nodes --test listen_with_whisper_base_matches_ctranslate2 -- --ignored`.
+//! The model (145 MB) is fetched only on request: `scripts/test.sh` asks for it
+//! (`BORA_WHISPER_BASE=1 bash scripts/setup.sh`), so the test command runs this.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +20,6 @@ fn base_dir() -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs whisper-base: BORA_WHISPER_BASE=1 bash scripts/setup.sh (145 MB)"]
 fn whisper_base_hears_the_clip_as_ctranslate2_does() {
     let clip = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../models/tests/data/whisper/forward_two_meters_turn_left.wav");
@@ -36,7 +34,7 @@ fn whisper_base_hears_the_clip_as_ctranslate2_does() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{}",
+        "{} (whisper-base is fetched by `BORA_WHISPER_BASE=1 bash scripts/setup.sh`)",
         String::from_utf8_lossy(&out.stderr)
     );
     let lines: Vec<Value> = stdout
