@@ -61,7 +61,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 fn intents(args: IntentsArgs) -> anyhow::Result<()> {
-    if args.declare {
+    // The adapter directory to declare, checked before the run.
+    let declare_in = if args.declare {
         if args.limit.is_some() {
             anyhow::bail!("--declare measures the whole file: drop --limit");
         }
@@ -77,7 +78,10 @@ fn intents(args: IntentsArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot replace {}", old.display()))?;
             eprintln!("[eval] removed the old declaration {}", old.display());
         }
-    }
+        Some(dir)
+    } else {
+        None
+    };
     let mut interpreter = args.stage.interpreter()?;
     let mut cases = eval::dataset::load(&args.file, interpreter.limits())?;
     if let Some(n) = args.limit {
@@ -105,20 +109,19 @@ fn intents(args: IntentsArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write the report to {}", out.display()))?;
         eprintln!("[eval] report written to {}", out.display());
     }
-    if args.declare {
-        declare(&args, &report)?;
+    if let Some(dir) = declare_in {
+        declare(&args, &dir, &report)?;
     }
     Ok(())
 }
 
 /// Writes the adapter's declaration from `report` (see `--declare`).
-fn declare(args: &IntentsArgs, report: &eval::IntentReport) -> anyhow::Result<()> {
+fn declare(
+    args: &IntentsArgs,
+    dir: &std::path::Path,
+    report: &eval::IntentReport,
+) -> anyhow::Result<()> {
     use bora_tune::declared::{adapter_sha256, file_sha256, Declaration, SCHEMA};
-    let AdapterChoice::Dir(dir) = AdapterChoice::parse(&args.stage.adapter) else {
-        anyhow::bail!(
-            "--declare needs --adapter DIR: the adapter directory to declare (not auto or none)"
-        );
-    };
     let moved = report.non_commands_model_moved();
     let t = &report.tally;
     if t.model_invalid > 0 || moved > 0 {
@@ -137,14 +140,14 @@ fn declare(args: &IntentsArgs, report: &eval::IntentReport) -> anyhow::Result<()
         non_commands_model_moved: moved,
         benchmark: args.file.display().to_string(),
         benchmark_sha256: file_sha256(&args.file)?,
-        adapter_sha256: adapter_sha256(&dir)?,
+        adapter_sha256: adapter_sha256(dir)?,
         model_file: model
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         model_sha256: file_sha256(&model)?,
         cpu: report.cpu.clone(),
     };
-    d.write(&dir)?;
+    d.write(dir)?;
     eprintln!(
         "[eval] declared held-out accuracy {:.3} in {}",
         d.heldout_accuracy,
