@@ -28,6 +28,10 @@ STEP_FIELDS = {
     "say": {"action", "text"},
 }
 MAX_STEPS = 8
+# The short form (train and dev only): step key -> metres per unit for moves, else None.
+SHORT_MOVE = {"move_m": 1.0, "move_cm": 0.01, "move_mm": 0.001, "move_ft": 0.3048,
+              "move_in": 0.0254, "move_yd": 0.9144}
+SHORT_OTHER = {"turn_deg": ("turn", "angle_deg"), "wait_s": ("wait", "seconds")}
 MAX_SAY_CHARS = 200
 REFLEX_WORDS = re.compile(r"\b(stop|stops|stopped|stopping|halt|halted|freeze|frozen)\b", re.I)
 # What the held-out split must at least hold.
@@ -74,13 +78,98 @@ def step_fault(step):
     return None
 
 
-def line_faults(obj):
-    """Every fault of one parsed line, as messages."""
+def short_value_fault(key, v):
+    if key == "say":
+        ok = isinstance(v, str) and 1 <= len(v) <= MAX_SAY_CHARS and v.strip()
+        return None if ok else f"say text {v!r} is not 1..{MAX_SAY_CHARS} characters"
+    if key == "stop":
+        return None if v is True else f"stop value {v!r} is not true"
+    if type(v) not in (int, float) or not math.isfinite(v):
+        return f"{key} value {v!r} is not a finite number"
+    if type(v) is float and v.is_integer():
+        return f"{key} value {v!r} is integral: write it as an integer"
+    if abs(v * 1000 - round(v * 1000)) > 1e-6 or round(v, 4) != v:
+        return f"{key} value {v!r} is not a multiple of 0.001"
+    return None
+
+
+def short_step_fault(step):
+    if not isinstance(step, dict) or len(step) != 1:
+        return f"step {step!r} is not a one-key object"
+    (key, v), = step.items()
+    if key not in SHORT_MOVE and key not in SHORT_OTHER and key not in ("say", "stop"):
+        return f"unknown step key {key!r}"
+    return short_value_fault(key, v)
+
+
+def expand_short(short):
+    """The plan a valid short form means: moves in metres, the plan repeated 'times' times."""
+    out = []
+    for step in short["plan"] * short.get("times", 1):
+        (key, v), = step.items()
+        if key in SHORT_MOVE:
+            out.append({"action": "move", "distance_m": v * SHORT_MOVE[key]})
+        elif key in SHORT_OTHER:
+            action, field = SHORT_OTHER[key]
+            out.append({"action": action, field: v})
+        elif key == "say":
+            out.append({"action": "say", "text": v})
+        else:
+            out.append({"action": "stop"})
+    return out
+
+
+def close(a, b):
+    return abs(a - b) <= max(1e-9, 1e-6 * abs(b))
+
+
+def same_plan(a, b):
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x.keys() != y.keys():
+            return False
+        for k, u in x.items():
+            if isinstance(u, str) and u != y[k] or not isinstance(u, str) and not close(u, y[k]):
+                return False
+    return True
+
+
+def smallest_period(steps):
+    n = len(steps)
+    return next((p for p in range(1, n) if n % p == 0
+                 and all(steps[i] == steps[i % p] for i in range(n))), n)
+
+
+def short_faults(short, canonical):
+    """Faults of a train/dev line's short form against its canonical plan."""
+    if not isinstance(short, dict) or list(short) not in (["plan"], ["plan", "times"]):
+        return ['short must be {"plan": [...]} or {"plan": [...], "times": K}']
+    plan, times = short["plan"], short.get("times", 1)
+    if not isinstance(plan, list):
+        return ["short plan is not a list"]
+    if "times" in short and (type(times) is not int or not 2 <= times <= MAX_STEPS or not plan):
+        return [f"short times {times!r} is not an integer 2..{MAX_STEPS} on a non-empty plan"]
+    faults = [f"short plan[{j}]: {f}" for j, step in enumerate(plan) if (f := short_step_fault(step))]
+    if faults:
+        return faults
+    if len(plan) * times > MAX_STEPS:
+        return [f"short expands to {len(plan) * times} steps (at most {MAX_STEPS})"]
+    if smallest_period(plan * times) != len(plan):
+        faults.append("short is not in its smallest repeat: plan/times should be shorter/larger")
+    if not same_plan(expand_short(short), canonical):
+        faults.append("short, expanded, is not plans[0]")
+    return faults
+
+
+def line_faults(obj, short=False):
+    """Every fault of one parsed line, as messages; short: the line must carry a short form."""
     if not isinstance(obj, dict):
         return ["line is not a JSON object"]
     faults = []
-    if set(obj) != {"text", "plans", "category"}:
-        faults.append(f"keys are {sorted(obj)}, wants ['category', 'plans', 'text']")
+    keys = ["text", "plans", "short", "category"] if short else ["text", "plans", "category"]
+    if (list(obj) if short else sorted(obj)) != (keys if short else sorted(keys)):
+        faults.append(f"keys are {list(obj)}, wants {keys}")
     text, plans, cat = obj.get("text"), obj.get("plans"), obj.get("category")
     if not isinstance(text, str) or not text.strip():
         faults.append("text is missing or blank")
@@ -111,6 +200,8 @@ def line_faults(obj):
         faults.append(f"{cat} line has an empty canonical plan")
     if isinstance(text, str) and REFLEX_WORDS.search(text) and not (cat == "basic" and plans == [[{"action": "stop"}]]):
         faults.append("stop/halt/freeze appears outside a basic stop line (the reflex handles those)")
+    if short and "short" in obj:
+        faults += short_faults(obj["short"], plans[0])
     return faults
 
 
@@ -137,7 +228,7 @@ def main():
                 except json.JSONDecodeError as e:
                     faults.append(f"{name}:{n}: not JSON ({e.msg} at column {e.colno})")
                     continue
-                for fault in line_faults(obj):
+                for fault in line_faults(obj, short=name != "heldout.jsonl"):
                     faults.append(f"{name}:{n}: {fault}")
                 if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                     continue

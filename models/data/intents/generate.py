@@ -8,6 +8,10 @@ Deterministic: one random.Random(SEED), no set iteration, no clock. It never rea
 held-out split except to drop any generated line whose normalised text equals a held-out
 line's (see normalise); it reports how many it dropped. Its vocabulary lists are its own:
 heldout.jsonl was written by hand, separately, and is never a source of templates.
+
+Each line also gets "short": its canonical plan in the short form the tuned model writes (moves in
+the spoken unit, a repeated step list written once with "times"; see README.md), asserted to
+expand back to plans[0].
 """
 
 import argparse
@@ -42,10 +46,41 @@ def normalise(text):
 
 # ----------------------------------------------------------------------------- steps
 
+UNIT_M = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254, "yd": 0.9144}
+
+
+class Dist(float):
+    """Metres that also remember the unit and the value the person spoke them in."""
+
+    def __new__(cls, metres, unit, spoken):
+        d = super().__new__(cls, metres)
+        d.unit, d.spoken = unit, spoken
+        return d
+
+    def __neg__(self):
+        return Dist(-float(self), self.unit, -self.spoken)
+
+    def __mul__(self, k):
+        if type(k) is int:
+            return Dist(float(self) * k, self.unit, self.spoken * k)
+        return float(self) * k
+
+    __rmul__ = __mul__
+
+
 def M(x):
+    """A move step. "_short" keeps (short-form key, spoken value); output_line strips it."""
+    unit, v = (x.unit, x.spoken) if isinstance(x, Dist) else ("m", x)
     x = round(float(x), 4)
     assert x != 0 and abs(x) <= 5.0, x
-    return {"action": "move", "distance_m": x}
+    return {"action": "move", "distance_m": x, "_short": ("move_" + unit, v)}
+
+
+def short_number(v):
+    """round(v, 4), an int when integral; always a multiple of 0.001."""
+    v = round(float(v), 4)
+    assert abs(v * 1000 - round(v * 1000)) < 1e-6, v
+    return int(v) if v == int(v) else v
 
 
 def T(a):
@@ -146,7 +181,7 @@ def surface(rng, text, punct=True):
 
 
 # ----------------------------------------------------------------------------- distances
-# Each returns (text, metres); metres > 0.
+# Each returns (text, metres); metres > 0, a Dist that keeps the spoken unit and value.
 
 def metre_unit(rng, x):
     if x == 1:
@@ -167,7 +202,7 @@ def basic_metres(rng):
 
 def dist_digits(rng):
     x = basic_metres(rng)
-    return f"{digits(x)} {metre_unit(rng, x)}", x
+    return f"{digits(x)} {metre_unit(rng, x)}", Dist(x, "m", x)
 
 
 def dist_units(rng):
@@ -176,25 +211,25 @@ def dist_units(rng):
         if kind == "cm":
             c = rng.choice(range(5, 501, 5)) if rng.random() < 0.75 else rng.randint(3, 499)
             unit = rng.choice(["cm", "centimeters", "centimetres", "centimeters"])
-            text, x = f"{c} {unit}", c / 100
+            text, x, su, v = f"{c} {unit}", c / 100, "cm", c
         elif kind == "mm":
             c = rng.choice(range(50, 5001, 50)) if rng.random() < 0.8 else rng.randint(10, 999)
             unit = rng.choice(["mm", "millimeters", "millimetres"])
-            text, x = f"{c} {unit}", c / 1000
+            text, x, su, v = f"{c} {unit}", c / 1000, "mm", c
         elif kind == "ft":
             k = rng.randint(1, 16) if rng.random() < 0.8 else rng.randint(0, 15) + 0.5
             unit = (rng.choice(["foot", "ft"]) if k == 1
                     else rng.choice(["feet", "feet", "ft", "foot"] if k == int(k) else ["feet", "ft"]))
-            text, x = f"{digits(k)} {unit}", k * 0.3048
+            text, x, su, v = f"{digits(k)} {unit}", k * 0.3048, "ft", k
         elif kind == "in":
             k = rng.randint(1, 60) if rng.random() < 0.85 else rng.choice([72, 80, 96, 100, 120, 150])
             unit = (rng.choice(["inch", "in"]) if k == 1
                     else rng.choice(["inches", "inches", "in"]))
-            text, x = f"{k} {unit}", k * 0.0254
+            text, x, su, v = f"{k} {unit}", k * 0.0254, "in", k
         elif kind == "yd":
             k = rng.randint(1, 5) if rng.random() < 0.8 else rng.choice([0.5, 1.5, 2.5, 3.5])
             unit = rng.choice(["yard", "yd"]) if k == 1 else rng.choice(["yards", "yards", "yds"])
-            text, x = f"{digits(k)} {unit}", k * 0.9144
+            text, x, su, v = f"{digits(k)} {unit}", k * 0.9144, "yd", k
         elif kind == "m_cm":
             m = rng.randint(1, 4)
             c = rng.choice(range(10, 100, 5))
@@ -208,6 +243,7 @@ def dist_units(rng):
             else:
                 text = f"{m} {mu} {c}"
             x = m + c / 100
+            su, v = "m", x
         else:
             f = rng.randint(1, 15)
             i = rng.randint(1, 11)
@@ -220,14 +256,16 @@ def dist_units(rng):
             else:
                 text = f"{f} {'foot' if f == 1 else rng.choice(['feet', 'foot'])} {i}"
             x = f * 0.3048 + i * 0.0254
+            su, v = "in", f * 12 + i
         x = round(x, 4)
         if 0 < x <= 5.0:
-            return text, x
+            return text, Dist(x, su, v)
 
 
 def dist_words(rng):
     while True:
         r = rng.randint(0, 13)
+        su = "m"
         if r == 0:
             n = rng.randint(1, 5)
             text = (rng.choice(["one meter", "a meter", "one metre", "a metre"]) if n == 1
@@ -263,32 +301,35 @@ def dist_words(rng):
         elif r == 7:
             c = rng.choice(list(range(10, 100, 5)) + [100, 120, 150, 200, 250, 300, 400])
             text = f"{words(c, rng)} {rng.choice(['centimeters', 'centimetres', 'cm'])}"
-            x = c / 100
+            x, su, v = c / 100, "cm", c
         elif r == 8:
-            text, x = rng.choice([("a dozen centimeters", 0.12), ("two dozen centimeters", 0.24),
-                                  ("a dozen centimetres", 0.12), ("three dozen centimeters", 0.36)])
+            text, x, v = rng.choice([("a dozen centimeters", 0.12, 12), ("two dozen centimeters", 0.24, 24),
+                                     ("a dozen centimetres", 0.12, 12), ("three dozen centimeters", 0.36, 36)])
+            su = "cm"
         elif r == 9:
             n = rng.randint(1, 16)
             text = rng.choice(["a foot", "one foot"]) if n == 1 else f"{words(n, rng)} feet"
-            x = n * 0.3048
+            x, su, v = n * 0.3048, "ft", n
         elif r == 10:
-            text, x = rng.choice([("a foot and a half", 0.4572), ("half a foot", 0.1524),
-                                  ("a yard and a half", 1.3716), ("half a yard", 0.4572)])
+            text, x, su, v = rng.choice([("a foot and a half", 0.4572, "ft", 1.5),
+                                         ("half a foot", 0.1524, "ft", 0.5),
+                                         ("a yard and a half", 1.3716, "yd", 1.5),
+                                         ("half a yard", 0.4572, "yd", 0.5)])
         elif r == 11:
             n = rng.randint(1, 5)
             text = rng.choice(["a yard", "one yard"]) if n == 1 else f"{words(n)} yards"
-            x = n * 0.9144
+            x, su, v = n * 0.9144, "yd", n
         elif r == 12:
             n = rng.choice([2, 3, 4, 5, 6, 8, 10, 12, 18, 24, 30, 36])
             text = f"{words(n, rng)} inches"
-            x = n * 0.0254
+            x, su, v = n * 0.0254, "in", n
         else:
             m = rng.choice([100, 150, 200, 250, 300, 500, 750, 800])
             text = f"{words(m, rng)} millimeters"
-            x = m / 1000
+            x, su, v = m / 1000, "mm", m
         x = round(x, 4)
         if 0 < x <= 5.0:
-            return text, x
+            return text, Dist(x, su, x if su == "m" else v)
 
 
 def dist_any(rng):
@@ -697,7 +738,8 @@ TIMES = {2: ["twice", "two times", "2 times", "two times over"],
 def merged(step, k):
     """The single step meaning the same motion as step repeated k times, or None."""
     if step["action"] == "move" and abs(step["distance_m"] * k) <= 5.0:
-        return M(step["distance_m"] * k)
+        unit, v = step["_short"]
+        return M(Dist(step["distance_m"] * k, unit[5:], v * k))
     if step["action"] == "turn" and abs(step["angle_deg"] * k) <= 360.0:
         return T(step["angle_deg"] * k)
     if step["action"] == "wait" and step["seconds"] * k <= 30.0:
@@ -758,27 +800,30 @@ def gen_repetition(rng):
 
 
 def side_phrase(rng):
-    """(plural text, adjective text, metres) for a shape's side."""
+    """(plural text, adjective text, metres as a Dist) for a shape's side."""
     r = rng.randint(0, 6)
     if r <= 2:
         x = rng.choice([0.5, 1, 1, 1, 1.5, 2, 2, 2.5, 3, 0.8, 1.2, 0.6, 0.75])
         u = rng.choice(["meter", "metre", "m"])
         pl = f"{digits(x)} {'meter' if x == 1 else u + ('s' if u != 'm' else '')}"
         adj = f"{digits(x)}{rng.choice([' ', '-'])}{u}"
-        return pl, adj, x
+        return pl, adj, Dist(x, "m", x)
     if r == 3:
         c = rng.choice([30, 40, 50, 60, 70, 75, 80, 90, 120, 150, 200])
         u = rng.choice(["centimeter", "cm", "centimetre"])
-        return f"{c} {u if u == 'cm' else u + 's'}", f"{c} {u}", c / 100
+        return f"{c} {u if u == 'cm' else u + 's'}", f"{c} {u}", Dist(c / 100, "cm", c)
     if r == 4:
         k = rng.randint(1, 8)
-        return (f"{k} {'foot' if k == 1 else 'feet'}", f"{k} foot", round(k * 0.3048, 4))
+        return (f"{k} {'foot' if k == 1 else 'feet'}", f"{k} foot", Dist(round(k * 0.3048, 4), "ft", k))
     if r == 5:
         n = rng.randint(1, 3)
-        return (f"{words(n)} {'meter' if n == 1 else 'meters'}", f"{words(n)} meter", n)
-    return rng.choice([("half a meter", "half meter", 0.5), ("a yard", "one yard", 0.9144),
-                       ("one and a half meters", "one and a half meter", 1.5),
-                       ("a meter", "one meter", 1), ("two yards", "two yard", 1.8288)])
+        return (f"{words(n)} {'meter' if n == 1 else 'meters'}", f"{words(n)} meter", Dist(n, "m", n))
+    pl, adj, x, unit, v = rng.choice([("half a meter", "half meter", 0.5, "m", 0.5),
+                                      ("a yard", "one yard", 0.9144, "yd", 1),
+                                      ("one and a half meters", "one and a half meter", 1.5, "m", 1.5),
+                                      ("a meter", "one meter", 1, "m", 1),
+                                      ("two yards", "two yard", 1.8288, "yd", 2)])
+    return pl, adj, Dist(x, unit, v)
 
 
 SHAPE_VERBS = ["drive a", "drive in a", "make a", "do a", "trace a", "go around in a",
@@ -1234,6 +1279,85 @@ GENERATORS = {
 }
 
 
+# ---------------------------------------------------------------- short form
+# What the tuned model writes: moves in the spoken unit, a repeated step list written once
+# with "times". The Rust side renders and parses the same form; see README.md.
+
+def short_step(step):
+    a = step["action"]
+    if a == "move":
+        key, v = step["_short"]
+        return {key: short_number(v)}
+    if a == "turn":
+        return {"turn_deg": short_number(step["angle_deg"])}
+    if a == "wait":
+        return {"wait_s": short_number(step["seconds"])}
+    if a == "say":
+        return {"say": step["text"]}
+    return {"stop": True}
+
+
+def period(steps):
+    """The smallest p < len(steps) dividing it with steps periodic in p, or None."""
+    n = len(steps)
+    for p in range(1, n):
+        if n % p == 0 and all(steps[i] == steps[i % p] for i in range(n)):
+            return p
+    return None
+
+
+def short_form(plan):
+    steps = [short_step(s) for s in plan]
+    p = period(steps)
+    return {"plan": steps} if p is None else {"plan": steps[:p], "times": len(steps) // p}
+
+
+def expand_short(short):
+    """The canonical plan a short form means: units to metres, the plan repeated."""
+    out = []
+    for step in short["plan"] * short.get("times", 1):
+        (key, v), = step.items()
+        if key.startswith("move_"):
+            out.append({"action": "move", "distance_m": v * UNIT_M[key[5:]]})
+        elif key == "stop":
+            out.append({"action": "stop"})
+        else:
+            field = {"turn_deg": ("turn", "angle_deg"), "wait_s": ("wait", "seconds"),
+                     "say": ("say", "text")}[key]
+            out.append({"action": field[0], field[1]: v})
+    return out
+
+
+def same_plan(a, b):
+    """Same actions and texts, numbers within 1e-6 relative or 1e-9 absolute."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x.keys() != y.keys():
+            return False
+        for k in x:
+            u, v = x[k], y[k]
+            if isinstance(u, str) or isinstance(v, str):
+                if u != v:
+                    return False
+            elif abs(u - v) > max(1e-9, 1e-6 * abs(v)):
+                return False
+    return True
+
+
+def strip_private(plans):
+    return [[{k: v for k, v in s.items() if k != "_short"} for s in plan] for plan in plans]
+
+
+def output_line(text, plans, cat):
+    """The line as written: text, plans (private keys stripped), short, category."""
+    short = short_form(plans[0])
+    clean = strip_private(plans)
+    expanded = expand_short(short)
+    assert same_plan(expanded, clean[0]) and len(expanded) <= 8, (text, short, clean[0])
+    return {"text": text, "plans": clean, "short": short, "category": cat}
+
+
 # ---------------------------------------------------------------- assembly
 
 def heldout_keys():
@@ -1278,7 +1402,7 @@ def build():
             if key in seen:
                 continue
             seen[key] = True
-            got.append({"text": text, "plans": plans, "category": cat})
+            got.append(output_line(text, plans, cat))
         rng.shuffle(got)
         per_cat[cat] = got
     train, dev = [], []
