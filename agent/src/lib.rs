@@ -23,6 +23,7 @@ pub mod msg;
 pub mod perception;
 pub mod planner;
 pub mod reflex;
+pub mod short;
 
 pub use bounded::{say_text, SayText, MAX_PLAN_STEPS, MAX_SAY_CHARS};
 pub use error::{AgentError, NotUnderstood};
@@ -32,3 +33,4 @@ pub use msg::{LaserScan, Odometry, Pose2D, Stamp, Twist};
 pub use perception::{Perception, PerceptionConfig, WorldState};
 pub use planner::{PlanEvent, Planner, PlannerConfig, PlannerOutput, WatchdogReason};
 pub use reflex::is_reflex_stop;
+pub use short::{expand_short, short_from_plan, PlanForm};

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bora_agent::{expand_short, short_from_plan, Limits, Plan, PlanForm};
 use bora_models::constrain::Constraint;
 use bora_models::generate::{DraftStats, Event, GenerateOptions, Generation};
 use bora_models::prefix_cache::PrefixCache;
@@ -40,9 +41,9 @@ pub struct LlmConfig {
     pub budget: TokenBudget,
     /// What a miss does (the driver keeps generating only with `Ignore`).
     pub policy: MissPolicy,
-    /// JSON schema the output must match (the intent schema with its limits); None:
-    /// unconstrained generation.
-    pub schema: Option<serde_json::Value>,
+    /// Constrain the output to the plan schema under these limits (in the form the model
+    /// writes: [`PlanForm`], recorded with its adapter); None: unconstrained generation.
+    pub limits: Option<Limits>,
     /// A LoRA adapter directory (PEFT layout, as `bora tune` writes) to add to the model;
     /// with one the prompt is the tuned form ([`bora_tune::prompt_for`]), no examples.
     pub adapter: Option<PathBuf>,
@@ -83,6 +84,22 @@ fn adapter_accuracy(
             reason: e.to_string(),
         }
     })
+}
+
+/// The plan form the adapter in `dir` was trained to write ([`bora_tune::form`]); full
+/// when it records none. An unknown or unreadable record is an error naming the file.
+fn adapter_form(dir: &std::path::Path) -> bora_models::Result<PlanForm> {
+    let invalid = |reason: String| bora_models::Error::InvalidArgument {
+        name: "adapter",
+        value: dir.display().to_string(),
+        reason,
+    };
+    match bora_tune::form::read_form(dir).map_err(|e| invalid(e.to_string()))? {
+        None => Ok(PlanForm::Full),
+        Some(name) => name.parse().map_err(|e: bora_agent::AgentError| {
+            invalid(format!("{}: {e}", bora_tune::form::FORM_FILE))
+        }),
+    }
 }
 
 /// Few-shot examples: (command, plan JSON). They teach the format, signs and units.
@@ -173,6 +190,10 @@ pub struct LlmPlanModel {
     /// Marked per generated token for the planner's token-gap watch.
     pulse: TokenPulse,
     cfg: LlmConfig,
+    /// The grammar's JSON schema (`cfg.limits` in `form`), if constrained.
+    schema: Option<serde_json::Value>,
+    /// The form the model writes; short replies are expanded before they leave.
+    form: PlanForm,
     description: String,
     /// The held-out intent accuracy declared for what runs: the file's
     /// [`HELDOUT_ACCURACY_KEY`], or with an adapter its `bora eval --declare` record.
@@ -199,10 +220,6 @@ impl LlmPlanModel {
         let file = bora_models::gguf::GgufFile::open(&cfg.path)?;
         let tokenizer = ModelTokenizer::from_gguf(&cfg.path, file.content())?;
         let heldout_accuracy = declared_accuracy(&file)?;
-        if let Some(schema) = &cfg.schema {
-            // Compile once now: a schema error shows at start, and the token trie is built.
-            Constraint::json_schema(&tokenizer, schema)?;
-        }
         let mut model = Model::from_gguf(
             &file,
             &ModelOptions {
@@ -212,14 +229,23 @@ impl LlmPlanModel {
             },
         )?;
         drop(file);
-        let (shape, heldout_accuracy) = match &cfg.adapter {
+        let (shape, heldout_accuracy, form) = match &cfg.adapter {
             Some(dir) => {
                 load_adapter(dir, &mut model)?;
                 // The base file's declaration does not describe the adapted model.
-                (PromptShape::tuned(), adapter_accuracy(dir, &cfg.path)?)
+                let accuracy = adapter_accuracy(dir, &cfg.path)?;
+                (PromptShape::tuned(), accuracy, adapter_form(dir)?)
             }
-            None => (PromptShape::plain(), heldout_accuracy),
+            None => (PromptShape::plain(), heldout_accuracy, PlanForm::Full),
         };
+        let schema = cfg.limits.as_ref().map(|l| match form {
+            PlanForm::Full => l.json_schema(),
+            PlanForm::Short => l.short_schema(),
+        });
+        if let Some(schema) = &schema {
+            // Compile once now: a schema error shows at start, and the token trie is built.
+            Constraint::json_schema(&tokenizer, schema)?;
+        }
         let load_time = start.elapsed();
         let mut state = model.new_state()?;
         let mut prefix_ids = Vec::new();
@@ -248,7 +274,11 @@ impl LlmPlanModel {
             },
             prefix.len(),
             cfg.context
-        );
+        ) + if form == PlanForm::Short {
+            ", short plan form"
+        } else {
+            ""
+        };
         let driver = GenerationDriver::new(cfg.budget, cfg.policy);
         Ok(Self {
             model,
@@ -260,6 +290,8 @@ impl LlmPlanModel {
             clock: Arc::new(SystemClock::new()),
             pulse: TokenPulse::new(),
             cfg,
+            schema,
+            form,
             description,
             heldout_accuracy,
             load_time,
@@ -304,7 +336,6 @@ impl LlmPlanModel {
             .restore(&mut self.state)
             .map_err(|e| e.to_string())?;
         let guide = match self
-            .cfg
             .schema
             .as_ref()
             .map(|s| Constraint::json_schema(&self.tokenizer, s))
@@ -508,6 +539,26 @@ impl LlmPlanModel {
         }
     }
 
+    /// A full-form plan JSON (the parser's draft) in the form the model writes.
+    fn in_form(&self, full: &str) -> String {
+        match (self.form, Plan::from_json(full)) {
+            (PlanForm::Short, Ok(plan)) => short_from_plan(&plan),
+            _ => full.to_owned(),
+        }
+    }
+
+    /// The model's reply in the full form the language stage reads. A short reply that
+    /// does not expand is passed on as written: the stage reports it invalid.
+    fn expanded(&self, text: String) -> String {
+        if self.form == PlanForm::Full {
+            return text;
+        }
+        match expand_short(text.trim()).and_then(|p| p.to_json()) {
+            Ok(full) => full,
+            Err(_) => text,
+        }
+    }
+
     /// One command through the model under the budget, with an optional draft.
     fn run(
         &mut self,
@@ -522,7 +573,8 @@ impl LlmPlanModel {
             Ok(prepared) => prepared,
             Err(e) => return failed(latency, e),
         };
-        let opts = self.options(self.draft_tokens(draft));
+        let draft = draft.map(|d| self.in_form(d));
+        let opts = self.options(self.draft_tokens(draft.as_deref()));
         let gen = match Generation::new(&self.model, &self.tokenizer, &mut self.state, ids, opts) {
             Ok(g) => g,
             Err(e) => return failed(latency, e.to_string()),
@@ -543,7 +595,7 @@ impl LlmPlanModel {
         run.fill(&mut latency, t0);
         let (budget, error) = budget_and_error(run.outcome);
         ModelAttempt {
-            text: run.text,
+            text: self.expanded(run.text),
             budget,
             latency,
             error,

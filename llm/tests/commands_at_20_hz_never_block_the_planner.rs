@@ -102,7 +102,7 @@ fn twenty_commands_a_second_are_bounded_counted_and_never_stall_the_planner() {
         prefill_chunk: 16,
         budget,
         policy: MissPolicy::Fallback,
-        schema: Some(limits.json_schema()),
+        limits: Some(limits.clone()),
         adapter: None,
         draft: true,
         forced_draft: false,

@@ -92,7 +92,7 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
             total: Some(TOTAL),
         },
         policy: MissPolicy::Fallback,
-        schema: Some(limits.json_schema()),
+        limits: Some(limits.clone()),
         adapter: None,
         draft: true,
         forced_draft: false,

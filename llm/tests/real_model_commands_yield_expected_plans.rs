@@ -46,7 +46,7 @@ fn model(budget: TokenBudget) -> LlmPlanModel {
         prefill_chunk: 32,
         budget,
         policy: MissPolicy::Fallback,
-        schema: Some(limits.json_schema()),
+        limits: Some(limits.clone()),
         adapter: None,
         draft: true,
         forced_draft: false,

@@ -51,7 +51,7 @@ pub fn load_llm(params: &AgentParams) -> anyhow::Result<LlmPlanModel> {
         prefill_chunk: params.prefill_chunk,
         budget: params.budget,
         policy: params.miss_policy,
-        schema: Some(params.agent.limits.json_schema()),
+        limits: Some(params.agent.limits.clone()),
         adapter,
         draft: params.draft,
         forced_draft: params.forced_draft,

@@ -97,7 +97,16 @@ fn bora_tune_trains_an_adapter() {
 
     let base = BaseModel::load(&model, &candle_core::Device::Cpu).expect("base loads");
     let adapter = LoraAdapter::load(&out, &base).expect("adapter loads back");
-    assert_eq!(adapter.config.rank, 8);
+    assert_eq!(
+        adapter.config.rank, 16,
+        "the shipped recipe's rank is the default"
+    );
+    let form = bora_tune::form::read_form(&out).expect("form record readable");
+    assert_eq!(
+        form.as_deref(),
+        Some("short"),
+        "bora tune trains the short form by default"
+    );
 
     // The adapter changes what the language stage generates: against the same adapter
     // with B zeroed (the same tuned prompt, no update), the trained one writes another
@@ -113,6 +122,8 @@ fn bora_tune_trains_an_adapter() {
     adapter
         .save(&null, &base, "smollm2")
         .expect("null adapter saved");
+    // Same form as the trained one, so only the weights differ.
+    bora_tune::form::write_form(&null, "short").expect("form recorded");
     let texts: Vec<String> = lines[..4]
         .iter()
         .map(|l| {

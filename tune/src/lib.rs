@@ -14,6 +14,7 @@ mod error;
 pub use error::{Error, Result};
 
 pub mod declared;
+pub mod form;
 pub mod forward;
 pub mod frozen;
 pub mod infer;

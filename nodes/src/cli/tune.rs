@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use bora_agent::{Limits, Plan};
+use bora_agent::{expand_short, short_from_plan, Limits, Plan, PlanForm};
 use bora_models::registry::{resolve_model, DEFAULT_MODEL};
 use bora_models::ModelTokenizer;
 use bora_nodes::eval::dataset::{self, IntentCase};
+use bora_nodes::eval::score;
 use bora_tune::{BaseModel, Example, LoraConfig, Target, TokenizedExample, TrainConfig, Trainer};
 use clap::Args;
 use serde::Serialize;
@@ -27,13 +28,17 @@ const LOG_EVERY: usize = 10;
 
 /// What `bora tune --help` says above the options: the prompt, the data splits, the time.
 pub const LONG_ABOUT: &str =
-    "Fine-tune the intent model on this machine: trains a LoRA adapter (rank 8, \
-alpha 16 on q_proj and v_proj by default) on a JSON Lines intent file, --batch examples \
-per AdamW step. Each line {\"text\", \"plans\", \"category\"} becomes the prompt the agent \
-uses with an adapter (the line \"Robot commands and their JSON plans.\", then \
-\"Input: {text}\\nOutput: \") and the completion {\"plan\":[...]} (its first plan; [] is the \
-model's decline); only the completion's tokens are scored. Writes adapter_model.safetensors \
-and adapter_config.json (PEFT's layout) and tune.json (the run's report) into --out.\n\n\
+    "Fine-tune the intent model on this machine: trains a LoRA adapter on a JSON Lines \
+intent file, --batch examples per AdamW step. The defaults are the recipe of the adapter \
+bora ships (rank 16, alpha 32 on q_proj, k_proj, v_proj and o_proj, batch 4, lr 1.5e-3, \
+seed 15). Each line {\"text\", \"plans\", \"short\", \"category\"} becomes the prompt the \
+agent uses with an adapter (the line \"Robot commands and their JSON plans.\", then \
+\"Input: {text}\\nOutput: \") and the completion: in the short form (--form short, the \
+default) the line's \"short\" plan, distances in the unit spoken and a repeat count, e.g. \
+{\"plan\":[{\"move_ft\":3},{\"turn_deg\":-90}],\"times\":4}; in the full form its first \
+plan as the agent's JSON. {\"plan\":[]} is the model's decline. Only the completion's \
+tokens are scored. Writes adapter_model.safetensors and adapter_config.json (PEFT's \
+layout), bora_form.json (the form) and tune.json (the run's report) into --out.\n\n\
 The training data is models/data/intents/train.jsonl; the held-out loss is measured on \
 models/data/intents/dev.jsonl. models/data/intents/heldout.jsonl is the test split: it is \
 refused, it must never be trained on or used for choices.\n\n\
@@ -65,7 +70,8 @@ pub struct TuneArgs {
     /// Directory the adapter and tune.json are written to (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Passes over the training data.
+    /// Passes over the training data; with more than one, each epoch but the last is
+    /// also written to --out/epoch-N.
     #[arg(long, default_value_t = 1, value_name = "N")]
     epochs: usize,
     /// Stop after N optimiser steps (--batch examples per step), even mid-epoch.
@@ -73,20 +79,20 @@ pub struct TuneArgs {
     max_steps: Option<usize>,
     /// Examples per optimiser step, packed into one forward pass (more rows per product:
     /// faster per example on a CPU). The loss is the mean over the batch's plan tokens.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     batch: u16,
     /// AdamW learning rate.
-    #[arg(long, default_value_t = TrainConfig::default().lr, value_name = "F")]
+    #[arg(long, default_value_t = 1.5e-3, value_name = "F")]
     lr: f64,
     /// LoRA rank.
-    #[arg(long, default_value_t = LoraConfig::default().rank, value_name = "R")]
+    #[arg(long, default_value_t = 16, value_name = "R")]
     rank: usize,
     /// Projections to adapt in every layer, comma-separated PEFT module names.
-    #[arg(long, default_value = "q_proj,v_proj", value_delimiter = ',', value_name = "LIST",
+    #[arg(long, default_value = "q_proj,k_proj,v_proj,o_proj", value_delimiter = ',', value_name = "LIST",
           value_parser = parse_target)]
     targets: Vec<Target>,
     /// LoRA alpha (the update is scaled by alpha / rank).
-    #[arg(long, default_value_t = LoraConfig::default().alpha, value_name = "A")]
+    #[arg(long, default_value_t = 32.0, value_name = "A")]
     alpha: f64,
     /// Seed of the adapter's initial A and of the per-epoch shuffle.
     #[arg(long, default_value_t = 15, value_name = "S")]
@@ -97,6 +103,17 @@ pub struct TuneArgs {
     /// Also write the report (tune.json) to REPORT.
     #[arg(long, value_name = "REPORT")]
     json: Option<PathBuf>,
+    /// The plan form to train the model to write: `short` (distances in the unit spoken,
+    /// a repeat count; a line's "short" key, else its first plan in metres) or `full`
+    /// (the plan's own JSON). Recorded beside the adapter (bora_form.json).
+    #[arg(long, default_value = "short", value_name = "short|full", value_parser = parse_form)]
+    form: PlanForm,
+}
+
+/// A `--form` value.
+fn parse_form(name: &str) -> Result<PlanForm, String> {
+    name.parse()
+        .map_err(|e: bora_agent::AgentError| e.to_string())
 }
 
 /// A `--targets` entry: a PEFT module name bora can adapt.
@@ -190,9 +207,9 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         Some(h) => Some(dataset::load(h, &limits)?),
         None => None,
     };
-    let train_examples = examples(&args.data, &cases)?;
+    let train_examples = examples(&args.data, &cases, args.form)?;
     let heldout_examples = match (&args.heldout, &heldout_cases) {
-        (Some(h), Some(c)) => Some(examples(h, c)?),
+        (Some(h), Some(c)) => Some(examples(h, c, args.form)?),
         _ => None,
     };
 
@@ -338,6 +355,9 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
                 eprintln!();
             }
             eval_heldout(&trainer, epoch)?;
+            if epoch < args.epochs {
+                save_checkpoint(&trainer, &base, &args, epoch)?;
+            }
         }
         if losses.len() >= total {
             break 'epochs;
@@ -348,6 +368,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         .adapter()
         .save(&args.out, &base, &base.name)
         .with_context(|| format!("cannot write the adapter into {}", args.out.display()))?;
+    bora_tune::form::write_form(&args.out, args.form.name())?;
 
     let steps = losses.len();
     let window = LOSS_WINDOW.min((steps / 4).max(1));
@@ -431,18 +452,65 @@ fn refuse_heldout(flag: &str, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The training example of each case: its text, and its first plan as the agent's JSON.
-fn examples(path: &Path, cases: &[IntentCase]) -> anyhow::Result<Vec<Example>> {
+/// The training example of each case: its text, and its first plan as the model is to
+/// write it in `form`. A line's short form must expand to its first plan.
+fn examples(path: &Path, cases: &[IntentCase], form: PlanForm) -> anyhow::Result<Vec<Example>> {
     cases
         .iter()
         .map(|c| {
+            let at = || format!("{}:{}", path.display(), c.line);
             let steps = c.plans.first().cloned().unwrap_or_default();
-            let json = Plan::new(steps)
-                .and_then(|p| p.to_json())
-                .with_context(|| format!("{}:{}: first plan", path.display(), c.line))?;
-            Ok(Example::from_command(&c.text, &json))
+            let plan = Plan::new(steps).with_context(|| format!("{}: first plan", at()))?;
+            let target = match (form, &c.short) {
+                (PlanForm::Full, _) => plan
+                    .to_json()
+                    .with_context(|| format!("{}: first plan", at()))?,
+                (PlanForm::Short, None) => short_from_plan(&plan),
+                (PlanForm::Short, Some(short)) => {
+                    check_short(short, &plan).with_context(|| format!("{}: \"short\"", at()))?;
+                    short.clone()
+                }
+            };
+            Ok(Example::from_command(&c.text, &target))
         })
         .collect()
+}
+
+/// The adapter after `epoch` (of several) into `--out/epoch-N`, with its form record,
+/// so an epoch count can be chosen on the held-out loss or accuracy without rerunning.
+fn save_checkpoint(
+    trainer: &Trainer,
+    base: &BaseModel,
+    args: &TuneArgs,
+    epoch: usize,
+) -> anyhow::Result<()> {
+    let dir = args.out.join(format!("epoch-{epoch}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    trainer
+        .adapter()
+        .save(&dir, base, &base.name)
+        .with_context(|| format!("cannot write the checkpoint into {}", dir.display()))?;
+    bora_tune::form::write_form(&dir, args.form.name())?;
+    eprintln!("[tune] epoch {epoch} adapter written to {}", dir.display());
+    Ok(())
+}
+
+/// `short` expands to `plan`, numbers within the benchmark's tolerance.
+fn check_short(short: &str, plan: &Plan) -> anyhow::Result<()> {
+    let expanded = expand_short(short)?;
+    let same = expanded.steps.len() == plan.steps.len()
+        && expanded
+            .steps
+            .iter()
+            .zip(&plan.steps)
+            .all(|(a, e)| score::step_matches(a, e));
+    if !same {
+        anyhow::bail!(
+            "{short} expands to {}, not to the first plan",
+            expanded.to_json()?
+        );
+    }
+    Ok(())
 }
 
 /// Token ids of every example; an error names the file and line.

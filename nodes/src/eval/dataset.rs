@@ -19,6 +19,9 @@ pub struct IntentCase {
     pub plans: Vec<Vec<Step>>,
     /// The case's category, or "uncategorised".
     pub category: String,
+    /// The first plan in the short form the tuned model writes (compact JSON, units as
+    /// spoken; see `bora_agent::short`), where the line gives one (training data).
+    pub short: Option<String>,
 }
 
 impl IntentCase {
@@ -65,6 +68,8 @@ struct Line {
     plans: Vec<Vec<Step>>,
     #[serde(default)]
     category: Option<String>,
+    #[serde(default)]
+    short: Option<serde_json::Value>,
 }
 
 /// Reads a benchmark file; every expected plan must be valid under `limits` (or empty).
@@ -95,6 +100,7 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Vec<IntentCase>, DatasetErro
             text: line.text,
             plans: line.plans,
             category: line.category.unwrap_or_else(|| "uncategorised".into()),
+            short: line.short.map(|v| v.to_string()),
         });
     }
     if cases.is_empty() {

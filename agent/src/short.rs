@@ -1,0 +1,234 @@
+//! The short plan form a tuned model writes: quantities in the unit the person spoke and
+//! a repeat count, expanded here into the plan's own form. A 135M-parameter model copies
+//! "3 feet" well but multiplies by 0.3048 badly, and unrolling "four times" costs it ~25
+//! tokens a step; in the short form both are the code's job, not the model's.
+//!
+//! `{"plan":[{"move_ft":3},{"turn_deg":-90}],"times":4}` (a square of 3 ft sides, right
+//! turns) expands to eight steps in metres and degrees. Steps: `move_m`, `move_cm`,
+//! `move_mm`, `move_ft`, `move_in`, `move_yd` (negative = backwards), `turn_deg`
+//! (positive = left), `wait_s`, `say`, `stop` (value `true`). `times` (2 to
+//! `Limits::max_steps`) repeats the whole step list; without it the list runs once.
+//! `{"plan":[]}` declines, as in the full form. The expanded plan goes through the same
+//! validation as any other ([`Limits::validate`]).
+
+use std::str::FromStr;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{AgentError, Result};
+use crate::intent::{Limits, Plan, Step, NUMBER_STEP};
+
+/// Which JSON form a model writes its plans in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlanForm {
+    /// The plan's own form, `{"plan":[{"action":"move","distance_m":1.0}]}`.
+    #[default]
+    Full,
+    /// The short form of this module, `{"plan":[{"move_m":1}]}`.
+    Short,
+}
+
+impl PlanForm {
+    /// The name used in files and on the command line (`full`, `short`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanForm::Full => "full",
+            PlanForm::Short => "short",
+        }
+    }
+}
+
+impl FromStr for PlanForm {
+    type Err = AgentError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "full" => Ok(PlanForm::Full),
+            "short" => Ok(PlanForm::Short),
+            other => Err(AgentError::IntentJson {
+                reason: format!("unknown plan form {other:?}: use \"full\" or \"short\""),
+            }),
+        }
+    }
+}
+
+/// The distance keys of the short form and their length in metres.
+pub const MOVE_UNITS: [(&str, f64); 6] = [
+    ("move_m", 1.0),
+    ("move_cm", 0.01),
+    ("move_mm", 0.001),
+    ("move_ft", 0.3048),
+    ("move_in", 0.0254),
+    ("move_yd", 0.9144),
+];
+
+fn number(min: f64, max: f64) -> Value {
+    json!({"type": "number", "minimum": min, "maximum": max, "multipleOf": NUMBER_STEP})
+}
+
+fn one_key(key: &str, value: Value) -> Value {
+    let mut properties = Map::new();
+    properties.insert(key.into(), value);
+    json!({"type": "object", "properties": properties, "required": [key], "additionalProperties": false})
+}
+
+impl Limits {
+    /// The JSON Schema of the short form under these limits, for the constrained decoder:
+    /// each distance unit's range is the limit in that unit, down to a whole
+    /// number (5 m: 16 ft, 196 in, 5 yd).
+    pub fn short_schema(&self) -> Value {
+        let d = self.max_distance_m;
+        let mut steps: Vec<Value> = MOVE_UNITS
+            .iter()
+            .map(|&(key, metres)| {
+                // The limit in this unit, down to a whole number (16 ft, not 16.404):
+                // llguidance 1.9 rejects a number that is a prefix of a fractional
+                // bound's digits (16.4 under a maximum of 16.404).
+                let exact = d / metres;
+                let max = if exact >= 1.0 {
+                    (exact + 1e-9).floor()
+                } else {
+                    (exact / NUMBER_STEP + 1e-6).floor() * NUMBER_STEP
+                };
+                one_key(key, number(-max, max))
+            })
+            .collect();
+        let a = self.max_angle_deg;
+        steps.push(one_key("turn_deg", number(-a, a)));
+        steps.push(one_key("wait_s", number(0.0, self.max_wait_s)));
+        steps.push(one_key(
+            "say",
+            json!({"type": "string", "minLength": 1, "maxLength": self.max_say_chars}),
+        ));
+        steps.push(one_key("stop", json!({"const": true})));
+        json!({
+            "x-guidance": {"whitespace_flexible": false},
+            "type": "object",
+            "properties": {
+                "plan": {"type": "array", "minItems": 0, "maxItems": self.max_steps, "items": {"anyOf": steps}},
+                "times": {"type": "integer", "minimum": 2, "maximum": self.max_steps}
+            },
+            "required": ["plan"],
+            "additionalProperties": false
+        })
+    }
+}
+
+fn bad(reason: String) -> AgentError {
+    AgentError::IntentJson { reason }
+}
+
+/// Expands a short-form reply into the plan it means (not yet validated; an empty plan
+/// is a decline). Errors name what is wrong: unknown key, a non-number, `times` out of
+/// 2..=8, or more than 8 steps once repeated.
+pub fn expand_short(json: &str) -> Result<Plan> {
+    let value: Value = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| bad("a short-form plan is a JSON object".into()))?;
+    if let Some(key) = object.keys().find(|k| *k != "plan" && *k != "times") {
+        return Err(bad(format!(
+            "unknown key {key:?} (a short-form plan has \"plan\" and \"times\")"
+        )));
+    }
+    let items = object
+        .get("plan")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("\"plan\" must be an array of steps".into()))?;
+    let times = match object.get("times") {
+        None => 1,
+        Some(t) => match t.as_u64() {
+            Some(k @ 2..=8) => k as usize,
+            _ => return Err(bad(format!("\"times\" must be an integer 2 to 8, not {t}"))),
+        },
+    };
+    let steps = items.iter().map(short_step).collect::<Result<Vec<_>>>()?;
+    let count = steps.len() * times;
+    if count > crate::MAX_PLAN_STEPS {
+        return Err(AgentError::StepCount {
+            count,
+            max: crate::MAX_PLAN_STEPS,
+        });
+    }
+    Plan::new(steps.iter().cycle().take(count).cloned())
+}
+
+/// One short-form step (a one-key object) as a plan step.
+fn short_step(item: &Value) -> Result<Step> {
+    let (key, value) = match item.as_object().map(|o| o.iter().collect::<Vec<_>>()) {
+        Some(pairs) if pairs.len() == 1 => pairs[0],
+        _ => {
+            return Err(bad(format!(
+                "a short-form step is a one-key object, not {item}"
+            )))
+        }
+    };
+    let num = || {
+        value
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| bad(format!("{key:?} needs a number, not {value}")))
+    };
+    if let Some(&(_, metres)) = MOVE_UNITS.iter().find(|(k, _)| k == key) {
+        return Ok(Step::Move {
+            distance_m: round6(num()? * metres),
+        });
+    }
+    match key.as_str() {
+        "turn_deg" => Ok(Step::Turn { angle_deg: num()? }),
+        "wait_s" => Ok(Step::Wait { seconds: num()? }),
+        "say" => match value.as_str() {
+            Some(text) => Step::say(text),
+            None => Err(bad(format!("\"say\" needs a string, not {value}"))),
+        },
+        "stop" if value == &Value::Bool(true) => Ok(Step::Stop {}),
+        _ => Err(bad(format!("unknown short-form step {item}"))),
+    }
+}
+
+/// `x` to 6 decimals: 3 ft is 0.9144 m, not 0.9144000000000001.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// The short form of `plan`, distances in metres: the form a parser's plan is drafted
+/// in, and the training target of a line that names no spoken units. A plan that is one
+/// step list repeated (smallest period) is written once with `times`.
+pub fn short_from_plan(plan: &Plan) -> String {
+    let steps = &plan.steps[..];
+    let n = steps.len();
+    let period = (1..n)
+        .find(|&p| n.is_multiple_of(p) && (p..n).all(|i| steps[i] == steps[i % p]))
+        .unwrap_or(n);
+    let body: Vec<String> = steps[..period].iter().map(short_step_text).collect();
+    if period < n {
+        format!("{{\"plan\":[{}],\"times\":{}}}", body.join(","), n / period)
+    } else {
+        format!("{{\"plan\":[{}]}}", body.join(","))
+    }
+}
+
+fn short_step_text(step: &Step) -> String {
+    match step {
+        Step::Move { distance_m } => format!("{{\"move_m\":{}}}", num_text(*distance_m)),
+        Step::Turn { angle_deg } => format!("{{\"turn_deg\":{}}}", num_text(*angle_deg)),
+        Step::Wait { seconds } => format!("{{\"wait_s\":{}}}", num_text(*seconds)),
+        Step::Stop {} => "{\"stop\":true}".into(),
+        Step::Say { text } => format!("{{\"say\":{}}}", Value::from(text.as_str())),
+    }
+}
+
+/// A number as the short form writes it: integral values without a decimal point (`30`,
+/// `-90`), others in their shortest form (`0.5`), at most 4 decimals.
+pub fn num_text(x: f64) -> String {
+    let x = (x * 1e4).round() / 1e4;
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+#[cfg(test)]
+#[path = "short_tests.rs"]
+mod tests;

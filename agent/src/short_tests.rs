@@ -1,0 +1,80 @@
+use super::*;
+use crate::intent::Limits;
+
+fn full(json: &str) -> String {
+    expand_short(json).unwrap().to_json().unwrap()
+}
+
+#[test]
+fn spoken_units_become_metres_and_times_repeats_the_list() {
+    assert_eq!(
+        full(r#"{"plan":[{"move_ft":3},{"turn_deg":-90}],"times":2}"#),
+        r#"{"plan":[{"action":"move","distance_m":0.9144},{"action":"turn","angle_deg":-90.0},{"action":"move","distance_m":0.9144},{"action":"turn","angle_deg":-90.0}]}"#
+    );
+    assert_eq!(
+        full(r#"{"plan":[{"move_cm":-30},{"wait_s":2},{"say":"hi"},{"stop":true}]}"#),
+        r#"{"plan":[{"action":"move","distance_m":-0.3},{"action":"wait","seconds":2.0},{"action":"say","text":"hi"},{"action":"stop"}]}"#
+    );
+    assert_eq!(full(r#"{"plan":[]}"#), r#"{"plan":[]}"#);
+}
+
+#[test]
+fn bad_short_forms_are_named_errors() {
+    for (json, needle) in [
+        (r#"{"plan":[{"move_km":1}]}"#, "unknown short-form step"),
+        (r#"{"plan":[{"move_m":1,"turn_deg":2}]}"#, "one-key object"),
+        (r#"{"plan":[{"move_m":"1"}]}"#, "needs a number"),
+        (r#"{"plan":[{"move_m":1}],"times":9}"#, "integer 2 to 8"),
+        (r#"{"plan":[{"stop":false}]}"#, "unknown short-form step"),
+        (r#"{"plan":[],"repeat":2}"#, "unknown key"),
+        ("[1]", "JSON object"),
+    ] {
+        let err = expand_short(json).unwrap_err().to_string();
+        assert!(err.contains(needle), "{json}: {err}");
+    }
+    let err = expand_short(r#"{"plan":[{"move_m":1},{"turn_deg":90},{"wait_s":1}],"times":3}"#);
+    assert!(
+        matches!(err, Err(AgentError::StepCount { count: 9, .. })),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_plan_written_short_expands_to_itself() {
+    let limits = Limits::default();
+    for json in [
+        r#"{"plan":[{"action":"move","distance_m":1.5},{"action":"turn","angle_deg":90.0},{"action":"move","distance_m":1.5},{"action":"turn","angle_deg":90.0}]}"#,
+        r#"{"plan":[{"action":"say","text":"a \"quoted\" word"},{"action":"wait","seconds":0.25}]}"#,
+        r#"{"plan":[{"action":"move","distance_m":0.9144}]}"#,
+    ] {
+        let plan = Plan::from_json(json).unwrap();
+        let short = short_from_plan(&plan);
+        assert_eq!(expand_short(&short).unwrap(), plan, "{short}");
+        limits.validate(expand_short(&short).unwrap()).unwrap();
+    }
+    let square = Plan::from_json(
+        r#"{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":-90.0},{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":-90.0}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        short_from_plan(&square),
+        r#"{"plan":[{"move_m":2},{"turn_deg":-90}],"times":2}"#
+    );
+}
+
+#[test]
+fn the_short_schema_bounds_each_unit_by_the_distance_limit() {
+    let schema = Limits::default().short_schema();
+    let steps = schema["properties"]["plan"]["items"]["anyOf"]
+        .as_array()
+        .unwrap();
+    let ft = steps
+        .iter()
+        .find(|s| s["properties"].get("move_ft").is_some())
+        .unwrap();
+    let max = ft["properties"]["move_ft"]["maximum"].as_f64().unwrap();
+    assert_eq!(max, 16.0);
+    assert_eq!(schema["properties"]["times"]["maximum"], 8);
+    assert_eq!("short".parse::<PlanForm>().unwrap(), PlanForm::Short);
+    assert!("long".parse::<PlanForm>().is_err());
+}

@@ -1,0 +1,116 @@
+//! The short plan form's JSON Schema compiles in llguidance and lets through what the
+//! tuned model is trained to write (every training line's "short" key is rendered the same
+//! way), while numbers beyond the limits in the spoken unit, unknown keys and an out-of-range
+//! repeat count cannot be written.
+
+use bora_agent::{expand_short, short_from_plan, Limits, Plan};
+use llguidance::api::TopLevelGrammar;
+use llguidance::toktrie::ApproximateTokEnv;
+use llguidance::{Matcher, ParserFactory};
+
+/// A fresh matcher for the short schema under `limits` (single-byte tokens).
+fn matcher(limits: &Limits) -> Matcher {
+    let env = ApproximateTokEnv::single_byte_env();
+    let factory = ParserFactory::new_simple(&env).unwrap();
+    let grammar = TopLevelGrammar::from_json_schema(limits.short_schema());
+    let m = Matcher::new(factory.create_parser(grammar));
+    assert!(
+        !m.is_error(),
+        "schema does not compile: {:?}",
+        m.get_error()
+    );
+    m
+}
+
+/// True when `matcher` (at its start) could produce exactly `text` as a complete output.
+fn writes(matcher: &Matcher, text: &str) -> bool {
+    let mut m = matcher.deep_clone();
+    let tokens: Vec<u32> = text.bytes().map(u32::from).collect();
+    match m.try_consume_tokens(&tokens) {
+        Ok(n) if n == tokens.len() => m.is_accepting().unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// True when the decoder could produce exactly `text` under `limits`.
+fn accepts(limits: &Limits, text: &str) -> bool {
+    writes(&matcher(limits), text)
+}
+
+#[test]
+fn decoder_writes_the_short_forms_training_uses() {
+    let limits = Limits::default();
+    for text in [
+        r#"{"plan":[{"move_ft":3}]}"#,
+        r#"{"plan":[{"move_cm":-30},{"turn_deg":90}]}"#,
+        r#"{"plan":[{"move_m":1.5},{"turn_deg":-120}],"times":3}"#,
+        r#"{"plan":[{"say":"hello"},{"wait_s":0.5}],"times":2}"#,
+        r#"{"plan":[{"move_in":195.8},{"move_yd":-4.5},{"move_mm":5000},{"stop":true}]}"#,
+        r#"{"plan":[{"move_ft":15.9},{"move_ft":16},{"move_in":19.6},{"move_yd":5}]}"#,
+        r#"{"plan":[]}"#,
+    ] {
+        assert!(accepts(&limits, text), "{text}");
+        let plan = expand_short(text).unwrap();
+        if !plan.steps.is_empty() {
+            limits.validate(plan).unwrap();
+        }
+    }
+}
+
+#[test]
+fn decoder_cannot_write_beyond_the_limits_in_any_unit() {
+    let limits = Limits::default();
+    for text in [
+        r#"{"plan":[{"move_ft":16.1}]}"#,
+        r#"{"plan":[{"move_cm":-501}]}"#,
+        r#"{"plan":[{"turn_deg":361}]}"#,
+        r#"{"plan":[{"wait_s":31}]}"#,
+        r#"{"plan":[{"move_m":1}],"times":9}"#,
+        r#"{"plan":[{"move_m":1}],"times":1}"#,
+        r#"{"plan":[{"move_km":1}]}"#,
+        r#"{"plan":[{"stop":false}]}"#,
+        r#"{"plan":[{"move_m":1,"turn_deg":90}]}"#,
+    ] {
+        assert!(!accepts(&limits, text), "{text}");
+    }
+}
+
+#[test]
+fn a_parsers_plan_drafted_in_short_form_is_writable() {
+    let limits = Limits::default();
+    let plan = Plan::from_json(
+        r#"{"plan":[{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0},{"action":"move","distance_m":2.0},{"action":"turn","angle_deg":90.0}]}"#,
+    )
+    .unwrap();
+    let short = short_from_plan(&plan);
+    assert_eq!(
+        short,
+        r#"{"plan":[{"move_m":2},{"turn_deg":90}],"times":2}"#
+    );
+    assert!(accepts(&limits, &short));
+}
+
+/// Every training and dev target (a line's "short" key) is one the decoder can write, and
+/// it expands to a plan that validates: the model is never trained toward a reply the
+/// grammar would cut.
+#[test]
+fn every_training_target_is_writable() {
+    let limits = Limits::default();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/data/intents");
+    let start = matcher(&limits);
+    let mut checked = 0;
+    for file in ["train.jsonl", "dev.jsonl"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let short = value["short"].to_string();
+            assert!(writes(&start, &short), "{file}:{}: {short}", i + 1);
+            let plan = expand_short(&short).unwrap();
+            if !plan.steps.is_empty() {
+                limits.validate(plan).unwrap();
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3300);
+}
