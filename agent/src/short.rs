@@ -7,7 +7,8 @@
 //! turns) expands to eight steps in metres and degrees. Steps: `move_m`, `move_cm`,
 //! `move_mm`, `move_ft`, `move_in`, `move_yd` (negative = backwards), `turn_deg`
 //! (positive = left), `wait_s`, `say`, `stop` (value `true`). `times` (2 to
-//! `Limits::max_steps`) repeats the whole step list; without it the list runs once.
+//! `Limits::max_steps`) repeats the whole step list; without it the list runs once. The
+//! grammar only lets a list be as long as its repeats still fit in `max_steps`.
 //! `{"plan":[]}` declines, as in the full form. The expanded plan goes through the same
 //! validation as any other ([`Limits::validate`]).
 
@@ -101,16 +102,39 @@ impl Limits {
             json!({"type": "string", "minLength": 1, "maxLength": self.max_say_chars}),
         ));
         steps.push(one_key("stop", json!({"const": true})));
+        let mut forms = vec![self.short_branch(0, self.max_steps, &[])];
+        // Repeated lists: one branch per longest list, so the expansion stays within
+        // max_steps (with 8: 4 steps twice, 2 steps 3 or 4 times, 1 step 5 to 8 times).
+        let mut k = 2;
+        while k <= self.max_steps {
+            let longest = self.max_steps / k;
+            let counts: Vec<usize> = (k..=self.max_steps)
+                .filter(|&t| self.max_steps / t == longest)
+                .collect();
+            k += counts.len();
+            forms.push(self.short_branch(1, longest, &counts));
+        }
         json!({
             "x-guidance": {"whitespace_flexible": false},
-            "type": "object",
-            "properties": {
-                "plan": {"type": "array", "minItems": 0, "maxItems": self.max_steps, "items": {"anyOf": steps}},
-                "times": {"type": "integer", "minimum": 2, "maximum": self.max_steps}
-            },
-            "required": ["plan"],
-            "additionalProperties": false
+            "$defs": {"step": {"anyOf": steps}},
+            "anyOf": forms
         })
+    }
+
+    /// One top-level shape of the short form: a list of `min..=max` steps, repeated one
+    /// of `times` times (no `times` key when empty).
+    fn short_branch(&self, min: usize, max: usize, times: &[usize]) -> Value {
+        let mut properties = Map::new();
+        properties.insert(
+            "plan".into(),
+            json!({"type": "array", "minItems": min, "maxItems": max, "items": {"$ref": "#/$defs/step"}}),
+        );
+        let mut required = vec![Value::from("plan")];
+        if !times.is_empty() {
+            properties.insert("times".into(), json!({"enum": times}));
+            required.push("times".into());
+        }
+        json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::intent::Limits;
+use serde_json::{json, Value};
 
 fn full(json: &str) -> String {
     expand_short(json).unwrap().to_json().unwrap()
@@ -65,16 +66,36 @@ fn a_plan_written_short_expands_to_itself() {
 #[test]
 fn the_short_schema_bounds_each_unit_by_the_distance_limit() {
     let schema = Limits::default().short_schema();
-    let steps = schema["properties"]["plan"]["items"]["anyOf"]
-        .as_array()
-        .unwrap();
+    let steps = schema["$defs"]["step"]["anyOf"].as_array().unwrap();
     let ft = steps
         .iter()
         .find(|s| s["properties"].get("move_ft").is_some())
         .unwrap();
     let max = ft["properties"]["move_ft"]["maximum"].as_f64().unwrap();
     assert_eq!(max, 16.0);
-    assert_eq!(schema["properties"]["times"]["maximum"], 8);
+    let forms: Vec<(u64, Value)> = schema["anyOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let max = f["properties"]["plan"]["maxItems"].as_u64().unwrap();
+            (
+                max,
+                f["properties"]
+                    .get("times")
+                    .map_or(Value::Null, |t| t["enum"].clone()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        forms,
+        [
+            (8, Value::Null),
+            (4, json!([2])),
+            (2, json!([3, 4])),
+            (1, json!([5, 6, 7, 8]))
+        ]
+    );
     assert_eq!("short".parse::<PlanForm>().unwrap(), PlanForm::Short);
     assert!("long".parse::<PlanForm>().is_err());
 }
