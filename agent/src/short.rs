@@ -232,6 +232,70 @@ pub fn short_from_plan(plan: &Plan) -> String {
     }
 }
 
+/// [`short_from_plan`] with distances in the one unit `command` names, where it names one
+/// and every distance is a whole number of thousandths in it: the draft of a parser's plan
+/// as the tuned model writes it ("move forward 20 centimeters": `{"move_cm":20}`, not
+/// `{"move_m":0.2}`). A guess only speeds drafting up; it never changes the output.
+pub fn short_from_plan_spoken(plan: &Plan, command: &str) -> String {
+    let metres = short_from_plan(plan);
+    let Some((key, factor)) = spoken_unit(command) else {
+        return metres;
+    };
+    let fits = plan.steps.iter().all(|s| match s {
+        Step::Move { distance_m } => {
+            let v = distance_m / factor;
+            (v * 1000.0 - (v * 1000.0).round()).abs() < 1e-6
+        }
+        _ => true,
+    });
+    if !fits {
+        return metres;
+    }
+    let spoken: Vec<Step> = plan
+        .steps
+        .iter()
+        .map(|s| match s {
+            Step::Move { distance_m } => Step::Move {
+                distance_m: distance_m / factor,
+            },
+            other => other.clone(),
+        })
+        .collect();
+    match Plan::new(spoken) {
+        Ok(p) => short_from_plan(&p).replace("\"move_m\"", &format!("\"{key}\"")),
+        Err(_) => metres,
+    }
+}
+
+/// The one distance unit `command` names (its short-form key and metres per unit); None
+/// when it names none, several, or only metres. "in" counts only after a number.
+fn spoken_unit(command: &str) -> Option<(&'static str, f64)> {
+    let lower = command.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '.')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut found: Option<&'static str> = None;
+    for (i, w) in words.iter().enumerate() {
+        let unit = match *w {
+            "cm" | "centimeter" | "centimeters" | "centimetre" | "centimetres" => "move_cm",
+            "mm" | "millimeter" | "millimeters" | "millimetre" | "millimetres" => "move_mm",
+            "ft" | "foot" | "feet" => "move_ft",
+            "inch" | "inches" => "move_in",
+            "in" if i > 0 && words[i - 1].parse::<f64>().is_ok() => "move_in",
+            "yd" | "yds" | "yard" | "yards" => "move_yd",
+            "m" | "meter" | "meters" | "metre" | "metres" => "move_m",
+            _ => continue,
+        };
+        match found {
+            Some(f) if f != unit => return None,
+            _ => found = Some(unit),
+        }
+    }
+    let key = found.filter(|k| *k != "move_m")?;
+    MOVE_UNITS.iter().find(|(k, _)| *k == key).copied()
+}
+
 fn short_step_text(step: &Step) -> String {
     match step {
         Step::Move { distance_m } => format!("{{\"move_m\":{}}}", num_text(*distance_m)),

@@ -99,3 +99,33 @@ fn the_short_schema_bounds_each_unit_by_the_distance_limit() {
     assert_eq!("short".parse::<PlanForm>().unwrap(), PlanForm::Short);
     assert!("long".parse::<PlanForm>().is_err());
 }
+
+#[test]
+fn a_draft_names_distances_in_the_unit_the_command_spoke() {
+    let plan = |json: &str| Plan::from_json(json).unwrap();
+    let cm = plan(r#"{"plan":[{"action":"move","distance_m":0.2}]}"#);
+    assert_eq!(
+        short_from_plan_spoken(&cm, "move forward 20 centimeters"),
+        r#"{"plan":[{"move_cm":20}]}"#
+    );
+    let ft = plan(
+        r#"{"plan":[{"action":"move","distance_m":-0.9144},{"action":"turn","angle_deg":90.0}]}"#,
+    );
+    assert_eq!(
+        short_from_plan_spoken(&ft, "back up 3 feet and turn left"),
+        r#"{"plan":[{"move_ft":-3},{"turn_deg":90}]}"#
+    );
+    // Two units, metres only, "in" as a preposition: metres.
+    let one = plan(r#"{"plan":[{"action":"move","distance_m":1.0}]}"#);
+    for command in ["go 1 meter and 0 cm", "move 1 m", "drive 1 meter in a line"] {
+        assert_eq!(
+            short_from_plan_spoken(&one, command),
+            r#"{"plan":[{"move_m":1}]}"#
+        );
+    }
+    assert_eq!(
+        short_from_plan_spoken(&one, "go forward 40 in"),
+        r#"{"plan":[{"move_m":1}]}"#,
+        "1 m is not a whole number of thousandths of an inch"
+    );
+}

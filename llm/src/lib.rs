@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bora_agent::{expand_short, short_from_plan, Limits, Plan, PlanForm};
+use bora_agent::{expand_short, short_from_plan_spoken, Limits, Plan, PlanForm};
 use bora_models::constrain::Constraint;
 use bora_models::generate::{DraftStats, Event, GenerateOptions, Generation};
 use bora_models::prefix_cache::PrefixCache;
@@ -539,10 +539,11 @@ impl LlmPlanModel {
         }
     }
 
-    /// A full-form plan JSON (the parser's draft) in the form the model writes.
-    fn in_form(&self, full: &str) -> String {
+    /// A full-form plan JSON (the parser's draft for `command`) in the form the model
+    /// writes, distances in the unit the command spoke where it names one.
+    fn in_form(&self, full: &str, command: &str) -> String {
         match (self.form, Plan::from_json(full)) {
-            (PlanForm::Short, Ok(plan)) => short_from_plan(&plan),
+            (PlanForm::Short, Ok(plan)) => short_from_plan_spoken(&plan, command),
             _ => full.to_owned(),
         }
     }
@@ -573,7 +574,7 @@ impl LlmPlanModel {
             Ok(prepared) => prepared,
             Err(e) => return failed(latency, e),
         };
-        let draft = draft.map(|d| self.in_form(d));
+        let draft = draft.map(|d| self.in_form(d, command));
         let opts = self.options(self.draft_tokens(draft.as_deref()));
         let gen = match Generation::new(&self.model, &self.tokenizer, &mut self.state, ids, opts) {
             Ok(g) => g,
