@@ -180,18 +180,28 @@ fn reflex_stop_halts_a_move_within_a_planner_tick() {
     assert!(moving, "robot never started moving");
     let sent = Instant::now();
     assert_eq!(rig.input().command("STOP!"), CommandAccepted::ReflexStop);
+    // The zero twist and the reflex's plan report come from two threads (the woken
+    // planner and the language stage), in either order: wait for both.
     let mut reflex_reported = false;
     let mut moving_twists = 0;
-    let stopped = rig.run_until(Instant::now() + Duration::from_secs(2), |o, _| {
+    let mut stopped_at = None;
+    rig.run_until(Instant::now() + Duration::from_secs(2), |o, _| {
         if plan_json(o).is_some_and(|p| p["source"] == "reflex") {
             reflex_reported = true;
         }
         let zero = matches!(o, AgentOutput::CmdVel(t) if t.linear_x == 0.0 && t.angular_z == 0.0);
-        moving_twists += usize::from(matches!(o, AgentOutput::CmdVel(_)) && !zero);
-        zero
+        if stopped_at.is_none() {
+            moving_twists += usize::from(matches!(o, AgentOutput::CmdVel(_)) && !zero);
+            if zero {
+                stopped_at = Some(Instant::now());
+            }
+        }
+        stopped_at.is_some() && reflex_reported
     });
-    let latency = sent.elapsed();
-    assert!(stopped, "no zero cmd_vel after the stop");
+    let Some(stopped_at) = stopped_at else {
+        panic!("no zero cmd_vel after the stop");
+    };
+    let latency = stopped_at - sent;
     assert!(
         reflex_reported,
         "the stop was not reported as a reflex on agent/plan"
