@@ -3,32 +3,17 @@
 //! numbers inside the configured limits, and nothing else.
 
 use bora_agent::{Action, Limits, Plan};
-use llguidance::api::TopLevelGrammar;
-use llguidance::toktrie::ApproximateTokEnv;
-use llguidance::{Matcher, ParserFactory};
+mod common;
+use llguidance::Matcher;
 
-/// A matcher over single-byte tokens (token id = byte), so a string can be fed byte by byte.
+/// A matcher for the plan schema under `limits`.
 fn matcher(limits: &Limits) -> Matcher {
-    let env = ApproximateTokEnv::single_byte_env();
-    let factory = ParserFactory::new_simple(&env).unwrap();
-    let grammar = TopLevelGrammar::from_json_schema(limits.json_schema());
-    let m = Matcher::new(factory.create_parser(grammar));
-    assert!(
-        !m.is_error(),
-        "schema does not compile: {:?}",
-        m.get_error()
-    );
-    m
+    common::matcher(limits.json_schema())
 }
 
 /// True when the decoder could produce exactly `text` as a complete output.
 fn accepts(limits: &Limits, text: &str) -> bool {
-    let mut m = matcher(limits);
-    let tokens: Vec<u32> = text.bytes().map(u32::from).collect();
-    match m.try_consume_tokens(&tokens) {
-        Ok(n) if n == tokens.len() => m.is_accepting().unwrap_or(false),
-        _ => false,
-    }
+    common::writes(&matcher(limits), text)
 }
 
 #[test]

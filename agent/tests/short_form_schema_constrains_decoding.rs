@@ -4,37 +4,18 @@
 //! repeat count cannot be written.
 
 use bora_agent::{expand_short, short_from_plan, Limits, Plan};
-use llguidance::api::TopLevelGrammar;
-use llguidance::toktrie::ApproximateTokEnv;
-use llguidance::{Matcher, ParserFactory};
+mod common;
+use common::{matcher, writes};
+use llguidance::Matcher;
 
-/// A fresh matcher for the short schema under `limits` (single-byte tokens).
-fn matcher(limits: &Limits) -> Matcher {
-    let env = ApproximateTokEnv::single_byte_env();
-    let factory = ParserFactory::new_simple(&env).unwrap();
-    let grammar = TopLevelGrammar::from_json_schema(limits.short_schema());
-    let m = Matcher::new(factory.create_parser(grammar));
-    assert!(
-        !m.is_error(),
-        "schema does not compile: {:?}",
-        m.get_error()
-    );
-    m
-}
-
-/// True when `matcher` (at its start) could produce exactly `text` as a complete output.
-fn writes(matcher: &Matcher, text: &str) -> bool {
-    let mut m = matcher.deep_clone();
-    let tokens: Vec<u32> = text.bytes().map(u32::from).collect();
-    match m.try_consume_tokens(&tokens) {
-        Ok(n) if n == tokens.len() => m.is_accepting().unwrap_or(false),
-        _ => false,
-    }
+/// A fresh matcher for the short schema under `limits`.
+fn short_matcher(limits: &Limits) -> Matcher {
+    matcher(limits.short_schema())
 }
 
 /// True when the decoder could produce exactly `text` under `limits`.
 fn accepts(limits: &Limits, text: &str) -> bool {
-    writes(&matcher(limits), text)
+    writes(&short_matcher(limits), text)
 }
 
 #[test]
@@ -103,7 +84,7 @@ fn a_parsers_plan_drafted_in_short_form_is_writable() {
 fn every_training_target_is_writable() {
     let limits = Limits::default();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/data/intents");
-    let start = matcher(&limits);
+    let start = short_matcher(&limits);
     let mut checked = 0;
     for file in ["train.jsonl", "dev.jsonl"] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
@@ -118,5 +99,5 @@ fn every_training_target_is_writable() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 3300);
+    assert!(checked >= 3300, "only {checked} lines read");
 }
