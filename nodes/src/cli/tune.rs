@@ -46,8 +46,8 @@ Time on a 2-core CPU (Intel Xeon VM, idle), the defaults: the default SmolLM2-13
 in a few seconds, then trains about 130 tokens/s (1.2 s per step of 4): one epoch over the \
 3000 lines of train.jsonl takes about 15 minutes. The held-out loss costs about 0.1 s per \
 line each time (dev.jsonl, 300 lines: 30 s at the start and after every epoch). At the \
-default lr a run past ~1300 steps has diverged (loss back to ~3.4): for more steps lower \
---lr. --limit and --max-steps make a short run.";
+default lr one longer run (6000 lines, 1500 steps) diverged at step ~1330 (loss back to \
+~3.4, no warning): for runs that long lower --lr and watch the loss. --limit and --max-steps make a short run.";
 
 /// Arguments of `bora tune`.
 #[derive(Args, Debug)]
