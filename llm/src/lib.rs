@@ -22,6 +22,9 @@ use bora_rt::generation::{GenEvent, GenMetrics, GenOutcome, GenerationDriver};
 use bora_rt::metrics::{Metrics, Quantity};
 use bora_rt::pulse::TokenPulse;
 
+mod adapter;
+use adapter::{adapter_accuracy, adapter_form, load_adapter};
+
 /// How to load and run the language model.
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
@@ -59,48 +62,6 @@ pub struct LlmConfig {
 /// [`MotionTrust`](bora_pipeline::MotionTrust). Absent: the model is not trusted for
 /// motion on its own.
 pub const HELDOUT_ACCURACY_KEY: &str = "bora.intent.heldout_accuracy";
-
-/// Adds the LoRA adapter in `dir` to `model`; its errors name the directory.
-fn load_adapter(dir: &std::path::Path, model: &mut Model) -> bora_models::Result<()> {
-    bora_tune::infer::load_into(dir, model).map_err(|e| bora_models::Error::InvalidArgument {
-        name: "adapter",
-        value: dir.display().to_string(),
-        reason: format!("{e}; give a directory `bora tune --out` wrote (adapter_config.json and adapter_model.safetensors)"),
-    })?;
-    Ok(())
-}
-
-/// The held-out accuracy `bora eval intents --declare` recorded for the adapter in
-/// `dir` on `model` ([`bora_tune::declared`]); None without a declaration, an error naming
-/// the file when it is stale or malformed.
-fn adapter_accuracy(
-    dir: &std::path::Path,
-    model: &std::path::Path,
-) -> bora_models::Result<Option<f64>> {
-    bora_tune::declared::Declaration::read_checked(dir, model).map_err(|e| {
-        bora_models::Error::InvalidArgument {
-            name: "adapter",
-            value: dir.display().to_string(),
-            reason: e.to_string(),
-        }
-    })
-}
-
-/// The plan form the adapter in `dir` was trained to write ([`bora_tune::form`]); full
-/// when it records none. An unknown or unreadable record is an error naming the file.
-fn adapter_form(dir: &std::path::Path) -> bora_models::Result<PlanForm> {
-    let invalid = |reason: String| bora_models::Error::InvalidArgument {
-        name: "adapter",
-        value: dir.display().to_string(),
-        reason,
-    };
-    match bora_tune::form::read_form(dir).map_err(|e| invalid(e.to_string()))? {
-        None => Ok(PlanForm::Full),
-        Some(name) => name.parse().map_err(|e: bora_agent::AgentError| {
-            invalid(format!("{}: {e}", bora_tune::form::FORM_FILE))
-        }),
-    }
-}
 
 /// Few-shot examples: (command, plan JSON). They teach the format, signs and units.
 pub const EXAMPLES: &[(&str, &str)] = &[
