@@ -228,6 +228,20 @@ impl Step {
     }
 }
 
+/// Whether two step lists say the same thing: same actions and texts, numbers equal to
+/// within 1e-6 of their unit (1 µm, 1 µdeg, 1 µs). Unit conversions leave float noise:
+/// 3 ft is 0.9144 m from one path and 0.9144000000000001 m from another.
+pub fn same_steps(a: &[Step], b: &[Step]) -> bool {
+    const EPS: f64 = 1e-6;
+    a.len() == b.len()
+        && a.iter().zip(b).all(|pair| match pair {
+            (Step::Move { distance_m: x }, Step::Move { distance_m: y })
+            | (Step::Turn { angle_deg: x }, Step::Turn { angle_deg: y })
+            | (Step::Wait { seconds: x }, Step::Wait { seconds: y }) => (x - y).abs() <= EPS,
+            (x, y) => x == y,
+        })
+}
+
 impl Plan {
     /// A plan of `steps`, in order; an error ([`AgentError::StepCount`], with the whole
     /// count) when there are more than [`MAX_PLAN_STEPS`].

@@ -28,7 +28,7 @@ pub mod short;
 pub use bounded::{say_text, SayText, MAX_PLAN_STEPS, MAX_SAY_CHARS};
 pub use error::{AgentError, NotUnderstood};
 pub use fallback::parse_command;
-pub use intent::{Action, Field, Limits, Plan, Step, Steps, ValidPlan};
+pub use intent::{same_steps, Action, Field, Limits, Plan, Step, Steps, ValidPlan};
 pub use msg::{LaserScan, Odometry, Pose2D, Stamp, Twist};
 pub use perception::{Perception, PerceptionConfig, WorldState};
 pub use planner::{PlanEvent, Planner, PlannerConfig, PlannerOutput, WatchdogReason};

@@ -3,7 +3,7 @@
 //! an integrator sees how often the model and the phrase table agree on the robot's real
 //! commands, and whether the model is ready to be the authority (issue #15).
 
-use bora_agent::{parse_command, Limits};
+use bora_agent::{parse_command, same_steps, Limits};
 use serde::{Deserialize, Serialize};
 
 /// The comparison of the model's decision with the parser's, for one command.
@@ -43,7 +43,7 @@ impl Agreement {
         let model = model_text.and_then(|t| limits.parse_decision(t).ok());
         let parsed = parse_command(command, limits).ok();
         match (model, parsed) {
-            (Some(Some(plan)), Some(p)) if plan.steps() == p.steps() => Self::Agreed,
+            (Some(Some(plan)), Some(p)) if same_steps(plan.steps(), p.steps()) => Self::Agreed,
             (Some(_), Some(_)) => Self::Disagreed,
             (Some(_), None) => Self::ModelOnly,
             (None, Some(_)) => Self::ParserOnly,
@@ -79,6 +79,22 @@ mod tests {
         assert_eq!(
             Agreement::of("move forward one meter", Some(text), &limits()),
             Agreement::Agreed
+        );
+    }
+
+    #[test]
+    fn float_noise_of_a_unit_conversion_still_agrees() {
+        // The parser computes 3 * 0.3048 = 0.9144000000000001; the short form's expansion
+        // writes 0.9144.
+        let text = r#"{"plan":[{"action":"move","distance_m":-0.9144}]}"#;
+        assert_eq!(
+            Agreement::of("back up 3 feet", Some(text), &limits()),
+            Agreement::Agreed
+        );
+        let off = r#"{"plan":[{"action":"move","distance_m":-0.9145}]}"#;
+        assert_eq!(
+            Agreement::of("back up 3 feet", Some(off), &limits()),
+            Agreement::Disagreed
         );
     }
 

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::reason::Reason;
 
 use crate::agreement::Agreement;
-use bora_agent::{is_reflex_stop, parse_command, Limits, Plan, Step, ValidPlan};
+use bora_agent::{is_reflex_stop, parse_command, same_steps, Limits, Plan, Step, ValidPlan};
 use bora_rt::budget::{BudgetMiss, MissPolicy, TokenBudget};
 use bora_rt::clock::{Clock, SystemClock};
 use bora_rt::pulse::TokenPulse;
@@ -452,7 +452,7 @@ impl Interpreter {
     ) -> ControlFlow<()> {
         match parse_command(command, &self.limits) {
             _ if self.trust.trusts(declared_accuracy) => out.understood = true,
-            Ok(parsed) if parsed.steps() != plan.steps() => {
+            Ok(parsed) if !same_steps(parsed.steps(), plan.steps()) => {
                 out.reasons.push(Reason::DisagreedWithParser {
                     plan: plan_json(&plan),
                 });
