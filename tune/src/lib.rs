@@ -20,11 +20,13 @@ pub mod frozen;
 pub mod infer;
 pub mod lora;
 pub mod peft;
+pub mod schedule;
 pub mod train;
 pub mod weights;
 
 pub use forward::Adapted;
 pub use lora::{LoraAdapter, LoraConfig, LoraPair, Target};
+pub use schedule::{Decay, Schedule, Spike, SpikeWatch};
 pub use train::{
     command_prompt, evaluate, prompt_for, Example, TokenizedExample, TrainConfig, Trainer,
     PROMPT_HEADER,

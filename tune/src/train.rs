@@ -2,7 +2,8 @@
 //! cross-entropy over the completion tokens only, AdamW.
 
 use bora_models::ModelTokenizer;
-use candle_core::Tensor;
+use candle_core::backprop::GradStore;
+use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
 use crate::forward::Adapted;
@@ -94,6 +95,9 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// Passes over the training examples.
     pub epochs: usize,
+    /// Scale each step's gradients down so their global L2 norm is at most this
+    /// (`None`: no clipping).
+    pub max_grad_norm: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -104,6 +108,7 @@ impl Default for TrainConfig {
             lr: 1e-3,
             weight_decay: 0.0,
             epochs: 3,
+            max_grad_norm: None,
         }
     }
 }
@@ -125,6 +130,15 @@ impl TrainConfig {
                 reason: "must be 0 or positive".into(),
             });
         }
+        if let Some(c) = self.max_grad_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(Error::InvalidSetting {
+                    name: "max_grad_norm",
+                    value: c.to_string(),
+                    reason: "must be positive (1.0 is common)".into(),
+                });
+            }
+        }
         if self.epochs == 0 {
             return Err(Error::InvalidSetting {
                 name: "epochs",
@@ -141,6 +155,7 @@ pub struct Trainer<'m> {
     base: &'m BaseModel,
     adapter: LoraAdapter,
     opt: AdamW,
+    max_grad_norm: Option<f64>,
     steps: usize,
 }
 
@@ -161,6 +176,7 @@ impl<'m> Trainer<'m> {
             base,
             adapter,
             opt,
+            max_grad_norm: config.max_grad_norm,
             steps: 0,
         })
     }
@@ -169,9 +185,18 @@ impl<'m> Trainer<'m> {
     /// cross-entropy per completion token, nats).
     pub fn step(&mut self, batch: &[TokenizedExample]) -> Result<f32> {
         let loss = completion_loss(self.base, &self.adapter, batch, true)?;
-        self.opt.backward_step(&loss)?;
+        let mut grads = loss.backward()?;
+        if let Some(max) = self.max_grad_norm {
+            clip_grad_norm(&mut grads, &self.adapter.vars(), max)?;
+        }
+        self.opt.step(&grads)?;
         self.steps += 1;
         Ok(loss.to_scalar::<f32>()?)
+    }
+
+    /// Set the learning rate of the next steps (a schedule's value for the step).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.opt.set_learning_rate(lr);
     }
 
     /// Mean cross-entropy per completion token (nats) over `examples`, without updating.
@@ -193,6 +218,27 @@ impl<'m> Trainer<'m> {
     pub fn into_adapter(self) -> LoraAdapter {
         self.adapter
     }
+}
+
+/// Scale the gradients of `vars` in `grads` so their global L2 norm is at most `max`;
+/// returns the norm before scaling.
+pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max: f64) -> Result<f64> {
+    let mut sum = 0f64;
+    for v in vars {
+        if let Some(g) = grads.get(v.as_tensor()) {
+            sum += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
+        }
+    }
+    let norm = sum.sqrt();
+    if norm > max {
+        let scale = max / norm;
+        for v in vars {
+            if let Some(g) = grads.remove(v.as_tensor()) {
+                grads.insert(v.as_tensor(), (g * scale)?);
+            }
+        }
+    }
+    Ok(norm)
 }
 
 /// Examples packed into one forward pass by [`evaluate`].
@@ -260,4 +306,41 @@ fn completion_loss(
     let logits = base.head(&hidden)?;
     let targets = Tensor::new(targets.as_slice(), base.device())?;
     Ok(candle_nn::loss::cross_entropy(&logits, &targets)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// Gradients of sum(3x) + sum(4y) for 1-element x and y: (3, 4), norm 5.
+    fn three_four() -> (GradStore, Vec<Var>) {
+        let x = Var::new(&[1f32], &Device::Cpu).unwrap();
+        let y = Var::new(&[1f32], &Device::Cpu).unwrap();
+        let loss = ((x.as_tensor() * 3.0).unwrap() + (y.as_tensor() * 4.0).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        (loss.backward().unwrap(), vec![x, y])
+    }
+
+    fn grad(g: &GradStore, v: &Var) -> f32 {
+        g.get(v.as_tensor()).unwrap().to_vec1::<f32>().unwrap()[0]
+    }
+
+    #[test]
+    fn clipping_scales_to_the_norm_and_keeps_direction() {
+        let (mut g, vars) = three_four();
+        let norm = clip_grad_norm(&mut g, &vars, 1.0).unwrap();
+        assert!((norm - 5.0).abs() < 1e-6, "{norm}");
+        assert!((grad(&g, &vars[0]) - 0.6).abs() < 1e-6);
+        assert!((grad(&g, &vars[1]) - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gradients_under_the_norm_are_untouched() {
+        let (mut g, vars) = three_four();
+        clip_grad_norm(&mut g, &vars, 10.0).unwrap();
+        assert_eq!((grad(&g, &vars[0]), grad(&g, &vars[1])), (3.0, 4.0));
+    }
 }

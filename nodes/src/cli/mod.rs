@@ -17,3 +17,4 @@ pub mod sim;
 pub mod tokenize;
 pub mod tracing_setup;
 pub mod tune;
+mod tune_data;

@@ -6,21 +6,23 @@
 //! a `tune.json` report beside it. Progress and held-out loss go to stderr.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use bora_agent::{expand_short, short_from_plan, Limits, Plan, PlanForm};
+use bora_agent::{Limits, PlanForm};
 use bora_models::registry::{resolve_model, DEFAULT_MODEL};
 use bora_models::ModelTokenizer;
-use bora_nodes::eval::dataset::{self, IntentCase};
-use bora_nodes::eval::score;
-use bora_tune::{BaseModel, Example, LoraConfig, Target, TokenizedExample, TrainConfig, Trainer};
+use bora_nodes::eval::dataset;
+use bora_tune::{
+    BaseModel, Decay, LoraConfig, Schedule, SpikeWatch, Target, TokenizedExample, TrainConfig,
+    Trainer,
+};
 use clap::Args;
+
+use super::tune_data::{examples, refuse_heldout, shuffle, tokenize};
 use serde::Serialize;
 
-/// The file name of the held-out test split, which is never trained on or used for choices.
-const HELDOUT_FILE_NAME: &str = "heldout.jsonl";
 /// Training losses averaged for the progress line and the first/last loss of the report.
 const LOSS_WINDOW: usize = 20;
 /// Steps between progress lines when stderr is not a terminal.
@@ -81,9 +83,19 @@ pub struct TuneArgs {
     /// faster per example on a CPU). The loss is the mean over the batch's plan tokens.
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     batch: u16,
-    /// AdamW learning rate.
+    /// AdamW learning rate: the peak, after --warmup.
     #[arg(long, default_value_t = 1.5e-3, value_name = "F")]
     lr: f64,
+    /// How the learning rate moves after warm-up: `constant`, or `cosine` (down to zero at
+    /// the last step of the run, --epochs and --max-steps included).
+    #[arg(long, default_value = "constant", value_name = "constant|cosine", value_parser = parse_decay)]
+    lr_decay: Decay,
+    /// Steps of linear warm-up to --lr.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    warmup: usize,
+    /// Clip each step's gradient to this global L2 norm (0: no clipping).
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    clip: f64,
     /// LoRA rank.
     #[arg(long, default_value_t = 16, value_name = "R")]
     rank: usize,
@@ -108,6 +120,11 @@ pub struct TuneArgs {
     /// (the plan's own JSON). Recorded beside the adapter (bora_form.json).
     #[arg(long, default_value = "short", value_name = "short|full", value_parser = parse_form)]
     form: PlanForm,
+}
+
+/// A `--lr-decay` value.
+fn parse_decay(name: &str) -> Result<Decay, String> {
+    name.parse().map_err(|e: bora_tune::Error| e.to_string())
 }
 
 /// A `--form` value.
@@ -144,7 +161,14 @@ struct Report {
     max_steps: Option<usize>,
     /// Examples per optimiser step.
     batch: usize,
+    /// Peak learning rate.
     lr: f64,
+    lr_decay: &'static str,
+    warmup: usize,
+    /// Gradient clipping norm (0: none).
+    clip: f64,
+    /// The first loss spike (see `SpikeWatch`), if any.
+    spike: Option<SpikeReport>,
     rank: usize,
     alpha: f64,
     targets: Vec<&'static str>,
@@ -176,6 +200,13 @@ struct DataFile {
 }
 
 #[derive(Debug, Serialize)]
+struct SpikeReport {
+    step: usize,
+    best: f32,
+    now: f32,
+}
+
+#[derive(Debug, Serialize)]
 struct HeldoutLoss {
     epoch: usize,
     step: usize,
@@ -190,6 +221,12 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     }
     if args.epochs == 0 {
         anyhow::bail!("--epochs 0: give at least 1");
+    }
+    if !(args.clip.is_finite() && args.clip >= 0.0) {
+        anyhow::bail!(
+            "--clip {}: give a positive norm (1 is common), or 0 for none",
+            args.clip
+        );
     }
     if args.max_steps == Some(0) {
         anyhow::bail!("--max-steps 0: give at least 1, or leave it out to run every epoch");
@@ -256,6 +293,7 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         },
         lr: args.lr,
         epochs: args.epochs,
+        max_grad_norm: (args.clip > 0.0).then_some(args.clip),
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(&base, &config)?;
@@ -265,6 +303,14 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         Some(m) => m.min(per_epoch * args.epochs),
         None => per_epoch * args.epochs,
     };
+    let schedule = Schedule {
+        peak: args.lr,
+        warmup: args.warmup,
+        decay: args.lr_decay,
+        total,
+    };
+    let mut spikes = SpikeWatch::default();
+    let mut spike = None;
     eprintln!(
         "[tune] {} examples from {} ({} lines), {} held-out, {} epoch(s), {total} steps of \
          {batch}, {} trainable parameters (rank {}, alpha {})",
@@ -320,6 +366,8 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
                 let l: Vec<String> = chunk.iter().map(|&i| cases[i].line.to_string()).collect();
                 format!("{}:{}", args.data.display(), l.join(","))
             };
+            trainer.set_lr(schedule.lr_at(losses.len() + 1));
+            trainer.set_lr(schedule.lr_at(losses.len() + 1));
             let t = Instant::now();
             let loss = trainer
                 .step(&examples)
@@ -335,6 +383,22 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
                 );
             }
             losses.push(loss);
+            if let Some(s) = spikes.observe(&losses) {
+                if live {
+                    eprintln!();
+                }
+                eprintln!(
+                    "[tune] warning: the loss climbed from {:.3} to {:.3} (mean of 20 steps) \
+                     by step {}: the run is diverging; stop it and lower --lr, or use \
+                     --lr-decay cosine --clip 1",
+                    s.best, s.now, s.step
+                );
+                spike = Some(SpikeReport {
+                    step: s.step,
+                    best: s.best,
+                    now: s.now,
+                });
+            }
             tokens += examples.iter().map(|e| e.ids.len()).sum::<usize>();
             let step = losses.len();
             if live || step.is_multiple_of(LOG_EVERY) || step == total {
@@ -395,6 +459,10 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         max_steps: args.max_steps,
         batch,
         lr: args.lr,
+        lr_decay: args.lr_decay.name(),
+        warmup: args.warmup,
+        clip: args.clip,
+        spike,
         rank: args.rank,
         alpha: args.alpha,
         targets: trainer
@@ -438,44 +506,6 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An error for a path whose file name is the held-out test split's.
-fn refuse_heldout(flag: &str, path: &Path) -> anyhow::Result<()> {
-    if path.file_name().is_some_and(|n| n == HELDOUT_FILE_NAME) {
-        anyhow::bail!(
-            "{flag} {}: {HELDOUT_FILE_NAME} is the held-out test split; it must never be \
-             trained on or used for choices (epochs, checkpoints, prompts). Train on \
-             models/data/intents/train.jsonl and measure --heldout on \
-             models/data/intents/dev.jsonl",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-/// The training example of each case: its text, and its first plan as the model is to
-/// write it in `form`. A line's short form must expand to its first plan.
-fn examples(path: &Path, cases: &[IntentCase], form: PlanForm) -> anyhow::Result<Vec<Example>> {
-    cases
-        .iter()
-        .map(|c| {
-            let at = || format!("{}:{}", path.display(), c.line);
-            let steps = c.plans.first().cloned().unwrap_or_default();
-            let plan = Plan::new(steps).with_context(|| format!("{}: first plan", at()))?;
-            let target = match (form, &c.short) {
-                (PlanForm::Full, _) => plan
-                    .to_json()
-                    .with_context(|| format!("{}: first plan", at()))?,
-                (PlanForm::Short, None) => short_from_plan(&plan),
-                (PlanForm::Short, Some(short)) => {
-                    check_short(short, &plan).with_context(|| format!("{}: \"short\"", at()))?;
-                    short.clone()
-                }
-            };
-            Ok(Example::from_command(&c.text, &target))
-        })
-        .collect()
-}
-
 /// The adapter after `epoch` (of several) into `--out/epoch-N`, with its form record,
 /// so an epoch count can be chosen on the held-out loss or accuracy without rerunning.
 fn save_checkpoint(
@@ -495,59 +525,6 @@ fn save_checkpoint(
     Ok(())
 }
 
-/// `short` expands to `plan`, numbers within the benchmark's tolerance.
-fn check_short(short: &str, plan: &Plan) -> anyhow::Result<()> {
-    let expanded = expand_short(short)?;
-    let same = expanded.steps.len() == plan.steps.len()
-        && expanded
-            .steps
-            .iter()
-            .zip(&plan.steps)
-            .all(|(a, e)| score::step_matches(a, e));
-    if !same {
-        anyhow::bail!(
-            "{short} expands to {}, not to the first plan",
-            expanded.to_json()?
-        );
-    }
-    Ok(())
-}
-
-/// Token ids of every example; an error names the file and line.
-fn tokenize(
-    tok: &ModelTokenizer,
-    path: &Path,
-    cases: &[IntentCase],
-    examples: &[Example],
-) -> anyhow::Result<Vec<TokenizedExample>> {
-    cases
-        .iter()
-        .zip(examples)
-        .enumerate()
-        .map(|(i, (c, e))| {
-            TokenizedExample::new(tok, e, i)
-                .with_context(|| format!("{}:{}: cannot tokenize", path.display(), c.line))
-        })
-        .collect()
-}
-
-/// Shuffles `order` for `epoch` (Fisher-Yates, SplitMix64 seeded by `seed` and `epoch`):
-/// the same order for the same seed on every machine.
-fn shuffle(order: &mut [usize], seed: u64, epoch: u64) {
-    let mut state = seed ^ epoch.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    for i in (1..order.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        order.swap(i, j);
-    }
-}
-
 fn mean(xs: &[f32]) -> f32 {
     if xs.is_empty() {
         return f32::NAN;
@@ -562,34 +539,5 @@ fn clock(secs: f64) -> String {
         _ if secs < 60.0 => format!("{secs:.1}s"),
         _ if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m{:02}s", s / 3600, (s % 3600) / 60, s % 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shuffle_is_seeded_and_a_permutation() {
-        let mut a: Vec<usize> = (0..50).collect();
-        let mut b = a.clone();
-        shuffle(&mut a, 15, 1);
-        shuffle(&mut b, 15, 1);
-        assert_eq!(a, b);
-        let mut sorted = a.clone();
-        sorted.sort();
-        assert_eq!(sorted, (0..50).collect::<Vec<_>>());
-        let mut c: Vec<usize> = (0..50).collect();
-        shuffle(&mut c, 15, 2);
-        assert_ne!(a, c);
-    }
-
-    #[test]
-    fn heldout_file_name_is_refused() {
-        let e = refuse_heldout("--data", Path::new("models/data/intents/heldout.jsonl"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("held-out"), "{e}");
-        assert!(refuse_heldout("--data", Path::new("dev.jsonl")).is_ok());
     }
 }
