@@ -121,6 +121,7 @@ pub(super) fn unit(word: &str) -> Option<Unit> {
         "mm" | "millimeter" | "millimeters" | "millimetre" | "millimetres" => Unit::Length(0.001),
         "ft" | "foot" | "feet" => Unit::Length(0.3048),
         "inch" | "inches" => Unit::Length(0.0254),
+        "yd" | "yds" | "yard" | "yards" => Unit::Length(0.9144),
         "deg" | "degs" | "degree" | "degrees" | "°" => Unit::Angle(1.0),
         "rad" | "rads" | "radian" | "radians" => Unit::Angle(180.0 / std::f64::consts::PI),
         "turn" | "turns" | "revolution" | "revolutions" | "rotation" | "rotations" | "circle" => {

@@ -14,7 +14,7 @@
 //! - numbers as digits ("2", "1.5", ".5", "-0.5") or words ("one".."twenty", "thirty"..
 //!   "ninety", "forty five", "a hundred and eighty", "a"/"an" before a unit, "half",
 //!   "a quarter", "one and a half", "a meter and a half", "two point five");
-//! - units m/meter(s)/metre(s)/cm/centimeter(s)/mm/ft/feet/inch(es), degree(s)/deg/°/
+//! - units m/meter(s)/metre(s)/cm/centimeter(s)/mm/ft/feet/inch(es)/yd/yard(s), degree(s)/deg/°/
 //!   rad/radian(s)/turn(s)/revolution(s), s/sec(s)/second(s)/ms/min/minute(s);
 //! - sequences joined by "then", "and", "and then", "next", "after that", commas.
 //!
