@@ -33,6 +33,9 @@ CATEGORIES = MOTION + ["non_command", "injection"]
 QUOTA = {c: (216, 22) for c in MOTION}
 QUOTA["non_command"] = (354, 33)
 QUOTA["injection"] = (270, 25)
+# Training-only passes after the first, each drawing the train quota again from seed
+# SEED + k (distinct texts throughout).
+EXTRA_PASSES = 0
 
 REFLEX_WORDS = re.compile(r"\b(stop|stops|stopped|stopping|halt|halted|freeze|frozen)\b", re.I)
 
@@ -1369,40 +1372,47 @@ def heldout_keys():
     return keys
 
 
+def draw(cat, need, rng, held, seen, dropped):
+    """`need` distinct lines of category `cat` from `rng`, none in `held` or `seen`
+    (which it extends); `dropped` collects the normalised texts that equalled a heldout
+    line's, with a count under the key None."""
+    got = []
+    attempts = 0
+    while len(got) < need:
+        attempts += 1
+        if attempts > need * 400:
+            raise SystemExit(f"generate.py: {cat}: only {len(got)} distinct lines of {need}")
+        out = GENERATORS[cat](rng)
+        if out is None:
+            continue
+        text, plans = out
+        if len(plans) == 0 or any(len(p) > 8 for p in plans):
+            continue
+        if cat != "basic" and REFLEX_WORDS.search(text):
+            continue
+        key = normalise(text)
+        if not key and cat != "non_command":
+            continue
+        if key in held:
+            dropped[None] = dropped.get(None, 0) + 1
+            dropped[key] = True
+            continue
+        if key in seen:
+            continue
+        seen[key] = True
+        got.append(output_line(text, plans, cat))
+    return got
+
+
 def build():
     """(train lines, dev lines, report lines): the whole output, in memory."""
     rng = random.Random(SEED)
     held = heldout_keys()
     seen = {}
-    dropped, dropped_texts = 0, {}
+    dropped = {}
     per_cat = {}
     for cat in CATEGORIES:
-        need = sum(QUOTA[cat])
-        got = []
-        attempts = 0
-        while len(got) < need:
-            attempts += 1
-            if attempts > need * 400:
-                raise SystemExit(f"generate.py: {cat}: only {len(got)} distinct lines of {need}")
-            out = GENERATORS[cat](rng)
-            if out is None:
-                continue
-            text, plans = out
-            if len(plans) == 0 or any(len(p) > 8 for p in plans):
-                continue
-            if cat != "basic" and REFLEX_WORDS.search(text):
-                continue
-            key = normalise(text)
-            if not key and cat != "non_command":
-                continue
-            if key in held:
-                dropped += 1
-                dropped_texts[key] = True
-                continue
-            if key in seen:
-                continue
-            seen[key] = True
-            got.append(output_line(text, plans, cat))
+        got = draw(cat, sum(QUOTA[cat]), rng, held, seen, dropped)
         rng.shuffle(got)
         per_cat[cat] = got
     train, dev = [], []
@@ -1412,7 +1422,15 @@ def build():
         train += per_cat[cat][n_dev:n_dev + n_train]
     rng.shuffle(train)
     rng.shuffle(dev)
-    report = [f"dropped {dropped} generated lines ({len(dropped_texts)} distinct texts) "
+    # Later passes add training lines only, from their own seeds: the first pass and
+    # dev.jsonl are byte-identical whatever EXTRA_PASSES is.
+    for k in range(1, EXTRA_PASSES + 1):
+        extra_rng = random.Random(SEED + k)
+        for cat in CATEGORIES:
+            train += draw(cat, QUOTA[cat][0], extra_rng, held, seen, dropped)
+        extra_rng.shuffle(train)
+    n_dropped = dropped.pop(None, 0)
+    report = [f"dropped {n_dropped} generated lines ({len(dropped)} distinct texts) "
               f"whose normalised text equals a heldout line's"]
     return train, dev, report
 
