@@ -50,6 +50,10 @@ fn bora_tune_trains_an_adapter() {
         "12",
         "--lr",
         "2e-3",
+        // Twelve steps: a constant rate, so the fall asserted below is the adapter's,
+        // not the schedule's (cosine would decay to zero within the run).
+        "--lr-decay",
+        "constant",
         "--batch",
         "1",
         "--json",
@@ -69,6 +73,9 @@ fn bora_tune_trains_an_adapter() {
     assert_eq!(r["steps"], 12, "{r}");
     assert_eq!(r["batch"], 1, "{r}");
     assert_eq!(r["seed"], 15, "{r}");
+    assert_eq!(r["lr_decay"], "constant", "{r}");
+    assert_eq!(r["warmup"], 0, "2 % of 12 steps rounds to no warm-up: {r}");
+    assert_eq!(r["clip"], 1.0, "the default clips at norm 1: {r}");
     assert_eq!(r["data"]["lines"], 4, "{r}");
     assert!(r["command_line"]
         .as_array()
