@@ -6,7 +6,9 @@
 //! `{"plan":[{"move_ft":3},{"turn_deg":-90}],"times":4}` (a square of 3 ft sides, right
 //! turns) expands to eight steps in metres and degrees. Steps: `move_m`, `move_cm`,
 //! `move_mm`, `move_ft`, `move_in`, `move_yd` (negative = backwards), `turn_deg`
-//! (positive = left), `wait_s`, `say`, `stop` (value `true`). `times` (2 to
+//! (positive = left), `wait_s`, `say`, `stop` (value `true`); a distance spoken in two
+//! units is one step with both keys, `{"move_ft":9,"move_in":7}` or
+//! `{"move_m":3,"move_cm":55}` ([`COMPOUND_UNITS`]). `times` (2 to
 //! `Limits::max_steps`) repeats the whole step list; without it the list runs once. The
 //! grammar only lets a list be as long as its repeats still fit in `max_steps`.
 //! `{"plan":[]}` declines, as in the full form. The expanded plan goes through the same
@@ -53,6 +55,12 @@ impl FromStr for PlanForm {
     }
 }
 
+/// The two-unit distances a person speaks ("9 feet 7 inches", "3 metres 55"), written as
+/// one step with both keys, `{"move_ft":9,"move_in":7}`: the whole unit, then the part
+/// below it (at most this bound), summed here and not by the model.
+pub const COMPOUND_UNITS: [(&str, &str, f64); 2] =
+    [("move_ft", "move_in", 11.0), ("move_m", "move_cm", 99.0)];
+
 /// The distance keys of the short form and their length in metres.
 pub const MOVE_UNITS: [(&str, f64); 6] = [
     ("move_m", 1.0),
@@ -94,6 +102,20 @@ impl Limits {
                 one_key(key, number(-max, max))
             })
             .collect();
+        for (major, minor, below) in COMPOUND_UNITS {
+            let bound = |key: &str| {
+                steps
+                    .iter()
+                    .find_map(|s| s["properties"][key]["maximum"].as_f64())
+                    .unwrap_or(0.0)
+            };
+            let max = bound(major).floor();
+            let mut properties = Map::new();
+            properties.insert(major.into(), number(-max, max));
+            properties.insert(minor.into(), number(-below, below));
+            steps.push(json!({"type": "object", "properties": properties,
+                              "required": [major, minor], "additionalProperties": false}));
+        }
         let a = self.max_angle_deg;
         steps.push(one_key("turn_deg", number(-a, a)));
         steps.push(one_key("wait_s", number(0.0, self.max_wait_s)));
@@ -177,10 +199,11 @@ pub fn expand_short(json: &str) -> Result<Plan> {
     Plan::new(steps.iter().cycle().take(count).cloned())
 }
 
-/// One short-form step (a one-key object) as a plan step.
+/// One short-form step (a one-key object, or a two-unit distance) as a plan step.
 fn short_step(item: &Value) -> Result<Step> {
     let (key, value) = match item.as_object().map(|o| o.iter().collect::<Vec<_>>()) {
         Some(pairs) if pairs.len() == 1 => pairs[0],
+        Some(pairs) if pairs.len() == 2 => return compound_step(item, &pairs),
         _ => {
             return Err(bad(format!(
                 "a short-form step is a one-key object, not {item}"
@@ -208,6 +231,36 @@ fn short_step(item: &Value) -> Result<Step> {
         "stop" if value == &Value::Bool(true) => Ok(Step::Stop {}),
         _ => Err(bad(format!("unknown short-form step {item}"))),
     }
+}
+
+/// A two-unit distance (`{"move_ft":9,"move_in":7}`): a pair of [`COMPOUND_UNITS`], both
+/// numbers of one sign (or zero), the part below the whole unit within its bound.
+fn compound_step(item: &Value, pairs: &[(&String, &Value)]) -> Result<Step> {
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.as_f64())
+    };
+    let metres = |key: &str| MOVE_UNITS.iter().find(|(k, _)| *k == key).map(|u| u.1);
+    for (major, minor, below) in COMPOUND_UNITS {
+        let (Some(a), Some(b)) = (get(major), get(minor)) else {
+            continue;
+        };
+        if !(a.is_finite() && b.is_finite()) || a * b < 0.0 || b.abs() > below {
+            return Err(bad(format!(
+                "{item}: both parts of a distance need one sign, and {minor:?} at most {below}"
+            )));
+        }
+        let m = a * metres(major).unwrap_or(0.0) + b * metres(minor).unwrap_or(0.0);
+        return Ok(Step::Move {
+            distance_m: round6(m),
+        });
+    }
+    Err(bad(format!(
+        "{item}: a two-key step is a distance in two units, move_ft with move_in or \
+         move_m with move_cm"
+    )))
 }
 
 /// `x` to 6 decimals: 3 ft is 0.9144 m, not 0.9144000000000001.

@@ -20,10 +20,44 @@ fn spoken_units_become_metres_and_times_repeats_the_list() {
 }
 
 #[test]
+fn a_two_unit_distance_is_summed_in_code() {
+    assert_eq!(
+        full(r#"{"plan":[{"move_ft":9,"move_in":7}]}"#),
+        r#"{"plan":[{"action":"move","distance_m":2.921}]}"#
+    );
+    assert_eq!(
+        full(r#"{"plan":[{"move_m":-3,"move_cm":-55}]}"#),
+        r#"{"plan":[{"action":"move","distance_m":-3.55}]}"#
+    );
+    assert_eq!(
+        full(r#"{"plan":[{"move_ft":0,"move_in":7}]}"#),
+        r#"{"plan":[{"action":"move","distance_m":0.1778}]}"#
+    );
+    let schema = Limits::default().short_schema();
+    let pair = schema["$defs"]["step"]["anyOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["required"] == json!(["move_ft", "move_in"]))
+        .expect("a feet-and-inches step in the grammar");
+    assert_eq!(pair["properties"]["move_ft"]["maximum"], 16.0);
+    assert_eq!(pair["properties"]["move_in"]["maximum"], 11.0);
+}
+
+#[test]
 fn bad_short_forms_are_named_errors() {
     for (json, needle) in [
         (r#"{"plan":[{"move_km":1}]}"#, "unknown short-form step"),
-        (r#"{"plan":[{"move_m":1,"turn_deg":2}]}"#, "one-key object"),
+        (
+            r#"{"plan":[{"move_m":1,"turn_deg":2}]}"#,
+            "distance in two units",
+        ),
+        (
+            r#"{"plan":[{"move_m":1,"turn_deg":2,"wait_s":1}]}"#,
+            "one-key object",
+        ),
+        (r#"{"plan":[{"move_ft":9,"move_in":-7}]}"#, "one sign"),
+        (r#"{"plan":[{"move_ft":9,"move_in":14}]}"#, "at most 11"),
         (r#"{"plan":[{"move_m":"1"}]}"#, "needs a number"),
         (r#"{"plan":[{"move_m":1}],"times":9}"#, "integer 2 to 8"),
         (r#"{"plan":[{"stop":false}]}"#, "unknown short-form step"),

@@ -32,6 +32,9 @@ MAX_STEPS = 8
 SHORT_MOVE = {"move_m": 1.0, "move_cm": 0.01, "move_mm": 0.001, "move_ft": 0.3048,
               "move_in": 0.0254, "move_yd": 0.9144}
 SHORT_OTHER = {"turn_deg": ("turn", "angle_deg"), "wait_s": ("wait", "seconds")}
+# Two-unit distances, one step with both keys in this order: {"move_ft": 9, "move_in": 7};
+# the second at most the bound, both of one sign.
+SHORT_COMPOUND = {("move_ft", "move_in"): 11, ("move_m", "move_cm"): 99}
 MAX_SAY_CHARS = 200
 REFLEX_WORDS = re.compile(r"\b(stop|stops|stopped|stopping|halt|halted|freeze|frozen)\b", re.I)
 # What the held-out split must at least hold.
@@ -94,6 +97,17 @@ def short_value_fault(key, v):
 
 
 def short_step_fault(step):
+    if isinstance(step, dict) and len(step) == 2:
+        keys = tuple(step)
+        if keys not in SHORT_COMPOUND:
+            return f"two-key step {step!r} is not {' or '.join(map(str, SHORT_COMPOUND))}"
+        a, b = step[keys[0]], step[keys[1]]
+        fault = short_value_fault(keys[0], a) or short_value_fault(keys[1], b)
+        if fault:
+            return fault
+        if a * b < 0 or abs(b) > SHORT_COMPOUND[keys]:
+            return f"step {step!r}: parts of one sign, {keys[1]} at most {SHORT_COMPOUND[keys]}"
+        return None
     if not isinstance(step, dict) or len(step) != 1:
         return f"step {step!r} is not a one-key object"
     (key, v), = step.items()
@@ -106,9 +120,9 @@ def expand_short(short):
     """The plan a valid short form means: moves in metres, the plan repeated 'times' times."""
     out = []
     for step in short["plan"] * short.get("times", 1):
-        (key, v), = step.items()
+        key, v = next(iter(step.items()))
         if key in SHORT_MOVE:
-            out.append({"action": "move", "distance_m": v * SHORT_MOVE[key]})
+            out.append({"action": "move", "distance_m": sum(u * SHORT_MOVE[k] for k, u in step.items())})
         elif key in SHORT_OTHER:
             action, field = SHORT_OTHER[key]
             out.append({"action": action, field: v})

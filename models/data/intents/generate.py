@@ -52,8 +52,13 @@ def normalise(text):
 UNIT_M = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254, "yd": 0.9144}
 
 
+# Two-unit distances: (short-form keys, units per whole unit, largest part below it).
+COMPOUND = {"ft_in": (("move_ft", "move_in"), 12, 11), "m_cm": (("move_m", "move_cm"), 100, 99)}
+
+
 class Dist(float):
-    """Metres that also remember the unit and the value the person spoke them in."""
+    """Metres that also remember the unit and the value the person spoke them in; a
+    two-unit distance ("9 feet 7 inches") has unit "ft_in" or "m_cm" and spoken (9, 7)."""
 
     def __new__(cls, metres, unit, spoken):
         d = super().__new__(cls, metres)
@@ -61,22 +66,41 @@ class Dist(float):
         return d
 
     def __neg__(self):
+        if self.unit in COMPOUND:
+            return Dist(-float(self), self.unit, tuple(-p for p in self.spoken))
         return Dist(-float(self), self.unit, -self.spoken)
 
     def __mul__(self, k):
-        if type(k) is int:
-            return Dist(float(self) * k, self.unit, self.spoken * k)
-        return float(self) * k
+        if type(k) is not int:
+            return float(self) * k
+        return Dist(float(self) * k, *self.scaled(k))
+
+    def scaled(self, k):
+        """(unit, spoken) of this distance k times over."""
+        if self.unit in COMPOUND:
+            keys, per, below = COMPOUND[self.unit]
+            whole, part = self.spoken
+            if abs(part * k) <= below:
+                return self.unit, (whole * k, part * k)
+            # The parts overflow: the total in the smaller unit.
+            return keys[1][5:], (whole * per + part) * k
+        return self.unit, self.spoken * k
 
     __rmul__ = __mul__
 
+    def short(self):
+        """The short-form step keys and spoken values of this distance."""
+        if self.unit in COMPOUND:
+            return dict(zip(COMPOUND[self.unit][0], self.spoken))
+        return {"move_" + self.unit: self.spoken}
+
 
 def M(x):
-    """A move step. "_short" keeps (short-form key, spoken value); output_line strips it."""
-    unit, v = (x.unit, x.spoken) if isinstance(x, Dist) else ("m", x)
+    """A move step. "_short" keeps {short-form key: spoken value}; output_line strips it."""
+    d = x if isinstance(x, Dist) else Dist(x, "m", x)
     x = round(float(x), 4)
     assert x != 0 and abs(x) <= 5.0, x
-    return {"action": "move", "distance_m": x, "_short": ("move_" + unit, v)}
+    return {"action": "move", "distance_m": x, "_short": d.short(), "_dist": d}
 
 
 def short_number(v):
@@ -246,7 +270,7 @@ def dist_units(rng):
             else:
                 text = f"{m} {mu} {c}"
             x = m + c / 100
-            su, v = "m", x
+            su, v = "m_cm", (m, c)
         else:
             f = rng.randint(1, 15)
             i = rng.randint(1, 11)
@@ -259,7 +283,7 @@ def dist_units(rng):
             else:
                 text = f"{f} {'foot' if f == 1 else rng.choice(['feet', 'foot'])} {i}"
             x = f * 0.3048 + i * 0.0254
-            su, v = "in", f * 12 + i
+            su, v = "ft_in", (f, i)
         x = round(x, 4)
         if 0 < x <= 5.0:
             return text, Dist(x, su, v)
@@ -741,8 +765,7 @@ TIMES = {2: ["twice", "two times", "2 times", "two times over"],
 def merged(step, k):
     """The single step meaning the same motion as step repeated k times, or None."""
     if step["action"] == "move" and abs(step["distance_m"] * k) <= 5.0:
-        unit, v = step["_short"]
-        return M(Dist(step["distance_m"] * k, unit[5:], v * k))
+        return M(Dist(step["distance_m"] * k, *step["_dist"].scaled(k)))
     if step["action"] == "turn" and abs(step["angle_deg"] * k) <= 360.0:
         return T(step["angle_deg"] * k)
     if step["action"] == "wait" and step["seconds"] * k <= 30.0:
@@ -1289,8 +1312,7 @@ GENERATORS = {
 def short_step(step):
     a = step["action"]
     if a == "move":
-        key, v = step["_short"]
-        return {key: short_number(v)}
+        return {key: short_number(v) for key, v in step["_short"].items()}
     if a == "turn":
         return {"turn_deg": short_number(step["angle_deg"])}
     if a == "wait":
@@ -1319,9 +1341,9 @@ def expand_short(short):
     """The canonical plan a short form means: units to metres, the plan repeated."""
     out = []
     for step in short["plan"] * short.get("times", 1):
-        (key, v), = step.items()
+        key, v = next(iter(step.items()))
         if key.startswith("move_"):
-            out.append({"action": "move", "distance_m": v * UNIT_M[key[5:]]})
+            out.append({"action": "move", "distance_m": sum(u * UNIT_M[k[5:]] for k, u in step.items())})
         elif key == "stop":
             out.append({"action": "stop"})
         else:
@@ -1349,7 +1371,7 @@ def same_plan(a, b):
 
 
 def strip_private(plans):
-    return [[{k: v for k, v in s.items() if k != "_short"} for s in plan] for plan in plans]
+    return [[{k: v for k, v in s.items() if k not in ("_short", "_dist")} for s in plan] for plan in plans]
 
 
 def output_line(text, plans, cat):
