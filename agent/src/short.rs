@@ -110,11 +110,21 @@ impl Limits {
                     .unwrap_or(0.0)
             };
             let max = bound(major).floor();
-            let mut properties = Map::new();
-            properties.insert(major.into(), number(-max, max));
-            properties.insert(minor.into(), number(-below, below));
-            steps.push(json!({"type": "object", "properties": properties,
-                              "required": [major, minor], "additionalProperties": false}));
+            // One branch per sign, so that both parts always share it.
+            for sign in [1.0, -1.0] {
+                let range = |m: f64| {
+                    if sign > 0.0 {
+                        number(0.0, m)
+                    } else {
+                        number(-m, 0.0)
+                    }
+                };
+                let mut properties = Map::new();
+                properties.insert(major.into(), range(max));
+                properties.insert(minor.into(), range(below));
+                steps.push(json!({"type": "object", "properties": properties,
+                                  "required": [major, minor], "additionalProperties": false}));
+            }
         }
         let a = self.max_angle_deg;
         steps.push(one_key("turn_deg", number(-a, a)));

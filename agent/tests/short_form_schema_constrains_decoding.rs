@@ -31,6 +31,8 @@ fn decoder_writes_the_short_forms_training_uses() {
         r#"{"plan":[{"turn_deg":45}],"times":8}"#,
         r#"{"plan":[{"move_in":195.8},{"move_yd":-4.5},{"move_mm":5000},{"stop":true}]}"#,
         r#"{"plan":[{"move_ft":15.9},{"move_ft":16},{"move_in":19.6},{"move_yd":5}]}"#,
+        r#"{"plan":[{"move_ft":9,"move_in":7},{"move_m":-3,"move_cm":-55}]}"#,
+        r#"{"plan":[{"move_ft":0,"move_in":-7},{"move_m":4,"move_cm":70}],"times":2}"#,
         r#"{"plan":[]}"#,
     ] {
         assert!(accepts(&limits, text), "{text}");
@@ -57,6 +59,13 @@ fn decoder_cannot_write_beyond_the_limits_in_any_unit() {
         r#"{"plan":[{"move_km":1}]}"#,
         r#"{"plan":[{"stop":false}]}"#,
         r#"{"plan":[{"move_m":1,"turn_deg":90}]}"#,
+        // Two-unit distances: one sign, the small part under its unit, keys in order.
+        r#"{"plan":[{"move_m":4,"move_cm":-4}]}"#,
+        r#"{"plan":[{"move_ft":-9,"move_in":7}]}"#,
+        r#"{"plan":[{"move_ft":9,"move_in":12}]}"#,
+        r#"{"plan":[{"move_m":3,"move_cm":100}]}"#,
+        r#"{"plan":[{"move_in":7,"move_ft":9}]}"#,
+        r#"{"plan":[{"move_yd":1,"move_ft":2}]}"#,
     ] {
         assert!(!accepts(&limits, text), "{text}");
     }
