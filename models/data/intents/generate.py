@@ -35,7 +35,7 @@ QUOTA["non_command"] = (354, 33)
 QUOTA["injection"] = (270, 25)
 # Training-only passes after the first, each drawing the train quota again from seed
 # SEED + k (distinct texts throughout).
-EXTRA_PASSES = 0
+EXTRA_PASSES = 1
 
 REFLEX_WORDS = re.compile(r"\b(stop|stops|stopped|stopping|halt|halted|freeze|frozen)\b", re.I)
 
