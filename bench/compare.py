@@ -8,12 +8,17 @@ Per model and thread count, each repetition runs llama.cpp's `llama-bench` and
 from repetition to repetition so that a slow drift of the machine's load favours
 neither. Every figure in the table is the median over the repetitions.
 
+llama.cpp runs each figure in two configurations (LLAMA_CONFIGS: with its extra
+buffers, AMX or repacked, and without); the table takes the faster one that ran in every
+repetition and names it, and a second table shows both, or why one failed.
+
 What is measured, on both sides:
   prefill  one 128-token prompt in one pass, tokens/s
            (llama-bench -p 128 -n 0; bora bench --prefill-tokens 128)
   decode   64 tokens one at a time after a 128-token prompt, tokens/s
            (llama-bench -p 0 -n 64 -d 128; bora bench --decode-tokens 64)
-  peak RSS llama.cpp: ru_maxrss of the llama-bench process (largest of its two runs);
+  peak RSS llama.cpp: ru_maxrss of the llama-bench process (the larger of the two
+           configurations the table's figures came from);
            bora: VmHWM that `bora bench` reads before it allocates its memory bandwidth
            buffer (the process's own ru_maxrss includes that 256 MiB buffer; kept in
            the JSON as bora_process_rss_mib).
@@ -102,23 +107,65 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, int
     return out, usage.ru_maxrss * 1024
 
 
-def llama_run(llama_bench: str, model: Path, threads: int) -> dict:
-    """One llama.cpp measurement: prefill run and decode run, two processes."""
+# llama.cpp's configurations, per figure: with its extra buffers (`--repack 1`, the
+# default: on x86 hosts with AMX the weights go to the AMX buffer, elsewhere to its CPU
+# repack buffer) and without (`--repack 0`, plain CPU buffers). On AMX hosts the batched
+# product of the extra buffer crashed in ggml_backend_amx_mul_mat (prefill, and filling
+# the cache for -d 128 in one batch); decode with `-ub 1` fills the cache a token at a
+# time and avoids it.
+LLAMA_CONFIGS = {
+    "prefill": [("extra buffers", ["--repack", "1"]), ("plain", ["--repack", "0"])],
+    "decode": [("extra buffers", ["--repack", "1", "-ub", "1"]), ("plain", ["--repack", "0"])],
+}
+
+
+def llama_one(llama_bench: str, model: Path, threads: int, figure: str, flags: list[str]) -> dict:
+    """One llama-bench run of `figure` with `flags`: tok/s and peak RSS, or the failure."""
     base = [llama_bench, "-m", str(model), "-t", str(threads), "-r", "1", "-ngl", "0", "-o", "json"]
-    out_p, rss_p = measure(base + ["-p", str(PROMPT), "-n", "0"])
-    out_d, rss_d = measure(base + ["-p", "0", "-n", str(DECODE), "-d", str(PROMPT)])
-    pp = json.loads(out_p)
-    tg = json.loads(out_d)
-    if len(pp) != 1 or len(tg) != 1:
-        raise BenchError(f"llama-bench printed {len(pp)} + {len(tg)} results, expected 1 + 1")
-    return {
-        "prefill_tok_s": float(pp[0]["avg_ts"]),
-        "decode_tok_s": float(tg[0]["avg_ts"]),
-        "peak_rss_bytes": max(rss_p, rss_d),
-        "build_commit": pp[0].get("build_commit", "?"),
-        "cpu_info": pp[0].get("cpu_info", "?"),
-        "n_threads": pp[0].get("n_threads"),
-    }
+    shape = ["-p", str(PROMPT), "-n", "0"] if figure == "prefill" else ["-p", "0", "-n", str(DECODE), "-d", str(PROMPT)]
+    cmd = base + shape + flags
+    try:
+        out, rss = measure(cmd)
+        res = json.loads(out)
+        if len(res) != 1:
+            raise BenchError(f"{shlex.join(cmd)} printed {len(res)} results, expected 1")
+    except (BenchError, json.JSONDecodeError) as e:
+        lines = [ln for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
+        head = lines[0].rsplit(" exited with ", 1)
+        why = f"exit {head[1].rstrip(':')}" if len(head) == 2 else lines[0][-120:]
+        last = lines[-1].strip()[-160:] if len(lines) > 1 else ""
+        return {"flags": flags, "error": f"{why}: {last}" if last else why, "detail": str(e)[-2000:]}
+    return {"flags": flags, "tok_s": float(res[0]["avg_ts"]), "peak_rss_bytes": rss,
+            "build_commit": res[0].get("build_commit", "?")}
+
+
+def llama_run(llama_bench: str, model: Path, threads: int) -> dict:
+    """One llama.cpp measurement: each figure in each configuration, its own process."""
+    return {fig: {name: llama_one(llama_bench, model, threads, fig, flags) for name, flags in cfgs}
+            for fig, cfgs in LLAMA_CONFIGS.items()}
+
+
+def llama_best(runs: list[dict], figure: str) -> tuple[str, float, float] | None:
+    """The configuration whose median tok/s of `figure` is highest among those that ran
+    in every repetition: (name, median tok/s, median peak RSS in bytes)."""
+    best = None
+    for name, _ in LLAMA_CONFIGS[figure]:
+        rs = [r[figure][name] for r in runs]
+        if any("error" in r for r in rs):
+            continue
+        tok = med([r["tok_s"] for r in rs])
+        if best is None or tok > best[1]:
+            best = (name, tok, med([r["peak_rss_bytes"] for r in rs]))
+    return best
+
+
+def llama_cell(runs: list[dict], figure: str, name: str) -> str:
+    """A table cell: the median tok/s of `figure` in configuration `name`, or its failure."""
+    rs = [r[figure][name] for r in runs]
+    bad = [r for r in rs if "error" in r]
+    if bad:
+        return f"failed ({len(bad)}/{len(rs)}): {bad[0]['error'][:80]}"
+    return f"{med([r['tok_s'] for r in rs]):.1f}"
 
 
 def bora_run(bora: str, model: Path, threads: int) -> dict:
@@ -208,6 +255,7 @@ def main() -> int:
     built = dt.datetime.fromtimestamp(Path(a.bora).stat().st_mtime, dt.timezone.utc)
     raw: dict = {"runs": []}
     rows = []
+    configs = []
     for name, path in models:
         for t in threads:
             llama_runs, bora_runs = [], []
@@ -221,31 +269,46 @@ def main() -> int:
                         bora_runs.append(bora_run(a.bora, path, t))
             raw["runs"].append({"model": name, "file": str(path), "threads": t,
                                 "llama": llama_runs, "bora": bora_runs})
-            lp = med([r["prefill_tok_s"] for r in llama_runs])
-            ld = med([r["decode_tok_s"] for r in llama_runs])
-            lr = med([r["peak_rss_bytes"] for r in llama_runs]) / MIB
+            pbest = llama_best(llama_runs, "prefill")
+            dbest = llama_best(llama_runs, "decode")
+            if pbest is None or dbest is None:
+                raise BenchError(f"{name} t={t}: no llama.cpp configuration ran: "
+                                 + json.dumps(llama_runs[0])[:600])
             bp = med([r["prefill_tok_s"] for r in bora_runs])
             bd = med([r["decode_tok_s"] for r in bora_runs])
             br = med([r["peak_rss_bytes"] for r in bora_runs]) / MIB
             bw = med([r["decode_bandwidth_fraction"] for r in bora_runs])
             bytes_tok = med([r["weight_bytes_per_token"] for r in bora_runs])
             bw_gbs = med([r["bandwidth_gb_s"] for r in bora_runs])
-            lbw = bytes_tok * ld / (bw_gbs * 1e9)
-            rows.append((MODELS[name][1], t, lp, ld, bp, bd, br, lr, bw, lbw, bw_gbs))
+            lbw = bytes_tok * dbest[1] / (bw_gbs * 1e9)
+            lr = max(pbest[2], dbest[2]) / MIB
+            rows.append((MODELS[name][1], t, pbest, dbest, bp, bd, br, lr, bw, lbw, bw_gbs))
+            configs.append((MODELS[name][1], t, {fig: {n: llama_cell(llama_runs, fig, n) for n, _ in cfgs}
+                                                  for fig, cfgs in LLAMA_CONFIGS.items()}))
 
     load_after = load()
-    llama_commit = raw["runs"][0]["llama"][0]["build_commit"] if raw["runs"] else "?"
+    llama_commit = next((c.get("build_commit") for run in raw["runs"] for r in run["llama"]
+                         for f in r.values() for c in f.values() if "build_commit" in c), "?")
     print(f"Measured {started:%Y-%m-%d %H:%M} UTC on {cpu_name()} ({os.cpu_count()} logical CPUs), "
           f"bora binary built {built:%Y-%m-%d %H:%M} UTC, tree at {commit}, llama.cpp {llama_commit} (vendored by llama-cpp-python, GGML_NATIVE=ON); "
-          f"median of {a.reps} alternating runs; load average (1, 5, 15 min) {load_before} before, {load_after} after.")
+          f"median of {a.reps} alternating runs; load average (1, 5, 15 min) {load_before} before, {load_after} after. "
+          f"llama.cpp figures are its best working configuration per figure (named in brackets; both below).")
     print()
     print("| model | threads | llama.cpp prefill tok/s | llama.cpp decode tok/s | bora prefill tok/s | bora decode tok/s "
           "| prefill bora/llama | decode bora/llama | bora peak RSS MiB | llama.cpp peak RSS MiB | RSS bora/llama "
           "| bora decode BW % | llama.cpp decode BW % |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for (m, t, lp, ld, bp, bd, br, lr, bw, lbw, _) in rows:
-        print(f"| {m} | {t} | {lp:.1f} | {ld:.1f} | {bp:.1f} | {bd:.1f} | {bp / lp:.2f} | {bd / ld:.2f} "
+    for (m, t, pb, db, bp, bd, br, lr, bw, lbw, _) in rows:
+        print(f"| {m} | {t} | {pb[1]:.1f} ({pb[0]}) | {db[1]:.1f} ({db[0]}) | {bp:.1f} | {bd:.1f} | {bp / pb[1]:.2f} | {bd / db[1]:.2f} "
               f"| {br:.0f} | {lr:.0f} | {br / lr:.2f} | {bw * 100:.0f}% | {lbw * 100:.0f}% |")
+    print()
+    print("llama.cpp per configuration (tok/s, median); flags added to llama-bench:")
+    print()
+    heads = [(fig, n, " ".join(f)) for fig, cfgs in LLAMA_CONFIGS.items() for n, f in cfgs]
+    print("| model | threads | " + " | ".join(f"{fig}, {n} (`{f}`)" for fig, n, f in heads) + " |")
+    print("|---|---:|" + "---:|" * len(heads))
+    for (m, t, cells) in configs:
+        print(f"| {m} | {t} | " + " | ".join(cells[fig][n] for fig, n, _ in heads) + " |")
     bws = ", ".join(f"{m} t={t}: {g:.1f}" for (m, t, *_rest, g) in rows)
     print()
     print(f"Read bandwidth bora measured in each run (GB/s, median): {bws}.")

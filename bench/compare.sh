@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bora vs llama.cpp on the same GGUF files (SmolLM2-135M-Instruct Q4_1, gemma-3-270m
 # Q4_K_M), 1 and 2 threads: prefill and decode tok/s, peak RSS, bora's share of the
-# memory bandwidth. Prints a Markdown table (the README's Performance section).
+# memory bandwidth. llama.cpp runs each figure with its extra buffers (AMX or repacked
+# weights; --repack 1, decode with -ub 1) and without (--repack 0); the table takes its best
+# configuration that ran and names it, and a second table shows both or why one failed.
+# Prints Markdown tables (the README's Performance section).
 #
 #   bench/compare.sh                      # 3 alternating repetitions, median
 #   bench/compare.sh --reps 5 --threads 2 --models smollm2
