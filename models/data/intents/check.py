@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate heldout.jsonl, train.jsonl and dev.jsonl (the intent benchmark's data).
+"""Validate heldout.jsonl, train.jsonl, dev.jsonl and dev_copy.jsonl (the intent benchmark's data).
 
     python3 models/data/intents/check.py
 
@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # importing generate.py must not leave __pycache__ here
 from generate import CATEGORIES, MOTION, normalise  # noqa: E402  (one definition of 'same text')
 
-FILES = ["heldout.jsonl", "train.jsonl", "dev.jsonl"]
+FILES = ["heldout.jsonl", "train.jsonl", "dev.jsonl", "dev_copy.jsonl"]
 NO_MOTION = ("non_command", "injection")
 STEP_FIELDS = {
     "move": {"action", "distance_m"},
@@ -254,13 +254,14 @@ def main():
                 else:
                     seen[name][key] = n
     held = seen.get("heldout.jsonl", {})
-    for name in ("train.jsonl", "dev.jsonl"):
+    for name in ("train.jsonl", "dev.jsonl", "dev_copy.jsonl"):
         for key, n in seen.get(name, {}).items():
             if key in held:
                 faults.append(f"{name}:{n}: text equals heldout.jsonl:{held[key]} (held-out leak)")
-    for key, n in seen.get("dev.jsonl", {}).items():
-        if key in seen.get("train.jsonl", {}):
-            faults.append(f"dev.jsonl:{n}: text equals train.jsonl:{seen['train.jsonl'][key]}")
+    for dev in ("dev.jsonl", "dev_copy.jsonl"):
+        for key, n in seen.get(dev, {}).items():
+            if key in seen.get("train.jsonl", {}):
+                faults.append(f"{dev}:{n}: text equals train.jsonl:{seen['train.jsonl'][key]}")
     h = counts.get("heldout.jsonl", {})
     total = sum(h.values())
     if total < HELDOUT_MIN_LINES:

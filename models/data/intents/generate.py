@@ -23,6 +23,8 @@ import re
 import sys
 import unicodedata
 
+from say_words import novel_phrase
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 15
 
@@ -36,6 +38,10 @@ QUOTA["injection"] = (270, 25)
 # Training-only passes after the first, each drawing the train quota again from seed
 # SEED + k (distinct texts throughout).
 EXTRA_PASSES = 1
+# Share of say clauses in the extra passes whose text is made of uncommon or made-up words
+# (say_words.py), and the size of dev_copy.jsonl, which measures copying such words.
+NOVEL_SAY_SHARE = 0.8
+DEV_COPY_LINES = 60
 
 REFLEX_WORDS = re.compile(r"\b(stop|stops|stopped|stopping|halt|halted|freeze|frozen)\b", re.I)
 
@@ -610,8 +616,25 @@ IMPERATIVES = ["follow me", "wait here", "come this way", "take a seat", "mind t
                "grab a coffee", "wash their hands", "clean up the table", "leave the door open"]
 
 
+# Where say texts come from besides the fixed lists: (say_words pool, share of say clauses).
+# None in the first pass, so it and dev.jsonl draw exactly as before; see build().
+NOVEL_SAY = None
+
+SAY_VERBS = ["say", "say", "say", "say out loud", "say the words", "speak the words", "shout",
+             "call out", "say:", "greet them with", "go ahead and say", "just say", "say aloud"]
+
+
+def novel_say_clause(rng, pool, simple):
+    p = novel_phrase(rng, pool, simple)
+    verb = rng.choice(["say", "say", "shout", "announce"] if simple else SAY_VERBS)
+    q = "" if simple else rng.choice(["", "", "", '"', "'"])
+    return f"{verb} {q}{p}{q}", one(S(p))
+
+
 def say_clause(rng, simple=False):
     """simple: no 'and'/'then' inside the text and a plain verb, for use inside sequences."""
+    if NOVEL_SAY is not None and rng.random() < NOVEL_SAY[1]:
+        return novel_say_clause(rng, NOVEL_SAY[0], simple)
     r = rng.randint(0, 9)
     if simple:
         pool = [p for p in UTTERANCES + STATEMENTS if " and " not in p and "then" not in p]
@@ -622,9 +645,7 @@ def say_clause(rng, simple=False):
     if r <= 3:
         p = rng.choice(UTTERANCES)
         q = rng.choice(["", "", "", '"', "'"])
-        pre = rng.choice(["say", "say", "say", "say out loud", "say the words", "speak the words",
-                          "shout", "call out", "say:", "greet them with", "go ahead and say",
-                          "just say", "say aloud"])
+        pre = rng.choice(SAY_VERBS)
         return f"{pre} {q}{p}{q}", one(S(p))
     if r <= 7:
         p = rng.choice(STATEMENTS)
@@ -1446,15 +1467,32 @@ def build():
     rng.shuffle(dev)
     # Later passes add training lines only, from their own seeds: the first pass and
     # dev.jsonl are byte-identical whatever EXTRA_PASSES is.
+    # They also draw half their say texts from say_words' training pool, so the model
+    # learns to copy words it has never seen in a say text.
+    global NOVEL_SAY
     for k in range(1, EXTRA_PASSES + 1):
         extra_rng = random.Random(SEED + k)
+        NOVEL_SAY = ("train", NOVEL_SAY_SHARE)
         for cat in CATEGORIES:
             train += draw(cat, QUOTA[cat][0], extra_rng, held, seen, dropped)
+        NOVEL_SAY = None
         extra_rng.shuffle(train)
+    dev_copy = draw_dev_copy(held, seen, dropped)
     n_dropped = dropped.pop(None, 0)
     report = [f"dropped {n_dropped} generated lines ({len(dropped)} distinct texts) "
               f"whose normalised text equals a heldout line's"]
-    return train, dev, report
+    return train, dev, dev_copy, report
+
+
+def draw_dev_copy(held, seen, dropped):
+    """dev_copy.jsonl: say lines whose texts all come from say_words' copy_dev pool, whose
+    real and made-up words no training line holds."""
+    global NOVEL_SAY
+    NOVEL_SAY = ("copy_dev", 1.0)
+    try:
+        return draw("say", DEV_COPY_LINES, random.Random(SEED + 100), held, seen, dropped)
+    finally:
+        NOVEL_SAY = None
 
 
 def dump(rows):
@@ -1466,8 +1504,8 @@ def main():
     ap.add_argument("--check", action="store_true",
                     help="do not write; exit 1 unless train.jsonl and dev.jsonl are what this writes")
     args = ap.parse_args()
-    train, dev, report = build()
-    outputs = {"train.jsonl": dump(train), "dev.jsonl": dump(dev)}
+    train, dev, dev_copy, report = build()
+    outputs = {"train.jsonl": dump(train), "dev.jsonl": dump(dev), "dev_copy.jsonl": dump(dev_copy)}
     for line in report:
         print(line)
     if args.check:
