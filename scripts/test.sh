@@ -17,6 +17,9 @@ step "clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --release -- -D warnings
 step "python peers and launch files compile"
 python3 -m py_compile tests/peers/*.py $(ls launch/*.py 2>/dev/null)
+step "intent data: every line valid, no held-out leak, train/dev/dev_copy are what generate.py writes"
+python3 models/data/intents/check.py >/dev/null
+python3 models/data/intents/generate.py --check
 step "no two modules of a crate import each other"
 python3 scripts/import-cycles.py
 step "build"
