@@ -207,7 +207,11 @@ fn adversarial_commands_each_get_an_outcome_and_never_exceed_the_limits() -> any
         json!([{"action": "move", "distance_m": 0.5}]),
         "{plan}"
     );
-    rig.wait_event("plan_done", t, 30.0)?;
+    // A plan from before may still run ("wait 1e308 seconds" can give a 1.3 s wait) and
+    // end after `t`: its plan_done is not this move's. Wait for this move to start, then
+    // for the plan_done after it.
+    let started = rig.wait_event("\"action\":\"move\"", t, 30.0)?;
+    rig.wait_event("plan_done", started["t"].as_f64().unwrap_or(t), 30.0)?;
     let after = rig.wait_still(0.5, 30.0)?;
     let d = |p: &Value, k: &str| p[k].as_f64().unwrap_or(f64::NAN);
     let moved = (d(&after, "x") - d(&before, "x")).hypot(d(&after, "y") - d(&before, "y"));
