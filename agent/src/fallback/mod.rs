@@ -10,7 +10,8 @@
 //!   "a quarter turn" / "half a turn" / "a full turn" count in revolutions;
 //! - "go left 2 meters" = turn left, then move 2 m;
 //! - stop/halt/freeze/"stand still"; wait/pause/sleep/hold/stay (a bare number is s);
-//! - say/speak/announce TEXT (the rest of the clause, original case);
+//! - say/speak/announce/tell/shout TEXT (the rest of the clause, original case, after
+//!   "out loud", "aloud", "the words" or a colon);
 //! - numbers as digits ("2", "1.5", ".5", "-0.5") or words ("one".."twenty", "thirty"..
 //!   "ninety", "forty five", "a hundred and eighty", "a"/"an" before a unit, "half",
 //!   "a quarter", "one and a half", "a meter and a half", "two point five");
@@ -91,7 +92,32 @@ struct Ctx<'a> {
 }
 
 fn is_say_verb(w: &str) -> bool {
-    matches!(w, "say" | "speak" | "announce" | "tell")
+    matches!(w, "say" | "speak" | "announce" | "tell" | "shout")
+}
+
+/// Words between a say verb and what to say ("say out loud: hi", "speak the words hi"),
+/// longest first; matched case-insensitively at the start of the text.
+const SAY_LEAD_INS: [&str; 4] = ["out loud", "the words", "aloud", ":"];
+
+/// `text` without its say lead-ins and enclosing quotes.
+fn say_text(mut text: &str) -> &str {
+    loop {
+        text = text.trim();
+        let lead = SAY_LEAD_INS.iter().find(|l| {
+            text.get(..l.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(l))
+                && text[l.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric() || **l == ":")
+        });
+        match lead {
+            Some(l) => text = &text[l.len()..],
+            None => break,
+        }
+    }
+    text.trim_matches(|c| matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’'))
+        .trim()
 }
 
 fn is_stop_word(w: &str) -> bool {
@@ -309,6 +335,8 @@ impl<'a> Ctx<'a> {
             let w = self.word(i);
             let (breaks, width, text_end) = match tok.kind {
                 Kind::Sep('.' | '!' | '?') => (true, 1, tok.end),
+                // "say: hello": the colon introduces the text.
+                Kind::Sep(':') if say_mode => (false, 1, tok.end),
                 Kind::Sep(_) => (true, 1, tok.start),
                 Kind::Word if w == "then" => (true, 1, tok.start),
                 Kind::Word if w == "after" && self.word(i + 1) == "that" => {
@@ -457,13 +485,7 @@ impl<'a> Ctx<'a> {
         verb_end: usize,
         text_end: usize,
     ) -> std::result::Result<Vec<Step>, NotUnderstood> {
-        let raw = self.original.get(verb_end..text_end).unwrap_or("");
-        let text = raw
-            .trim()
-            .trim_start_matches(':')
-            .trim()
-            .trim_matches(|c| matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’'))
-            .trim();
+        let text = say_text(self.original.get(verb_end..text_end).unwrap_or(""));
         if text.is_empty() {
             return Err(NotUnderstood::MissingText);
         }
@@ -550,6 +572,36 @@ impl<'a> Ctx<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn said(command: &str) -> Vec<Step> {
+        parse_command(command, &Limits::default())
+            .unwrap()
+            .steps()
+            .to_vec()
+    }
+
+    #[test]
+    fn say_text_starts_after_its_lead_in() {
+        for command in [
+            "say: gizmo is ready",
+            "say out loud gizmo is ready",
+            "Say aloud: 'gizmo is ready'",
+            "speak the words \"gizmo is ready\"",
+            "shout gizmo is ready",
+        ] {
+            assert_eq!(
+                said(command),
+                [Step::say("gizmo is ready").unwrap()],
+                "{command}"
+            );
+        }
+        // A lead-in word that starts the text itself stays.
+        assert_eq!(said("say aloudly"), [Step::say("aloudly").unwrap()]);
+        assert_eq!(
+            said("say: hi, then turn left"),
+            [Step::say("hi").unwrap(), Step::Turn { angle_deg: 90.0 }]
+        );
+    }
 
     #[test]
     fn lexer_keeps_byte_spans_of_non_ascii_text() {
