@@ -45,10 +45,12 @@ layout), bora_form.json (the form) and tune.json (the run's report) into --out.\
 The training data is models/data/intents/train.jsonl; the held-out loss is measured on \
 models/data/intents/dev.jsonl. models/data/intents/heldout.jsonl is the test split: it is \
 refused, it must never be trained on or used for choices.\n\n\
-Time on a 2-core CPU (Intel Xeon VM, idle), the defaults: the default SmolLM2-135M loads \
-in a few seconds, then trains about 140 tokens/s (1.2 s per step of 4): one epoch over \
-3000 lines takes about 15 minutes. The held-out loss costs about 0.1 s per line each time \
-(dev.jsonl, 300 lines: 30 s at the start and after every epoch).\n\n\
+Time on a 2-core CPU, the defaults: the default SmolLM2-135M loads in a few seconds, \
+then trains about 140 tokens/s on an idle Intel Xeon VM with AVX-512 (1.2 s per step of \
+4; one epoch over the 6000 lines of train.jsonl about 29 minutes) and about 85 tokens/s \
+on an AVX2 AMD EPYC VM (about 46 minutes; --limit 3000 halves it). The held-out loss costs \
+0.1-0.15 s per line each time (dev.jsonl, 300 lines: 30-46 s at the start and after \
+every epoch).\n\n\
 The learning rate warms up linearly, then follows a cosine down to zero at the run's last \
 step (--lr-decay cosine), and each step's gradient is clipped to norm 1 (--clip). At a \
 constant rate (--lr-decay constant) a second epoch made the adapter worse on dev.jsonl \
