@@ -11,7 +11,8 @@
 //! - "go left 2 meters" = turn left, then move 2 m;
 //! - stop/halt/freeze/"stand still"; wait/pause/sleep/hold/stay (a bare number is s);
 //! - say/speak/announce/tell/shout TEXT (the rest of the clause, original case, after
-//!   "out loud", "aloud", "the words" or a colon);
+//!   "out loud", "aloud", "the words" or a colon; it ends at punctuation, "then", and at
+//!   "after that" before a command);
 //! - numbers as digits ("2", "1.5", ".5", "-0.5") or words ("one".."twenty", "thirty"..
 //!   "ninety", "forty five", "a hundred and eighty", "a"/"an" before a unit, "half",
 //!   "a quarter", "one and a half", "a meter and a half", "two point five");
@@ -323,8 +324,14 @@ impl<'a> Ctx<'a> {
         self.original[start..end].trim()
     }
 
+    /// Whether tokens `i` and `i + 1` are "after that".
+    fn after_that(&self, i: usize) -> bool {
+        self.word(i) == "after" && self.word(i + 1) == "that"
+    }
+
     /// Splits the tokens at separators. Once a clause starts with a say verb, only
-    /// punctuation and "then" end it, so "say hello and welcome" keeps its "and".
+    /// punctuation, "(and) then" and "(and) after that" before a command end it, so "say
+    /// hello and welcome" keeps its "and".
     fn clauses(&self) -> Vec<Clause> {
         let mut out = Vec::new();
         let mut first = 0;
@@ -339,9 +346,19 @@ impl<'a> Ctx<'a> {
                 Kind::Sep(':') if say_mode => (false, 1, tok.end),
                 Kind::Sep(_) => (true, 1, tok.start),
                 Kind::Word if w == "then" => (true, 1, tok.start),
-                Kind::Word if w == "after" && self.word(i + 1) == "that" => {
-                    (!say_mode, 2, tok.start)
+                // In a say text "and then" ends it as "then" does, without the "and".
+                Kind::Word if say_mode && w == "and" && self.word(i + 1) == "then" => {
+                    (true, 2, tok.start)
                 }
+                // ... and "(and) after that" ends it where a command follows.
+                Kind::Word if say_mode && w == "and" && self.after_that(i + 1) => {
+                    (may_start_a_command(self.word(i + 3)), 3, tok.start)
+                }
+                Kind::Word if self.after_that(i) => (
+                    !say_mode || may_start_a_command(self.word(i + 2)),
+                    2,
+                    tok.start,
+                ),
                 Kind::Word if is_clause_break(w) => (!say_mode, 1, tok.start),
                 _ => (false, 1, tok.end),
             };
@@ -570,45 +587,4 @@ impl<'a> Ctx<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn said(command: &str) -> Vec<Step> {
-        parse_command(command, &Limits::default())
-            .unwrap()
-            .steps()
-            .to_vec()
-    }
-
-    #[test]
-    fn say_text_starts_after_its_lead_in() {
-        for command in [
-            "say: gizmo is ready",
-            "say out loud gizmo is ready",
-            "Say aloud: 'gizmo is ready'",
-            "speak the words \"gizmo is ready\"",
-            "shout gizmo is ready",
-        ] {
-            assert_eq!(
-                said(command),
-                [Step::say("gizmo is ready").unwrap()],
-                "{command}"
-            );
-        }
-        // A lead-in word that starts the text itself stays.
-        assert_eq!(said("say aloudly"), [Step::say("aloudly").unwrap()]);
-        assert_eq!(
-            said("say: hi, then turn left"),
-            [Step::say("hi").unwrap(), Step::Turn { angle_deg: 90.0 }]
-        );
-    }
-
-    #[test]
-    fn lexer_keeps_byte_spans_of_non_ascii_text() {
-        let plan = parse_command("say \"Grüße!\" then turn left", &Limits::default()).unwrap();
-        assert_eq!(
-            plan.steps(),
-            [Step::say("Grüße!").unwrap(), Step::Turn { angle_deg: 90.0 }]
-        );
-    }
-}
+mod tests;
