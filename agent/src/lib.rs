@@ -33,4 +33,6 @@ pub use msg::{LaserScan, Odometry, Pose2D, Stamp, Twist};
 pub use perception::{Perception, PerceptionConfig, WorldState};
 pub use planner::{PlanEvent, Planner, PlannerConfig, PlannerOutput, WatchdogReason};
 pub use reflex::is_reflex_stop;
-pub use short::{expand_short, short_from_plan, short_from_plan_spoken, PlanForm};
+pub use short::{
+    expand_short, reply_error, short_from_plan, short_from_plan_spoken, short_written, PlanForm,
+};

@@ -13,6 +13,11 @@
 //! grammar only lets a list be as long as its repeats still fit in `max_steps`.
 //! `{"plan":[]}` declines, as in the full form. The expanded plan goes through the same
 //! validation as any other ([`Limits::validate`]).
+//!
+//! A say text is written after one space, `{"say":" demo complete"}`, which the
+//! expansion drops ([`SAY_LEAD`]): its first word then is the same token as in the
+//! command (" demo"), so the model copies it; written without the space it is a
+//! different token sequence ("dem" "o") that the base model continued as "demonstrate".
 
 use std::str::FromStr;
 
@@ -20,6 +25,9 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{AgentError, Result};
 use crate::intent::{Limits, Plan, Step, NUMBER_STEP};
+
+/// What a short-form say text starts with, and the expansion drops (one space).
+pub const SAY_LEAD: char = ' ';
 
 /// Which JSON form a model writes its plans in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,7 +139,7 @@ impl Limits {
         steps.push(one_key("wait_s", number(0.0, self.max_wait_s)));
         steps.push(one_key(
             "say",
-            json!({"type": "string", "minLength": 1, "maxLength": self.max_say_chars}),
+            json!({"type": "string", "minLength": 1, "maxLength": self.max_say_chars + 1}),
         ));
         steps.push(one_key("stop", json!({"const": true})));
         let mut forms = vec![self.short_branch(0, self.max_steps, &[])];
@@ -209,6 +217,22 @@ pub fn expand_short(json: &str) -> Result<Plan> {
     Plan::new(steps.iter().cycle().take(count).cloned())
 }
 
+/// The error to report for a model reply `text` that failed to read as a full-form plan
+/// (`full`): when it is written in the short form (a step without "action", or a
+/// "times"), what is wrong with it as a short form, since "missing field `action`" says
+/// nothing about a short-form reply; else `full`.
+pub fn reply_error(text: &str, full: AgentError) -> AgentError {
+    let short = serde_json::from_str::<Value>(text).is_ok_and(|v| {
+        let steps = v.get("plan").and_then(Value::as_array);
+        v.get("times").is_some()
+            || steps.is_some_and(|s| s.iter().any(|step| step.get("action").is_none()))
+    });
+    match short.then(|| expand_short(text)) {
+        Some(Err(e)) => bad(format!("short form: {e}")),
+        _ => full,
+    }
+}
+
 /// One short-form step (a one-key object, or a two-unit distance) as a plan step.
 fn short_step(item: &Value) -> Result<Step> {
     let (key, value) = match item.as_object().map(|o| o.iter().collect::<Vec<_>>()) {
@@ -234,7 +258,11 @@ fn short_step(item: &Value) -> Result<Step> {
     match key.as_str() {
         "turn_deg" => Ok(Step::Turn { angle_deg: num()? }),
         "wait_s" => Ok(Step::Wait { seconds: num()? }),
-        "say" => match value.as_str() {
+        "say" => match value
+            .as_str()
+            .map(|t| t.strip_prefix(SAY_LEAD).unwrap_or(t))
+        {
+            Some("") => Err(bad("\"say\" needs words to say, not an empty text".into())),
             Some(text) => Step::say(text),
             None => Err(bad(format!("\"say\" needs a string, not {value}"))),
         },
@@ -365,8 +393,21 @@ fn short_step_text(step: &Step) -> String {
         Step::Turn { angle_deg } => format!("{{\"turn_deg\":{}}}", num_text(*angle_deg)),
         Step::Wait { seconds } => format!("{{\"wait_s\":{}}}", num_text(*seconds)),
         Step::Stop {} => "{\"stop\":true}".into(),
-        Step::Say { text } => format!("{{\"say\":{}}}", Value::from(text.as_str())),
+        Step::Say { text } => format!("{{\"say\":{}}}", Value::from(format!("{SAY_LEAD}{text}"))),
     }
+}
+
+/// `short` (a short-form plan as data files write it, say texts without their lead) as
+/// the model writes it: each say text after [`SAY_LEAD`]. The training target of a line.
+pub fn short_written(short: &str) -> Result<String> {
+    let mut value: Value = serde_json::from_str(short).map_err(|e| bad(e.to_string()))?;
+    let steps = value.get_mut("plan").and_then(Value::as_array_mut);
+    for step in steps.into_iter().flatten() {
+        if let Some(Value::String(text)) = step.get_mut("say") {
+            text.insert(0, SAY_LEAD);
+        }
+    }
+    Ok(value.to_string())
 }
 
 /// A number as the short form writes it: integral values without a decimal point (`30`,

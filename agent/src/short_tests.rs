@@ -20,6 +20,46 @@ fn spoken_units_become_metres_and_times_repeats_the_list() {
 }
 
 #[test]
+fn a_say_text_is_written_after_one_space_that_the_expansion_drops() {
+    let plan = Plan::from_json(r#"{"plan":[{"action":"say","text":"demo complete"}]}"#).unwrap();
+    let short = short_from_plan(&plan);
+    assert_eq!(short, r#"{"plan":[{"say":" demo complete"}]}"#);
+    assert_eq!(expand_short(&short).unwrap(), plan);
+    // Only the lead is dropped: a text without it (an older adapter) still reads as is.
+    assert_eq!(
+        full(r#"{"plan":[{"say":"  two"}]}"#),
+        r#"{"plan":[{"action":"say","text":" two"}]}"#
+    );
+    assert_eq!(
+        expand_short(r#"{"plan":[{"say":"hi"}]}"#).unwrap(),
+        expand_short(r#"{"plan":[{"say":" hi"}]}"#).unwrap()
+    );
+    let err = expand_short(r#"{"plan":[{"say":" "}]}"#).unwrap_err();
+    assert!(err.to_string().contains("needs words"), "{err}");
+    assert_eq!(
+        short_written(r#"{"plan":[{"say":"hi"},{"wait_s":1}],"times":2}"#).unwrap(),
+        r#"{"plan":[{"say":" hi"},{"wait_s":1}],"times":2}"#
+    );
+}
+
+#[test]
+fn a_short_reply_that_does_not_expand_is_named_as_short() {
+    let limits = Limits::default();
+    let reply = r#"{"plan":[{"move_km":1}]}"#;
+    let full = limits.parse_decision(reply).unwrap_err();
+    assert!(full.to_string().contains("action"), "{full}");
+    let err = reply_error(reply, full).to_string();
+    assert!(
+        err.contains("short form") && err.contains("move_km"),
+        "{err}"
+    );
+    // A full-form reply keeps its own error.
+    let reply = r#"{"plan":[{"action":"fly"}]}"#;
+    let full = limits.parse_decision(reply).unwrap_err();
+    assert_eq!(reply_error(reply, full.clone()), full);
+}
+
+#[test]
 fn a_two_unit_distance_is_summed_in_code() {
     assert_eq!(
         full(r#"{"plan":[{"move_ft":9,"move_in":7}]}"#),

@@ -427,7 +427,7 @@ impl Interpreter {
                 Ok(None) => self.judge_model_decline(command, declared_accuracy, out),
                 Err(e) => {
                     out.reasons.push(Reason::ModelOutputRejected {
-                        error: e.to_string(),
+                        error: bora_agent::reply_error(&attempt.text, e).to_string(),
                     });
                     ControlFlow::Continue(())
                 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use bora_agent::{expand_short, short_from_plan, Plan, PlanForm};
+use bora_agent::{expand_short, short_from_plan, short_written, Plan, PlanForm};
 use bora_models::ModelTokenizer;
 use bora_nodes::eval::dataset::IntentCase;
 use bora_nodes::eval::score;
@@ -48,7 +48,7 @@ pub(super) fn examples(
                 (PlanForm::Short, None) => short_from_plan(&plan),
                 (PlanForm::Short, Some(short)) => {
                     check_short(short, &plan).with_context(|| format!("{}: \"short\"", at()))?;
-                    short.clone()
+                    short_written(short)?
                 }
             };
             Ok(Example::from_command(&c.text, &target))

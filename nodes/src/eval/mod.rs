@@ -8,7 +8,7 @@ pub mod score;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use bora_agent::{parse_command, Limits, Step};
+use bora_agent::{parse_command, reply_error, Limits, Step};
 use bora_pipeline::{BudgetOutcome, Interpretation, Interpreter, Source};
 use serde::Serialize;
 
@@ -164,7 +164,7 @@ fn score_case(
         }
         Some((t, Err(e))) => {
             tally.model_invalid += 1;
-            (None, format!("invalid ({e}): {t}"))
+            (None, format!("invalid ({}): {t}", reply_error(t, e)))
         }
     };
     let model_moves = model_steps
