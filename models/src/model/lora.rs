@@ -91,12 +91,11 @@ impl LowRank {
             let xr = &x[n * self.in_dim..(n + 1) * self.in_dim];
             for (r, tr) in t.iter_mut().enumerate() {
                 let ar = &self.a[r * self.in_dim..(r + 1) * self.in_dim];
-                *tr = self.scale * ar.iter().zip(xr).map(|(a, x)| a * x).sum::<f32>();
+                *tr = self.scale * dot(ar, xr);
             }
             let yr = &mut y[n * self.out_dim..(n + 1) * self.out_dim];
             for (o, yo) in yr.iter_mut().enumerate() {
-                let br = &self.b[o * self.rank..(o + 1) * self.rank];
-                *yo += br.iter().zip(&t).map(|(b, t)| b * t).sum::<f32>();
+                *yo += dot(&self.b[o * self.rank..(o + 1) * self.rank], &t);
             }
         }
     }
@@ -107,6 +106,27 @@ impl LowRank {
         let t = x.broadcast_matmul(&self.a_t.t()?)?;
         Ok((t.broadcast_matmul(&self.b_t.t()?)? * f64::from(self.scale))?)
     }
+}
+
+/// `a . b` in eight interleaved partial sums, added pairwise at the end: the compiler
+/// keeps them in vector registers, where one running sum waits on every add's latency
+/// (that made the update cost 1.2 ms per token of SmolLM2 with a rank-16 adapter on all
+/// four attention projections, a third of a prefill row, for 1 % of its multiply-adds).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    let mut acc = [0f32; 8];
+    for (x, y) in ac.zip(bc) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 #[cfg(test)]
