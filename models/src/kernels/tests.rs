@@ -217,6 +217,44 @@ fn four_row_decode_kernels_equal_the_one_token_kernel_bit_for_bit() {
     }
 }
 
+#[test]
+fn a_token_gets_the_same_bits_in_a_product_of_any_token_count() {
+    // A verification pass's rows must be the logits a decode step gives each token
+    // alone (greedy drafts change no output), whether a wide tile or the one-token
+    // kernels served it: 1 to 17 tokens cover every remainder of the wide tile.
+    let pool = Pool::new(2);
+    for isa in Isa::available() {
+        for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
+            let (rows, cols) = (9, ty.block_elems() * 3);
+            let (data, _) = random_weight(gg, rows, cols, 900 + ti as u64);
+            let w = QMatrix::new(ty, &data, rows, cols).unwrap();
+            let x = random_x(17 * cols, 950 + ti as u64);
+            let alone: Vec<Vec<f32>> = (0..17)
+                .map(|t| {
+                    let mut y = vec![0f32; rows];
+                    matmul_on(isa, &pool, &w, &x[t * cols..(t + 1) * cols], 1, &mut y).unwrap();
+                    y
+                })
+                .collect();
+            for tokens in 2..=17 {
+                let mut y = vec![f32::NAN; tokens * rows];
+                matmul_on(isa, &pool, &w, &x[..tokens * cols], tokens, &mut y).unwrap();
+                for (t, want) in alone.iter().take(tokens).enumerate() {
+                    let got = &y[t * rows..(t + 1) * rows];
+                    let same = got
+                        .iter()
+                        .zip(want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same,
+                        "{isa:?} {ty:?}: token {t} of {tokens} {got:?} vs alone {want:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Asserts that kernel sets `a` and `b` give the same bits for every type and shape.
 fn assert_same_bits(a: Isa, b: Isa) {
     let pool = Pool::new(2);
