@@ -23,6 +23,8 @@ use bora_rt::metrics::{Metrics, Quantity};
 use bora_rt::pulse::TokenPulse;
 
 mod adapter;
+#[cfg(test)]
+mod prompt_tests;
 mod stream;
 use adapter::{adapter_accuracy, adapter_form, load_adapter};
 use stream::{budget_and_error, stream};
@@ -110,12 +112,15 @@ struct PromptShape {
 }
 
 impl PromptShape {
-    /// The form a tuned adapter was trained on: [`bora_tune::PROMPT_HEADER`] as the cached
-    /// prefix, then [`bora_tune::command_prompt`], encoded as one text.
+    /// The form a tuned adapter was trained on: [`bora_tune::PROMPT_HEADER`] then
+    /// [`bora_tune::command_prompt`], the same tokens as training's one text. The cached
+    /// prefix ends at `Input:` (the tokens before every command: two fewer to prefill per
+    /// command); the command's part starts at the space, where the pre-tokenizer always
+    /// splits (`prompt_tests` checks every command of the intent data).
     fn tuned() -> Self {
         Self {
-            prefix: bora_tune::PROMPT_HEADER.into(),
-            head: "Input: ".into(),
+            prefix: format!("{}Input:", bora_tune::PROMPT_HEADER),
+            head: " ".into(),
             tail: "\nOutput: ".into(),
             stop_strings: vec!["\n".into()],
             joined: true,
