@@ -95,7 +95,7 @@ pub(super) unsafe fn hsum(v: __m256) -> f32 {
 /// (value = d * code + c); `$signed` selects the signed-code product.
 macro_rules! tile {
     ($name:ident, $feat:literal, $dot:ident, $bb:expr, $unpack:ident, $signed:expr, $sum:ident) => {
-        /// One weight row times `T` (1 or WIDE) activation rows.
+        /// One weight row times `T` (1 to WIDE) activation rows.
         ///
         /// # Safety
         /// `row` points to `nb` blocks; `x` to `T` rows of at least `nb` blocks spaced
@@ -249,33 +249,18 @@ macro_rules! kernels {
             rows4!(rows4_q5_0, $feat, $dot, 22, unpack_q5_0, true, sx);
             rows4!(rows4_q8_0, $feat, $dot, 34, unpack_q8_0, true, sx);
 
-            /// The 1-token, WIDE-token and 4-row kernels for `ty` (K-quants: AVX2's).
+            /// The 1- to WIDE-token and 4-row kernels for `ty` (K-quants: AVX2's).
             pub fn tiles(ty: QType) -> super::super::Tiles {
                 use super::super::avx2_k::{tile_q4k, tile_q6k};
+                use super::super::widths;
                 use super::super::Tiles::{B32, K};
                 match ty {
-                    QType::Q4_0 => B32(
-                        tile_q4_0::<1>,
-                        tile_q4_0::<{ super::super::WIDE }>,
-                        Some(rows4_q4_0),
-                    ),
-                    QType::Q4_1 => B32(
-                        tile_q4_1::<1>,
-                        tile_q4_1::<{ super::super::WIDE }>,
-                        Some(rows4_q4_1),
-                    ),
-                    QType::Q5_0 => B32(
-                        tile_q5_0::<1>,
-                        tile_q5_0::<{ super::super::WIDE }>,
-                        Some(rows4_q5_0),
-                    ),
-                    QType::Q8_0 => B32(
-                        tile_q8_0::<1>,
-                        tile_q8_0::<{ super::super::WIDE }>,
-                        Some(rows4_q8_0),
-                    ),
-                    QType::Q4K => K(tile_q4k::<1>, tile_q4k::<{ super::super::WIDE }>, None),
-                    QType::Q6K => K(tile_q6k::<1>, tile_q6k::<{ super::super::WIDE }>, None),
+                    QType::Q4_0 => B32(widths!(tile_q4_0), Some(rows4_q4_0)),
+                    QType::Q4_1 => B32(widths!(tile_q4_1), Some(rows4_q4_1)),
+                    QType::Q5_0 => B32(widths!(tile_q5_0), Some(rows4_q5_0)),
+                    QType::Q8_0 => B32(widths!(tile_q8_0), Some(rows4_q8_0)),
+                    QType::Q4K => K(widths!(tile_q4k), None),
+                    QType::Q6K => K(widths!(tile_q6k), None),
                 }
             }
         }

@@ -8,7 +8,7 @@ use std::arch::x86_64::*;
 use super::avx2::{h2f, hsum};
 use super::kquant::{Q8KBlock, Q4K_BYTES, Q6K_BYTES};
 
-/// One Q4_K weight row times `T` (1 or WIDE) Q8_K activation rows.
+/// One Q4_K weight row times `T` (1 to WIDE) Q8_K activation rows.
 ///
 /// # Safety
 /// `row` points to `nb` Q4_K blocks; `x` to `T` rows of at least `nb` blocks spaced
@@ -104,7 +104,7 @@ unsafe fn scales_mins_q4k(p: *const u8) -> ([u8; 8], __m128i) {
     (sc, mins)
 }
 
-/// One Q6_K weight row times `T` (1 or WIDE) Q8_K activation rows.
+/// One Q6_K weight row times `T` (1 to WIDE) Q8_K activation rows.
 ///
 /// # Safety
 /// As [`tile_q4k`], with Q6_K blocks.

@@ -205,7 +205,7 @@ unsafe fn unpack_q8_0(p: *const u8) -> Block {
 /// whether the type has a minimum (applied through the activation sum `$sum`).
 macro_rules! tile {
     ($name:ident, $feat:literal, $dot:ident, $bb:expr, $unpack:ident, $offset:expr, $sum:ident) => {
-        /// One weight row times `T` (1 or WIDE) activation rows.
+        /// One weight row times `T` (1 to WIDE) activation rows.
         ///
         /// # Safety
         /// `row` points to `nb` blocks; `x` to `T` rows of at least `nb` blocks spaced
@@ -307,17 +307,17 @@ macro_rules! kernels {
             rows4!(rows4_q8_0, $feat, $dot, 34, unpack_q8_0, false, sx);
             super::super::neon_k::kquant_kernels!($feat, $dot);
 
-            /// The 1-token, WIDE-token and 4-row kernels for `ty`.
+            /// The 1- to WIDE-token and 4-row kernels for `ty`.
             pub fn tiles(ty: QType) -> super::super::Tiles {
+                use super::super::widths;
                 use super::super::Tiles::{B32, K};
-                use super::super::WIDE;
                 match ty {
-                    QType::Q4_0 => B32(tile_q4_0::<1>, tile_q4_0::<WIDE>, Some(rows4_q4_0)),
-                    QType::Q4_1 => B32(tile_q4_1::<1>, tile_q4_1::<WIDE>, Some(rows4_q4_1)),
-                    QType::Q5_0 => B32(tile_q5_0::<1>, tile_q5_0::<WIDE>, Some(rows4_q5_0)),
-                    QType::Q8_0 => B32(tile_q8_0::<1>, tile_q8_0::<WIDE>, Some(rows4_q8_0)),
-                    QType::Q4K => K(tile_q4k::<1>, tile_q4k::<WIDE>, None),
-                    QType::Q6K => K(tile_q6k::<1>, tile_q6k::<WIDE>, None),
+                    QType::Q4_0 => B32(widths!(tile_q4_0), Some(rows4_q4_0)),
+                    QType::Q4_1 => B32(widths!(tile_q4_1), Some(rows4_q4_1)),
+                    QType::Q5_0 => B32(widths!(tile_q5_0), Some(rows4_q5_0)),
+                    QType::Q8_0 => B32(widths!(tile_q8_0), Some(rows4_q8_0)),
+                    QType::Q4K => K(widths!(tile_q4k), None),
+                    QType::Q6K => K(widths!(tile_q6k), None),
                 }
             }
         }

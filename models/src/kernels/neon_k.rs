@@ -36,7 +36,7 @@ pub(super) unsafe fn scales_mins_q4k(p: *const u8) -> ([i32; 8], [i16; 8]) {
 /// target features `$feat` (expanded inside `neon.rs`'s per-set modules).
 macro_rules! kquant_kernels {
     ($feat:literal, $dot:ident) => {
-        /// One Q4_K weight row times `T` (1 or WIDE) Q8_K activation rows.
+        /// One Q4_K weight row times `T` (1 to WIDE) Q8_K activation rows.
         ///
         /// # Safety
         /// `row` points to `nb` Q4_K blocks; `x` to `T` rows of at least `nb` blocks
@@ -120,7 +120,7 @@ macro_rules! kquant_kernels {
             }
         }
 
-        /// One Q6_K weight row times `T` (1 or WIDE) Q8_K activation rows.
+        /// One Q6_K weight row times `T` (1 to WIDE) Q8_K activation rows.
         ///
         /// # Safety
         /// As [`tile_q4k`], with Q6_K blocks.

@@ -180,9 +180,10 @@ fn four_row_decode_kernels_equal_the_one_token_kernel_bit_for_bit() {
     let (rows, cols) = (8, 640);
     for isa in Isa::available() {
         for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
-            let Tiles::B32(t1, _, Some(r4)) = isa.tiles(ty) else {
+            let Tiles::B32(widths, Some(r4)) = isa.tiles(ty) else {
                 continue;
             };
+            let t1 = widths[0];
             let (data, _) = random_weight(gg, rows, cols, 500 + ti as u64);
             let x = random_x(cols, 600 + ti as u64);
             let nb = cols / 32;
