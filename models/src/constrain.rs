@@ -10,54 +10,12 @@
 use std::time::{Duration, Instant};
 
 use llguidance::api::TopLevelGrammar;
-use llguidance::toktrie::SimpleVob;
 use llguidance::Matcher;
 use serde_json::Value;
 
 use crate::generate::Guide;
+pub use crate::token_mask::TokenMask;
 use crate::{Error, ModelTokenizer, Result};
-
-/// The set of token ids allowed at one step (a bitset over the vocabulary).
-#[derive(Debug, Clone)]
-pub struct TokenMask(SimpleVob);
-
-impl TokenMask {
-    /// Whether `id` may come next.
-    pub fn is_allowed(&self, id: u32) -> bool {
-        (id as usize) < self.0.len() && self.0.is_allowed(id)
-    }
-
-    /// How many tokens are allowed.
-    pub fn count(&self) -> usize {
-        self.0.num_set()
-    }
-
-    /// The allowed ids, ascending.
-    pub fn allowed(&self) -> Vec<u32> {
-        self.0.to_list()
-    }
-
-    /// Size of the vocabulary the mask covers.
-    pub fn vocab_size(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Sets every disallowed logit to -inf (ids past the mask's vocabulary included).
-    pub fn apply(&self, logits: &mut [f32]) {
-        let words = self.0.as_slice();
-        for (w, chunk) in logits.chunks_mut(32).enumerate() {
-            let bits = words.get(w).copied().unwrap_or(0);
-            if bits == u32::MAX {
-                continue;
-            }
-            for (b, logit) in chunk.iter_mut().enumerate() {
-                if bits & (1 << b) == 0 {
-                    *logit = f32::NEG_INFINITY;
-                }
-            }
-        }
-    }
-}
 
 /// Time spent computing token masks for one constraint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -164,7 +122,7 @@ impl Constraint {
         let start = Instant::now();
         let mask = self.matcher.compute_mask_or_eos();
         self.stats.record(start.elapsed());
-        mask.map(TokenMask).map_err(|e| Error::ConstraintStep {
+        mask.map(TokenMask::new).map_err(|e| Error::ConstraintStep {
             token: None,
             reason: e.to_string(),
         })
@@ -213,26 +171,20 @@ impl Guide for Constraint {
     fn forced(&mut self) -> Vec<u32> {
         self.matcher.compute_ff_tokens()
     }
+
+    fn allowed(&mut self) -> Result<Option<TokenMask>> {
+        self.compute_mask().map(Some)
+    }
+
+    fn ends_after(&mut self, tokens: &[u32]) -> bool {
+        let mut probe = self.matcher.deep_clone();
+        probe.try_consume_tokens(tokens).ok() == Some(tokens.len()) && probe.is_stopped()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn apply_masks_disallowed_and_out_of_vocabulary_logits() {
-        let mut vob = SimpleVob::alloc(40);
-        vob.allow_token(1);
-        vob.allow_token(33);
-        let mask = TokenMask(vob);
-        let mut logits = vec![1.0f32; 70];
-        mask.apply(&mut logits);
-        let kept: Vec<usize> = (0..70).filter(|&i| logits[i].is_finite()).collect();
-        assert_eq!(kept, vec![1, 33]);
-        assert!(mask.is_allowed(33) && !mask.is_allowed(2) && !mask.is_allowed(1000));
-        assert_eq!(mask.count(), 2);
-        assert_eq!(mask.allowed(), vec![1, 33]);
-    }
 
     #[test]
     fn constraints_can_move_to_the_language_thread() {

@@ -14,12 +14,15 @@ use std::time::{Duration, Instant};
 use crate::gguf::GgufFile;
 use crate::model::{Model, ModelOptions, ModelState};
 use crate::sampling::{Sampler, Sampling};
+use crate::token_mask::TokenMask;
 use crate::tokenizer::{ModelTokenizer, StreamDecoder};
 use crate::{Error, Result};
 
 mod draft;
+mod head;
 pub use draft::DraftStats;
 use draft::{Expected, Queued};
+use head::HeadBuffers;
 
 pub use crate::model::DEFAULT_PREFILL_CHUNK;
 
@@ -36,6 +39,17 @@ pub trait Guide {
     /// ([`GenerateOptions::forced_draft`]): the model still chooses every token.
     fn forced(&mut self) -> Vec<u32> {
         Vec::new()
+    }
+    /// The tokens allowed next, without logits (None: this guide only masks logits).
+    /// With it, a lean CPU generation computes the logits of the allowed tokens only.
+    fn allowed(&mut self) -> Result<Option<TokenMask>> {
+        Ok(None)
+    }
+    /// Whether the grammar would be complete after `tokens` (from here, without
+    /// changing this guide). False when unknown. A verification pass whose expected
+    /// tokens end the grammar skips the row that would follow the last of them.
+    fn ends_after(&mut self, _tokens: &[u32]) -> bool {
+        false
     }
 }
 
@@ -179,8 +193,12 @@ pub struct Generation<'a> {
     queued_end: Option<StopReason>,
     /// Tokens expected next (the draft's rest, or the guide's forced tokens).
     expected: Expected,
-    /// Logits of every row of the last verification pass (reused).
+    /// Logits of every row of the last verification pass (reused) where the pass
+    /// computes them whole.
     every: Vec<f32>,
+    /// The lean CPU backend stops before the output head ([`Model::forward_hidden`]);
+    /// tokens are chosen from these hidden rows.
+    heads: Option<HeadBuffers>,
     draft_stats: DraftStats,
     /// Time one row of a batched forward pass took, as last measured (prefill chunk or
     /// verification pass); sizes the next pass against `draft_pass_max`.
@@ -238,6 +256,7 @@ impl<'a> Generation<'a> {
             queued_end: None,
             expected,
             every: Vec::new(),
+            heads: model.has_hidden_rows().then(HeadBuffers::default),
             draft_stats: DraftStats::default(),
             row_cost: None,
         })
@@ -294,10 +313,23 @@ impl<'a> Generation<'a> {
     fn prefill_step(&mut self, done: usize) -> Result<Event> {
         let end = (done + self.opts.prefill_chunk).min(self.prompt.len());
         let start = Instant::now();
-        self.model.forward(self.state, &self.prompt[done..end])?;
-        // A verification row also computes its logits: about a quarter more than a
-        // prefill row of a small model (the output projection is its largest product).
-        self.row_cost = Some(start.elapsed() * 5 / 4 / (end - done).max(1) as u32);
+        let chunk = &self.prompt[done..end];
+        match self.heads.as_mut() {
+            Some(hb) => self
+                .model
+                .forward_hidden(self.state, chunk, &mut hb.hidden)?,
+            None => {
+                self.model.forward(self.state, chunk)?;
+            }
+        }
+        // A verification row also computes its logits, whole (about a quarter more than a
+        // prefill row of a small model: the output projection is its largest product)
+        // unless it is chosen from hidden rows under a guide's mask.
+        let took = match self.sparse_rows() {
+            true => start.elapsed(),
+            false => start.elapsed() * 5 / 4,
+        };
+        self.row_cost = Some(took / (end - done).max(1) as u32);
         if end == self.prompt.len() {
             self.fresh_logits = true;
             self.phase = Phase::Decode;
@@ -334,10 +366,16 @@ impl<'a> Generation<'a> {
             if self.draft_ahead() > 0 {
                 return self.verify_draft(last, start);
             }
-            self.model.forward(self.state, &[last])?;
+            match self.heads.as_mut() {
+                Some(hb) => self
+                    .model
+                    .forward_hidden(self.state, &[last], &mut hb.hidden)?,
+                None => {
+                    self.model.forward(self.state, &[last])?;
+                }
+            }
         }
-        let logits = self.state.logits_mut();
-        let (id, mask_took) = choose(self.guide.as_deref_mut(), &mut self.sampler, logits)?;
+        let (id, mask_took) = self.choose_last()?;
         if self.tokenizer.is_eos(id) || self.opts.stop_ids.contains(&id) {
             return Ok(self.finish(StopReason::Eos(id)));
         }
@@ -346,6 +384,24 @@ impl<'a> Generation<'a> {
         }
         self.expected.follow(id);
         self.emit(id, start.elapsed(), mask_took)
+    }
+
+    /// Whether passes stop before the output head and rows take only the logits their
+    /// guide's mask allows (the lean CPU backend with a guide).
+    fn sparse_rows(&self) -> bool {
+        self.heads.is_some() && self.guide.is_some()
+    }
+
+    /// Chooses the token after the last row of the last forward pass.
+    fn choose_last(&mut self) -> Result<(u32, Option<Duration>)> {
+        let guide = self.guide.as_deref_mut();
+        match self.heads.as_mut() {
+            Some(hb) => {
+                let rows = hb.hidden.len() / self.model.config().hidden.max(1);
+                hb.choose(self.model, guide, &mut self.sampler, rows.saturating_sub(1))
+            }
+            None => choose(guide, &mut self.sampler, self.state.logits_mut()),
+        }
     }
 
     /// The newest generated id (the input of the next decode step).

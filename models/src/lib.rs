@@ -24,4 +24,5 @@ pub use tokenizer::{ModelTokenizer, StreamDecoder};
 pub mod chat;
 pub use chat::{ChatTemplate, Message, Role};
 pub mod constrain;
+mod token_mask;
 pub use constrain::{Constraint, MaskStats, TokenMask};

@@ -1,10 +1,11 @@
 //! A draft (`GenerateOptions::draft`) only saves decode steps: with greedy sampling the
 //! output is token for token what the model writes without one, whether the draft is
 //! its own output, a wrong plan, or longer than `max_tokens`; and a verification pass's
-//! rows are the logits that one-token decode steps would have produced.
+//! rows are the logits that one-token decode steps would have produced; and choosing
+//! from the logits of the allowed tokens alone (hidden rows) changes no token.
 
 use bora_models::constrain::Constraint;
-use bora_models::generate::{encode_prompt, DraftStats, Event, GenerateOptions, Generation};
+use bora_models::generate::{encode_prompt, DraftStats, Event, GenerateOptions, Generation, Guide};
 use bora_models::registry::resolve_model;
 use bora_models::{Model, ModelOptions, ModelTokenizer};
 use std::time::Duration;
@@ -63,10 +64,7 @@ fn run_with(
     pass_max: Option<Duration>,
     forced: bool,
 ) -> (Vec<u32>, DraftStats) {
-    let mut state = model.new_state().expect("state");
-    let prompt = encode_prompt(tok, PROMPT).expect("prompt");
-    let schema = serde_json::from_str(SCHEMA).expect("schema");
-    let mut guide = Constraint::json_schema(tok, &schema).expect("grammar");
+    let mut guide = constraint(tok);
     let opts = GenerateOptions {
         max_tokens: max,
         stop_strings: vec!["\n".into()],
@@ -75,9 +73,27 @@ fn run_with(
         forced_draft: forced,
         ..Default::default()
     };
+    generate(model, tok, &mut guide, opts)
+}
+
+/// The schema's grammar.
+fn constraint(tok: &ModelTokenizer) -> Constraint {
+    let schema = serde_json::from_str(SCHEMA).expect("schema");
+    Constraint::json_schema(tok, &schema).expect("grammar")
+}
+
+/// Generates after the prompt under `guide`; returns the ids and the draft's stats.
+fn generate(
+    model: &Model,
+    tok: &ModelTokenizer,
+    guide: &mut dyn Guide,
+    opts: GenerateOptions,
+) -> (Vec<u32>, DraftStats) {
+    let mut state = model.new_state().expect("state");
+    let prompt = encode_prompt(tok, PROMPT).expect("prompt");
     let mut gen = Generation::new(model, tok, &mut state, prompt, opts)
         .expect("start")
-        .with_guide(&mut guide);
+        .with_guide(guide);
     let mut ids = Vec::new();
     for ev in gen.by_ref() {
         if let Event::Token { id, index, .. } = ev.expect("step") {
@@ -210,4 +226,126 @@ fn verification_rows_are_the_decode_steps_logits() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(worst < 0.05, "after rewind: {worst}");
+}
+
+/// The schema's grammar, but only as a mask over whole logits (no allowed-token list):
+/// the generation computes every logit, as on a backend without hidden rows.
+struct MaskOnly(Constraint);
+
+impl Guide for MaskOnly {
+    fn mask_logits(&mut self, logits: &mut [f32]) -> bora_models::Result<()> {
+        self.0.mask_logits(logits)
+    }
+    fn commit(&mut self, token: u32) -> bora_models::Result<()> {
+        Guide::commit(&mut self.0, token)
+    }
+    fn is_finished(&self) -> bool {
+        Guide::is_finished(&self.0)
+    }
+    fn forced(&mut self) -> Vec<u32> {
+        self.0.forced()
+    }
+}
+
+#[test]
+fn logits_of_the_allowed_tokens_alone_choose_what_all_logits_choose() {
+    let (model, tok) = setup();
+    let opts = |forced| GenerateOptions {
+        max_tokens: 64,
+        stop_strings: vec!["\n".into()],
+        forced_draft: forced,
+        ..Default::default()
+    };
+    for forced in [false, true] {
+        let (whole, _) = generate(&model, &tok, &mut MaskOnly(constraint(&tok)), opts(forced));
+        let (sparse, stats) = generate(&model, &tok, &mut constraint(&tok), opts(forced));
+        assert!(whole.len() > 8, "{whole:?}");
+        assert_eq!(sparse, whole, "forced drafts {forced}: {stats:?}");
+    }
+}
+
+#[test]
+fn hidden_rows_give_the_logits_of_the_forward_pass_bit_for_bit() {
+    let (model, tok) = setup();
+    assert!(model.has_hidden_rows());
+    let prompt = encode_prompt(&tok, PROMPT).expect("prompt");
+    let cont = tok
+        .encode(r#"{"plan":[{"action":"move""#, false)
+        .expect("encode");
+    let (mut a, mut b) = (model.new_state().expect("a"), model.new_state().expect("b"));
+    let want_last = model.forward(&mut a, &prompt).expect("prefill").to_vec();
+    let mut hidden = Vec::new();
+    model
+        .forward_hidden(&mut b, &prompt, &mut hidden)
+        .expect("hidden");
+    assert_eq!(b.pos(), a.pos());
+    let h = model.config().hidden;
+    let vocab = want_last.len();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let mut got = vec![0f32; vocab];
+    model
+        .logits_of(&hidden[hidden.len() - h..], &mut got)
+        .expect("logits");
+    assert_eq!(bits(&got), bits(&want_last), "last prompt row");
+    // A verification pass: every row, whole or a few tokens at a time.
+    let mut every = Vec::new();
+    model
+        .forward_every(&mut a, &cont, &mut every)
+        .expect("every");
+    model
+        .forward_hidden(&mut b, &cont, &mut hidden)
+        .expect("hidden");
+    let ids: Vec<u32> = [0u32, 7, 500, 49_151, 7]
+        .into_iter()
+        .chain(cont.iter().copied())
+        .collect();
+    for (i, row) in hidden.chunks_exact(h).enumerate() {
+        let want = &every[i * vocab..(i + 1) * vocab];
+        model.logits_of(row, &mut got).expect("logits");
+        assert_eq!(bits(&got), bits(want), "row {i}, whole head");
+        let mut some = vec![0f32; ids.len()];
+        model.logits_for(row, &ids, &mut some).expect("some");
+        let want_some: Vec<f32> = ids.iter().map(|&id| want[id as usize]).collect();
+        assert_eq!(bits(&some), bits(&want_some), "row {i}, chosen tokens");
+    }
+    let mut one = [0f32];
+    assert!(model
+        .logits_for(&hidden[..h], &[vocab as u32], &mut one)
+        .is_err());
+}
+
+#[test]
+fn a_draft_that_ends_the_grammar_runs_no_row_after_its_last_token() {
+    let (model, tok) = setup();
+    let (plain, _) = run(&model, &tok, Vec::new(), 64);
+    let prompt = encode_prompt(&tok, PROMPT).expect("prompt");
+    let mut state = model.new_state().expect("state");
+    let mut guide = constraint(&tok);
+    let opts = GenerateOptions {
+        max_tokens: 64,
+        stop_strings: vec!["\n".into()],
+        draft: plain.clone(),
+        ..Default::default()
+    };
+    let mut gen = Generation::new(&model, &tok, &mut state, prompt.clone(), opts)
+        .expect("start")
+        .with_guide(&mut guide);
+    let ids: Vec<u32> = gen
+        .by_ref()
+        .filter_map(|ev| match ev.expect("step") {
+            Event::Token { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    let stats = gen.draft_stats();
+    drop(gen);
+    assert_eq!(ids, plain);
+    assert_eq!(
+        (stats.passes, stats.accepted),
+        (1, plain.len() - 1),
+        "{stats:?}"
+    );
+    // The prompt, then every token but the last: the pass verified the last token from
+    // the row before it, and the grammar was complete after it.
+    assert_eq!(state.pos(), prompt.len() + plain.len() - 1);
 }

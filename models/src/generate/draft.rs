@@ -121,17 +121,41 @@ impl Generation<'_> {
         let mut input = Vec::with_capacity(ahead + 1);
         input.push(last);
         input.extend(self.expected.0.iter().take(ahead).map(|&(t, _)| t));
+        // Row i chooses the token after input i: the last expected token's row is needed
+        // only if the output may go on after it. When the expected tokens end the grammar
+        // (a whole drafted plan) it is left out; the row before it still verifies it.
+        if input.len() > 1
+            && self
+                .guide
+                .as_deref_mut()
+                .is_some_and(|g| g.ends_after(&input[1..]))
+        {
+            input.pop();
+        }
         let base = self.state.pos();
-        self.model
-            .forward_every(self.state, &input, &mut self.every)?;
+        let sparse = self.sparse_rows();
+        match self.heads.as_mut() {
+            Some(hb) if sparse => self
+                .model
+                .forward_hidden(self.state, &input, &mut hb.hidden)?,
+            _ => self
+                .model
+                .forward_every(self.state, &input, &mut self.every)?,
+        }
         self.row_cost = Some(start.elapsed() / input.len() as u32);
         self.draft_stats.passes += 1;
         self.draft_stats.proposed += ahead;
-        let vocab = self.every.len() / input.len();
+        let vocab = self.model.config().vocab;
         let mut kept = 1; // cache rows still valid: `last`, then each accepted token
         for row in 0..input.len() {
-            let logits = &mut self.every[row * vocab..(row + 1) * vocab];
-            let (id, mask_took) = choose(self.guide.as_deref_mut(), &mut self.sampler, logits)?;
+            let guide = self.guide.as_deref_mut();
+            let (id, mask_took) = match self.heads.as_mut() {
+                Some(hb) if sparse => hb.choose(self.model, guide, &mut self.sampler, row)?,
+                _ => {
+                    let logits = &mut self.every[row * vocab..(row + 1) * vocab];
+                    choose(guide, &mut self.sampler, logits)?
+                }
+            };
             if self.tokenizer.is_eos(id) || self.opts.stop_ids.contains(&id) {
                 self.queued_end = Some(StopReason::Eos(id));
                 break;
@@ -149,13 +173,18 @@ impl Generation<'_> {
                 took,
                 mask_took,
             });
+            // Row `row` checks proposed token `row + 1` (1-based); the row after the last
+            // proposed one, or a token that differs, ends the pass.
             let followed = self.expected.follow(id);
-            if input.get(row + 1) != Some(&id) {
-                break;
-            }
             match followed {
-                Some(Source::Guide) => self.draft_stats.forced += 1,
-                _ => self.draft_stats.accepted += 1,
+                Some(source) if row < ahead => match source {
+                    Source::Guide => self.draft_stats.forced += 1,
+                    Source::Draft => self.draft_stats.accepted += 1,
+                },
+                _ => break,
+            }
+            if input.get(row + 1) != Some(&id) {
+                break; // the last proposed token, verified, has no row of its own
             }
             kept += 1;
             if self.guide.as_deref().is_some_and(|g| g.is_finished()) {

@@ -361,17 +361,7 @@ fn run<A: Act>(
     r4: Option<RowsFn<A>>,
 ) {
     let (rows, nb) = (w.rows, w.cols / A::ELEMS);
-    A::scratch().with(|cell| {
-        let mut fresh = Vec::new();
-        let mut borrowed = cell.try_borrow_mut();
-        let buf: &mut Vec<A> = match borrowed.as_mut() {
-            Ok(b) => b,
-            Err(_) => &mut fresh,
-        };
-        if buf.len() < tokens * nb {
-            buf.resize(tokens * nb, A::default());
-        }
-        let xq = &mut buf[..tokens * nb];
+    with_scratch(tokens * nb, |xq: &mut [A]| {
         quantize_rows(pool, x, tokens, xq);
         let xq: &[A] = xq;
         let out = pool::PartPtr::new(y.as_mut_ptr());
@@ -426,5 +416,76 @@ fn run<A: Act>(
         };
         // Weight bytes per part decide: tiny products stay on this thread.
         pool.run_parts((tokens * w.data.len()).div_ceil(MIN_PART_BYTES), &job);
+    });
+}
+
+/// Runs `f` on `len` activation blocks of this thread's scratch (a fresh buffer when the
+/// scratch is already borrowed further up this thread's stack).
+fn with_scratch<A: Act>(len: usize, f: impl FnOnce(&mut [A])) {
+    A::scratch().with(|cell| {
+        let mut fresh = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let buf: &mut Vec<A> = match borrowed.as_mut() {
+            Ok(b) => b,
+            Err(_) => &mut fresh,
+        };
+        if buf.len() < len {
+            buf.resize(len, A::default());
+        }
+        f(&mut buf[..len]);
+    });
+}
+
+/// Chosen output rows of a one-token product: `out[i]` is row `ids[i]` of `x W^T`, bit
+/// for bit what [`matmul`] gives that row. For the logits of the few tokens a grammar
+/// allows, without the rest of a 49,152-row output head; runs on this thread alone.
+pub fn matvec_rows(w: &QMatrix<'_>, x: &[f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
+    matvec_rows_on(Isa::detect(), w, x, ids, out)
+}
+
+/// [`matvec_rows`] on a given instruction set (tests compare every one).
+pub fn matvec_rows_on(
+    isa: Isa,
+    w: &QMatrix<'_>,
+    x: &[f32],
+    ids: &[u32],
+    out: &mut [f32],
+) -> Result<()> {
+    if x.len() != w.cols || out.len() != ids.len() {
+        return Err(Error::InvalidArgument {
+            name: "kernels::matvec_rows",
+            value: format!("x {} ids {} out {}", x.len(), ids.len(), out.len()),
+            reason: format!("expected x = {} values and one output per id", w.cols),
+        });
+    }
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= w.rows) {
+        return Err(Error::InvalidArgument {
+            name: "kernels::matvec_rows id",
+            value: bad.to_string(),
+            reason: format!("the matrix has {} rows", w.rows),
+        });
+    }
+    match isa.tiles(w.ty) {
+        Tiles::B32(tiles, _) => rows_of(w, x, ids, out, tiles[0]),
+        Tiles::K(tiles, _) => rows_of(w, x, ids, out, tiles[0]),
+    }
+    Ok(())
+}
+
+/// Quantize `x` once, then run the one-token tile over each chosen row (the ids are
+/// checked by the caller).
+fn rows_of<A: Act>(w: &QMatrix<'_>, x: &[f32], ids: &[u32], out: &mut [f32], t1: TileFn<A>) {
+    let nb = w.cols / A::ELEMS;
+    let row_bytes = w.row_bytes();
+    with_scratch(nb, |xq: &mut [A]| {
+        A::quantize(x, xq);
+        let mut o = [0f32; WIDE];
+        for (&id, y) in ids.iter().zip(out.iter_mut()) {
+            let row = &w.data[id as usize * row_bytes..(id as usize + 1) * row_bytes];
+            // SAFETY: the row is `nb` blocks of `w.ty` (checked by QMatrix::new); `xq`
+            // holds the one token's `nb` blocks.
+            unsafe { t1(row.as_ptr(), nb, xq.as_ptr(), nb, &mut o) };
+            *y = o[0];
+        }
     });
 }

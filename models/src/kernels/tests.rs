@@ -256,6 +256,35 @@ fn a_token_gets_the_same_bits_in_a_product_of_any_token_count() {
     }
 }
 
+#[test]
+fn chosen_rows_get_the_bits_of_the_whole_product() {
+    // Logits of the tokens a grammar allows are computed alone: each must be the bits
+    // the whole output head gives that row, in any order, repeated or not.
+    let pool = Pool::new(2);
+    let ids = [0u32, 12, 5, 12, 1, 2, 3, 4, 13];
+    for isa in Isa::available() {
+        for (ti, &(ty, gg)) in TYPES.iter().enumerate() {
+            let (rows, cols) = (14, ty.block_elems() * 3);
+            let (data, _) = random_weight(gg, rows, cols, 1100 + ti as u64);
+            let w = QMatrix::new(ty, &data, rows, cols).unwrap();
+            let x = random_x(cols, 1150 + ti as u64);
+            let mut whole = vec![0f32; rows];
+            matmul_on(isa, &pool, &w, &x, 1, &mut whole).unwrap();
+            let mut chosen = vec![f32::NAN; ids.len()];
+            matvec_rows_on(isa, &w, &x, &ids, &mut chosen).unwrap();
+            for (&id, v) in ids.iter().zip(&chosen) {
+                assert_eq!(
+                    v.to_bits(),
+                    whole[id as usize].to_bits(),
+                    "{isa:?} {ty:?} row {id}"
+                );
+            }
+            assert!(matvec_rows_on(isa, &w, &x, &[14], &mut [0.0]).is_err());
+            assert!(matvec_rows_on(isa, &w, &x, &[1, 2], &mut [0.0]).is_err());
+        }
+    }
+}
+
 /// Asserts that kernel sets `a` and `b` give the same bits for every type and shape.
 fn assert_same_bits(a: Isa, b: Isa) {
     let pool = Pool::new(2);

@@ -123,6 +123,36 @@ impl QLinear {
         Ok(())
     }
 
+    /// Chosen outputs of one input row: `y[i]` is output `ids[i]` of `x` (`in_dim()`
+    /// f32), bit for bit what [`forward_slice`](Self::forward_slice) gives it. On bora's
+    /// kernels only the chosen rows are read; otherwise the whole product runs.
+    pub fn forward_rows(&self, x: &[f32], ids: &[u32], y: &mut [f32]) -> Result<()> {
+        if let (Some(ty), None) = (self.kernel, &self.low_rank) {
+            let data = self.weight.data()?;
+            let w = kernels::QMatrix::new(ty, &data, self.out_dim, self.in_dim)?;
+            return kernels::matvec_rows(&w, x, ids, y);
+        }
+        if y.len() != ids.len() {
+            return Err(crate::Error::InvalidArgument {
+                name: "QLinear::forward_rows",
+                value: format!("ids {} y {}", ids.len(), y.len()),
+                reason: "expected one output per id".into(),
+            });
+        }
+        let mut all = vec![0f32; self.out_dim];
+        self.forward_slice(x, 1, &mut all)?;
+        for (&id, v) in ids.iter().zip(y.iter_mut()) {
+            *v = *all
+                .get(id as usize)
+                .ok_or_else(|| crate::Error::InvalidArgument {
+                    name: "QLinear::forward_rows id",
+                    value: id.to_string(),
+                    reason: format!("the projection has {} outputs", self.out_dim),
+                })?;
+        }
+        Ok(())
+    }
+
     /// Input width.
     pub fn in_dim(&self) -> usize {
         self.in_dim

@@ -346,7 +346,7 @@ impl Model {
     pub fn forward<'s>(&self, state: &'s mut ModelState, tokens: &[u32]) -> Result<&'s mut [f32]> {
         self.check_input(state, tokens)?;
         match self.backend {
-            Backend::Lean => self.forward_cpu(state, tokens, None)?,
+            Backend::Lean => self.forward_cpu(state, tokens, cpu::Head::Last)?,
             Backend::Candle => {
                 let logits = self
                     .forward_candle(state, tokens, false)?
@@ -370,7 +370,7 @@ impl Model {
         self.check_input(state, tokens)?;
         every.resize(tokens.len() * self.config.vocab, 0.0);
         match self.backend {
-            Backend::Lean => self.forward_cpu(state, tokens, Some(every))?,
+            Backend::Lean => self.forward_cpu(state, tokens, cpu::Head::Every(every))?,
             Backend::Candle => {
                 let rows = self.forward_candle(state, tokens, true)?;
                 every.copy_from_slice(&rows.flatten_all()?.to_vec1::<f32>()?);
@@ -381,6 +381,49 @@ impl Model {
             }
         }
         Ok(())
+    }
+
+    /// Whether [`forward_hidden`](Self::forward_hidden) runs on this model: the lean CPU
+    /// backend (candle's path computes the logits inside its forward pass).
+    pub fn has_hidden_rows(&self) -> bool {
+        self.backend == Backend::Lean
+    }
+
+    /// Like [`forward`](Self::forward) but stops before the output head: `hidden`
+    /// (resized to tokens x hidden size) receives every token's final-normed hidden
+    /// state, from which [`logits_for`](Self::logits_for) and
+    /// [`logits_of`](Self::logits_of) give the logits `forward` would, bit for bit.
+    /// [`ModelState::logits`] is left as it was. An error off the lean CPU backend.
+    pub fn forward_hidden(
+        &self,
+        state: &mut ModelState,
+        tokens: &[u32],
+        hidden: &mut Vec<f32>,
+    ) -> Result<()> {
+        self.check_input(state, tokens)?;
+        if !self.has_hidden_rows() {
+            return Err(Error::InvalidArgument {
+                name: "Model::forward_hidden",
+                value: format!("{:?} backend", self.backend),
+                reason: "only the lean CPU backend stops before the output head; use forward"
+                    .into(),
+            });
+        }
+        hidden.resize(tokens.len() * self.config.hidden, 0.0);
+        self.forward_cpu(state, tokens, cpu::Head::Hidden(hidden))
+    }
+
+    /// The logits of tokens `ids` (`out[i]` for `ids[i]`) after one hidden row of
+    /// [`forward_hidden`](Self::forward_hidden): only their rows of the output head are
+    /// read (a grammar's few allowed tokens cost a few dot products, not the vocabulary).
+    pub fn logits_for(&self, hidden: &[f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
+        self.output.forward_rows(hidden, ids, out)
+    }
+
+    /// Every logit (vocabulary size) after one hidden row of
+    /// [`forward_hidden`](Self::forward_hidden).
+    pub fn logits_of(&self, hidden: &[f32], out: &mut [f32]) -> Result<()> {
+        self.output.forward_slice(hidden, 1, out)
     }
 
     /// Checks that `tokens` is non-empty, fits the state's context and holds only ids of

@@ -18,16 +18,26 @@ use crate::Result;
 use ops::{rms_norm_row, rms_norm_rows_inplace, rope_head};
 pub use scratch::Scratch;
 
+/// What a lean forward pass leaves after its last layer.
+pub(crate) enum Head<'a> {
+    /// The last token's logits, in `state.logits`.
+    Last,
+    /// Also the logits of every token (tokens x vocab, the last row equal to
+    /// `state.logits`).
+    Every(&'a mut [f32]),
+    /// No logits: the final-normed hidden state of every token (tokens x hidden), from
+    /// which [`Model::logits_for`] computes the logits of chosen tokens.
+    Hidden(&'a mut [f32]),
+}
+
 impl Model {
-    /// Run `tokens` at `state.pos()` on the lean CPU path; leaves the last token's logits
-    /// in `state.logits`, and with `every` the logits of every token in it (tokens x
-    /// vocab, the last row equal to `state.logits`). The caller has checked the tokens,
-    /// the room left and the size of `every`.
+    /// Run `tokens` at `state.pos()` on the lean CPU path and leave what `head` asks for.
+    /// The caller has checked the tokens, the room left and the size of `head`'s buffer.
     pub(crate) fn forward_cpu(
         &self,
         state: &mut ModelState,
         tokens: &[u32],
-        every: Option<&mut [f32]>,
+        head: Head<'_>,
     ) -> Result<()> {
         let cfg = &self.config;
         let pos = state.pos();
@@ -122,8 +132,8 @@ impl Model {
             x.iter_mut().zip(o.iter()).for_each(|(r, d)| *r += d);
         }
 
-        match every {
-            None => {
+        match head {
+            Head::Last => {
                 rms_norm_row(
                     &x[(n - 1) * h..],
                     self.norm.weights(),
@@ -133,7 +143,12 @@ impl Model {
                 self.output
                     .forward_slice(&s.last[..h], 1, &mut state.logits)?;
             }
-            Some(out) => {
+            Head::Hidden(out) => {
+                for (src, dst) in x.chunks_exact(h).zip(out.chunks_exact_mut(h)) {
+                    rms_norm_row(src, self.norm.weights(), eps, dst);
+                }
+            }
+            Head::Every(out) => {
                 let xn = &mut s.xn[..n * h];
                 for (src, dst) in x.chunks_exact(h).zip(xn.chunks_exact_mut(h)) {
                     rms_norm_row(src, self.norm.weights(), eps, dst);
