@@ -5,6 +5,7 @@
 
 use candle_core::{Device, Tensor};
 
+use crate::kernels::pool::{self, PartPtr};
 use crate::{Error, Result};
 
 /// A projection of a transformer block an adapter may target.
@@ -84,19 +85,38 @@ impl LowRank {
     }
 
     /// Adds `scale * B (A x)` to `y` for `tokens` rows of `x` (in_dim each) and `y`
-    /// (out_dim each).
+    /// (out_dim each); several tokens are split over the kernel pool (each token's
+    /// update is computed alone, so the split never changes a bit).
     pub fn add_to(&self, x: &[f32], tokens: usize, y: &mut [f32]) {
-        let mut t = vec![0f32; self.rank];
-        for n in 0..tokens {
-            let xr = &x[n * self.in_dim..(n + 1) * self.in_dim];
-            for (r, tr) in t.iter_mut().enumerate() {
-                let ar = &self.a[r * self.in_dim..(r + 1) * self.in_dim];
-                *tr = self.scale * dot(ar, xr);
+        let (inp, out) = (self.in_dim, self.out_dim);
+        let yp = PartPtr::new(y.as_mut_ptr());
+        pool::global().run_parts(tokens, &|part, parts| {
+            let (t0, t1) = (tokens * part / parts, tokens * (part + 1) / parts);
+            for n in t0..t1 {
+                // SAFETY: row n of `y` (out_dim values) belongs to this part alone, and
+                // `y` holds `tokens` rows (the caller's contract, as for `x`).
+                let yr = unsafe { std::slice::from_raw_parts_mut(yp.at(n * out), out) };
+                self.add_row(&x[n * inp..(n + 1) * inp], yr);
             }
-            let yr = &mut y[n * self.out_dim..(n + 1) * self.out_dim];
-            for (o, yo) in yr.iter_mut().enumerate() {
-                *yo += dot(&self.b[o * self.rank..(o + 1) * self.rank], &t);
-            }
+        });
+    }
+
+    /// [`add_to`](Self::add_to) for one token.
+    fn add_row(&self, xr: &[f32], yr: &mut [f32]) {
+        let mut stack = [0f32; 64];
+        let mut heap = Vec::new();
+        let t = if self.rank <= stack.len() {
+            &mut stack[..self.rank]
+        } else {
+            heap.resize(self.rank, 0.0);
+            &mut heap[..]
+        };
+        for (r, tr) in t.iter_mut().enumerate() {
+            let ar = &self.a[r * self.in_dim..(r + 1) * self.in_dim];
+            *tr = self.scale * dot(ar, xr);
+        }
+        for (o, yo) in yr.iter_mut().enumerate() {
+            *yo += dot(&self.b[o * self.rank..(o + 1) * self.rank], t);
         }
     }
 
@@ -165,5 +185,31 @@ mod tests {
             &Device::Cpu
         )
         .is_err());
+    }
+
+    #[test]
+    fn tokens_split_over_the_pool_get_the_bits_each_gets_alone() {
+        // Prefill and verification rows share the pool; a token's update must not depend
+        // on how many tokens came with it. Rank 70 also takes the heap buffer.
+        for rank in [16, 70] {
+            let (inp, out, tokens) = (96, 40, 7);
+            let val = |i: usize| ((i * 7919) % 1000) as f32 / 500.0 - 1.0;
+            let a: Vec<f32> = (0..rank * inp).map(val).collect();
+            let b: Vec<f32> = (0..out * rank).map(|i| val(i + 3)).collect();
+            let lr = LowRank::new(a, b, (rank, inp, out), 0.25, &Device::Cpu).unwrap();
+            let x: Vec<f32> = (0..tokens * inp).map(|i| val(i + 11)).collect();
+            let mut all = vec![1.0f32; tokens * out];
+            lr.add_to(&x, tokens, &mut all);
+            for n in 0..tokens {
+                let mut one = vec![1.0f32; out];
+                lr.add_to(&x[n * inp..(n + 1) * inp], 1, &mut one);
+                let got: Vec<u32> = all[n * out..(n + 1) * out]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                let want: Vec<u32> = one.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "rank {rank} token {n}");
+            }
+        }
     }
 }
