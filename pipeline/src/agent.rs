@@ -47,6 +47,8 @@ pub struct AgentInput {
     path: CommandPath,
     odom: Arc<MpmcQueue<Odometry>>,
     scan: Arc<MpmcQueue<LaserScan>>,
+    /// Rung after each sensor message: perception runs at once.
+    sensor_wake: Wake,
 }
 
 impl AgentInput {
@@ -71,11 +73,13 @@ impl AgentInput {
     /// Hands in odometry (stamp it with [`AgentInput::now`] on arrival).
     pub fn odom(&mut self, odom: Odometry) {
         let _ = self.odom.push(odom);
+        self.sensor_wake.wake();
     }
 
     /// Hands in a laser scan (stamp it with [`AgentInput::now`] on arrival).
     pub fn scan(&mut self, scan: LaserScan) {
         let _ = self.scan.push(scan);
+        self.sensor_wake.wake();
     }
 
     /// Fault injection for tests: the language stage hangs without a heartbeat for `d`.
@@ -161,6 +165,7 @@ impl Agent {
         let perception = PerceptionStage::new(
             Perception::new(config.perception)?,
             (Arc::clone(&odom), Arc::clone(&scan)),
+            links.sensor_wake.clone(),
             world_writer,
             Arc::clone(&clock),
             &mut metrics,
@@ -198,6 +203,7 @@ impl Agent {
             outputs: Arc::clone(&links.outputs),
         };
         let input = AgentInput {
+            sensor_wake: links.sensor_wake.clone(),
             path: CommandPath::new(links, clock, reflex, limits),
             odom,
             scan,
@@ -292,6 +298,8 @@ fn queues(config: &AgentConfig, clock: &Arc<dyn Clock>, deadline: DeadlineWatch)
             transit.clone(),
         )?),
         plan_wake: Wake::new(),
+        command_wake: Wake::new(),
+        sensor_wake: Wake::new(),
         outputs: Arc::new(MpmcQueue::new(
             "outputs",
             config.output_queue_capacity,

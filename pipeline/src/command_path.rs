@@ -88,6 +88,7 @@ impl CommandPath {
             .then(|| bora_agent::parse_command(text, &self.limits).map_err(|e| e.to_string()));
         deadline.on_command(seq, now, text, parse);
         if self.links.commands.push(msg).is_queued() {
+            self.links.command_wake.wake();
             CommandAccepted::Queued
         } else {
             CommandAccepted::Rejected

@@ -66,6 +66,14 @@ impl Wake {
         self.0.requested.load(Ordering::Relaxed)
     }
 
+    /// Sleeps at most `timeout` of real time, or until a wake is pending (consumed: then
+    /// returns true). For a stage that rests while idle: woken by its input at once, and
+    /// beating at least every `timeout` while nothing comes.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let clock = crate::clock::SystemClock::new();
+        self.wait_until(&clock, clock.now() + timeout)
+    }
+
     /// Sleeps until `clock` reads `deadline` (clock time) or a wake is pending, whichever
     /// comes first. Returns true when it returns for a wake before the deadline (the wake
     /// is consumed), false at the deadline (a pending wake is left for the caller).
@@ -139,5 +147,17 @@ mod tests {
         let deadline = clock.now() + Duration::from_millis(20);
         assert!(!wake.wait_until(&clock, deadline));
         assert!(clock.now() >= deadline);
+    }
+
+    #[test]
+    fn a_timed_wait_ends_at_its_timeout_or_at_once_on_a_pending_wake() {
+        let wake = Wake::new();
+        let begin = Instant::now();
+        assert!(!wake.wait_timeout(Duration::from_millis(20)));
+        assert!(begin.elapsed() >= Duration::from_millis(20));
+        wake.wake();
+        let begin = Instant::now();
+        assert!(wake.wait_timeout(Duration::from_secs(10)));
+        assert!(begin.elapsed() < Duration::from_secs(5), "not the timeout");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{record_opt, CommandMsg, Links, PlanMsg};
+use super::{record_opt, CommandMsg, Links, PlanMsg, IDLE_REST};
 use crate::agreement::Agreement;
 use crate::interpret::{Interpretation, Interpreter, Source};
 use crate::output::AgentOutput;
@@ -171,8 +171,9 @@ impl LanguageStage {
         self.links.emit(AgentOutput::Plan(report.to_json()));
     }
 
-    /// The stage thread's body: step until shutdown, resting 2 ms when idle. An injected
-    /// stall holds the stage without a heartbeat.
+    /// The stage thread's body: step until shutdown, resting on the command wake (at
+    /// most [`IDLE_REST`]) when idle. An injected stall holds the stage without a
+    /// heartbeat.
     pub fn run(mut self, ctx: &StageContext) {
         while !ctx.should_stop() {
             let stall_until = self
@@ -186,7 +187,7 @@ impl LanguageStage {
             }
             ctx.beat();
             if !self.step(ctx.heartbeat()) {
-                std::thread::sleep(Duration::from_millis(2));
+                self.links.command_wake.wait_timeout(IDLE_REST);
             }
         }
     }

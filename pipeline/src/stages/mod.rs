@@ -2,8 +2,14 @@
 //! [`perception::PerceptionStage`] (sensors -> world slot), [`language::LanguageStage`]
 //! (commands -> plans) and [`planning::PlanningStage`] (plans + world -> motor commands,
 //! one tick at a time). `Agent::start` builds them and runs each on its own stage thread;
-//! what they share crosses in [`Links`]: bounded queues, plain atomics and the wake that
-//! has the planner take a new plan at once instead of at its next tick.
+//! what they share crosses in [`Links`]: bounded queues, plain atomics and the wakes
+//! that have the planner take a new plan at once instead of at its next tick, and the
+//! resting language and perception stages start on a new command or sensor message.
+//!
+//! A stage with nothing to do rests on its wake for at most [`IDLE_REST`], so it still
+//! beats for the planner's watchdog; it never polls. (Polling every 0.5 ms, as perception
+//! did, woke a core 2,000 times a second, and on a two-core board every wake lands on a
+//! kernel thread of a generation in flight.)
 
 pub(crate) mod language;
 pub(crate) mod perception;
@@ -19,6 +25,10 @@ use bora_agent::ValidPlan;
 use bora_rt::metrics::Recorder;
 use bora_rt::queue::MpmcQueue;
 use bora_rt::wake::Wake;
+
+/// Longest rest of an idle stage between heartbeats (real time): well under the
+/// shortest allowed `stage_stall_after` (10 ms).
+pub(crate) const IDLE_REST: Duration = Duration::from_millis(4);
 
 /// The longest command the agent interprets, in Unicode characters: a spoken command is
 /// a sentence or two; a longer text is refused with a reason, never cut.
@@ -109,6 +119,10 @@ pub(crate) struct Links {
     /// Raised after a plan is queued: the planning loop runs one extra step right away
     /// (start the plan, step against the latest world), then keeps its fixed schedule.
     pub plan_wake: Wake,
+    /// Raised after a command is queued: the resting language stage starts on it at once.
+    pub command_wake: Wake,
+    /// Raised after odometry or a scan is queued: the resting perception stage runs.
+    pub sensor_wake: Wake,
     /// Everything the outside world publishes.
     pub outputs: Arc<MpmcQueue<AgentOutput>>,
 }
@@ -143,6 +157,8 @@ pub(crate) mod tests {
             commands: queue("commands"),
             plans: queue("plans"),
             plan_wake: Wake::new(),
+            command_wake: Wake::new(),
+            sensor_wake: Wake::new(),
             outputs: queue("outputs"),
         }
     }

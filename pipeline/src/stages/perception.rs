@@ -1,15 +1,15 @@
 //! PERCEPTION: odometry and scans in, the latest [`WorldState`] out through a slot.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::record_opt;
+use super::{record_opt, IDLE_REST};
 use bora_agent::{LaserScan, Odometry, Perception, WorldState};
 use bora_rt::clock::Clock;
 use bora_rt::metrics::{Metrics, Quantity, Recorder};
 use bora_rt::queue::MpmcQueue;
 use bora_rt::slot::SlotWriter;
 use bora_rt::stage::StageContext;
+use bora_rt::wake::Wake;
 
 /// The perception stage: drains the sensor queues into [`Perception`] and publishes
 /// the world it sees.
@@ -17,6 +17,8 @@ pub(crate) struct PerceptionStage {
     perception: Perception,
     odom: Arc<MpmcQueue<Odometry>>,
     scan: Arc<MpmcQueue<LaserScan>>,
+    /// Rung by the input side after each message.
+    wake: Wake,
     world: SlotWriter<WorldState>,
     clock: Arc<dyn Clock>,
     odom_transit: Recorder,
@@ -29,6 +31,7 @@ impl PerceptionStage {
     pub fn new(
         perception: Perception,
         (odom, scan): (Arc<MpmcQueue<Odometry>>, Arc<MpmcQueue<LaserScan>>),
+        wake: Wake,
         world: SlotWriter<WorldState>,
         clock: Arc<dyn Clock>,
         metrics: &mut Metrics,
@@ -37,6 +40,7 @@ impl PerceptionStage {
             perception,
             odom,
             scan,
+            wake,
             world,
             clock,
             odom_transit: metrics.recorder(Quantity::QueueTransit, "odom")?,
@@ -73,13 +77,14 @@ impl PerceptionStage {
         changed
     }
 
-    /// The stage thread's body: step until shutdown, resting 0.5 ms when idle.
+    /// The stage thread's body: step until shutdown, resting on the wake (at most
+    /// [`IDLE_REST`]) when idle.
     pub fn run(mut self, ctx: &StageContext) {
         let span = ctx.step_span();
         while !ctx.should_stop() {
             ctx.beat();
             if !self.step(&span) {
-                std::thread::sleep(Duration::from_micros(500));
+                self.wake.wait_timeout(IDLE_REST);
             }
         }
     }
