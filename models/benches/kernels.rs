@@ -2,12 +2,13 @@
 //! product (decode) and tokens/s of a 128-token matrix-matrix product (prefill), on the
 //! shapes of SmolLM2-135M and gemma-3-270m.
 //!
-//! `cargo bench -p bora-models --bench kernels` (threads: `CANDLE_NUM_THREADS`). Every
-//! SIMD instruction set this CPU has is measured, side by side.
+//! `cargo bench -p bora-models --bench kernels` (threads: every core the process may
+//! use; `taskset -c 0` for one). Every SIMD instruction set this CPU has is measured,
+//! side by side, and Q4_1 also in the repacked layout.
 
 use std::time::Instant;
 
-use bora_models::kernels::{self, Isa, QMatrix, QType};
+use bora_models::kernels::{self, packed, Isa, QMatrix, QType};
 
 fn main() {
     let shapes: [(&str, QType, usize, usize); 9] = [
@@ -47,27 +48,39 @@ fn main() {
             .collect();
         let mut y = vec![0f32; 128 * rows];
         for &isa in &isas {
-            let name = format!("{name} {isa:?}");
-            measure(&name, isa, pool, &w, &x, &mut y, bytes);
+            let label = format!("{name} {isa:?}");
+            let prod = |x: &[f32], t: usize, y: &mut [f32]| {
+                kernels::matmul_on(isa, pool, &w, x, t, y).expect("product")
+            };
+            measure(&label, (rows, cols), &prod, &x, &mut y, bytes);
+        }
+        if ty == QType::Q4_1 && packed::available() {
+            let p = packed::PackedQ4_1::new(&data, rows, cols).expect("repack");
+            let prod = |x: &[f32], t: usize, y: &mut [f32]| {
+                packed::matmul_packed(&p, x, t, y).expect("product")
+            };
+            let label = format!("{name} repacked {:?}", Isa::detect());
+            measure(&label, (rows, cols), &prod, &x, &mut y, bytes);
         }
     }
 }
 
-/// One shape on one instruction set: matrix-vector GB/s, 128-token tokens/s.
+/// A product `y = x W^T` of `tokens` rows.
+type Product<'a> = dyn Fn(&[f32], usize, &mut [f32]) + 'a;
+
+/// One shape on one kernel set: matrix-vector GB/s, 128-token tokens/s.
 fn measure(
     name: &str,
-    isa: Isa,
-    pool: &kernels::Pool,
-    w: &QMatrix<'_>,
+    (rows, cols): (usize, usize),
+    prod: &Product<'_>,
     x: &[f32],
     y: &mut [f32],
     bytes: usize,
 ) {
-    let (rows, cols) = (w.rows(), w.cols());
     let reps = (200_000_000 / bytes).clamp(3, 2000);
     let t0 = Instant::now();
     for _ in 0..reps {
-        kernels::matmul_on(isa, pool, w, &x[..cols], 1, &mut y[..rows]).expect("matvec");
+        prod(&x[..cols], 1, &mut y[..rows]);
     }
     let dt = t0.elapsed().as_secs_f64() / reps as f64;
     if rows > 100_000 {
@@ -81,7 +94,7 @@ fn measure(
     let preps = (reps / 32).max(2);
     let t1 = Instant::now();
     for _ in 0..preps {
-        kernels::matmul_on(isa, pool, w, x, 128, y).expect("matmul");
+        prod(x, 128, y);
     }
     let pt = t1.elapsed().as_secs_f64() / preps as f64;
     println!(

@@ -8,8 +8,12 @@
 //! NEON with or without the dot-product extension on aarch64, else the portable scalar
 //! reference); output rows are split
 //! over the [`pool`] threads, and one thread runs inline with no pool at all.
+//!
+//! Q4_1 weights on x86-64 are repacked at load ([`packed`]): eight rows interleaved, so
+//! one byte product serves eight rows, each row summed exactly as the scalar reference.
 
 pub mod kquant;
+pub mod packed;
 pub mod pool;
 pub mod quant;
 pub mod scalar;
@@ -18,6 +22,8 @@ pub mod scalar;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx2_k;
+#[cfg(target_arch = "x86_64")]
+mod avx2_packed;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "aarch64")]
@@ -174,6 +180,18 @@ impl Isa {
             Self::NeonDotprod => neon::tiles(ty, true),
             _ => scalar_tiles(ty),
         }
+    }
+}
+
+/// The kernels of the repacked Q4_1 layout ([`packed`]) of every width for `isa`, where
+/// it has them (x86-64 with AVX2).
+fn group_kernels(isa: Isa) -> Option<[packed::GroupFn; WIDE]> {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => Some(avx2_packed::plain()),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512Vnni => Some(avx2_packed::vnni()),
+        _ => None,
     }
 }
 
