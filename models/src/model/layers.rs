@@ -15,14 +15,12 @@ use crate::{kernels, Result};
 ///
 /// Every weight product goes through here. On the CPU, the weight types bora's own
 /// kernels handle ([`crate::kernels`]) run there, straight from the weight's block bytes
-/// (no second copy); everything else (CUDA, other types) goes through candle's QMatMul,
-/// which shares the same `Arc<QTensor>`.
+/// (no second copy), and Q4_1 weights on x86-64 are repacked once at load into the
+/// interleaved layout of [`kernels::packed`] (same bytes, the GGML blocks dropped);
+/// everything else (CUDA, other types) goes through candle's QMatMul.
 #[derive(Debug, Clone)]
 pub struct QLinear {
-    inner: QMatMul,
-    weight: Arc<QTensor>,
-    /// Set when bora's kernels run this product (CPU weight of a supported type).
-    kernel: Option<kernels::QType>,
+    weights: Weights,
     bytes: usize,
     out_dim: usize,
     in_dim: usize,
@@ -30,8 +28,21 @@ pub struct QLinear {
     low_rank: Option<Arc<LowRank>>,
 }
 
+/// Where a [`QLinear`]'s weight lives and which code multiplies it.
+#[derive(Debug, Clone)]
+enum Weights {
+    /// candle's product: CUDA, types bora's kernels do not handle, CPUs without SIMD.
+    Candle(QMatMul),
+    /// bora's kernels on the GGML blocks, shared with candle's tensor.
+    Blocks(Arc<QTensor>, kernels::QType),
+    /// Q4_1 in the interleaved layout (x86-64 with AVX2).
+    Packed(Arc<kernels::packed::PackedQ4_1>),
+}
+
 impl QLinear {
-    /// Wrap a quantized weight of shape (out, in); shared with other users through the Arc.
+    /// Wrap a quantized weight of shape (out, in). A Q4_1 weight no one else holds is
+    /// repacked on x86-64 (and its GGML copy freed); a shared one (a tied embedding)
+    /// keeps its blocks.
     pub fn new(weight: Arc<QTensor>) -> Result<Self> {
         let bytes = weight.storage_size_in_bytes();
         let out_dim = weight.shape().dims().first().copied().unwrap_or(0);
@@ -43,10 +54,19 @@ impl QLinear {
             // CPU with neither (another architecture, an x86 without AVX2) keeps products
             // on candle: bora's scalar kernels are the tests' reference, not tuned for speed.
             .filter(|_| kernels::Isa::detect() != kernels::Isa::Scalar);
+        let weights = match kernel {
+            Some(kernels::QType::Q4_1)
+                if kernels::packed::available() && Arc::strong_count(&weight) == 1 =>
+            {
+                let data = weight.data()?;
+                let p = kernels::packed::PackedQ4_1::new(&data, out_dim, in_dim)?;
+                Weights::Packed(Arc::new(p))
+            }
+            Some(ty) => Weights::Blocks(weight, ty),
+            None => Weights::Candle(QMatMul::from_arc(weight)?),
+        };
         Ok(Self {
-            inner: QMatMul::from_arc(weight.clone())?,
-            weight,
-            kernel,
+            weights,
             bytes,
             out_dim,
             in_dim,
@@ -73,8 +93,8 @@ impl QLinear {
 
     /// Apply to `x` of shape (..., in); returns (..., out).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if self.kernel.is_none() || !x.device().is_cpu() {
-            let y = self.inner.forward(x)?;
+        if let Weights::Candle(inner) = &self.weights {
+            let y = inner.forward(x)?;
             return match &self.low_rank {
                 Some(lr) => {
                     let delta = lr.delta(x)?.to_dtype(y.dtype())?;
@@ -82,6 +102,13 @@ impl QLinear {
                 }
                 None => Ok(y),
             };
+        }
+        if !x.device().is_cpu() {
+            return Err(crate::Error::InvalidArgument {
+                name: "QLinear::forward input",
+                value: format!("{:?}", x.device()),
+                reason: "this weight is on the CPU; move the input there".into(),
+            });
         }
         let dims = x.dims();
         let tokens = x.elem_count() / self.in_dim.max(1);
@@ -107,15 +134,19 @@ impl QLinear {
                 reason: format!("expected x = tokens x {inp} and y = tokens x {out}"),
             });
         }
-        if let Some(ty) = self.kernel {
-            // Borrowed on the CPU: candle's own block storage, no copy.
-            let data = self.weight.data()?;
-            let w = kernels::QMatrix::new(ty, &data, out, inp)?;
-            kernels::matmul(&w, x, tokens, y)?;
-        } else {
-            let xt = Tensor::from_slice(x, (tokens, inp), &Device::Cpu)?;
-            let yt = self.inner.forward(&xt)?.flatten_all()?.to_vec1::<f32>()?;
-            y.copy_from_slice(&yt);
+        match &self.weights {
+            Weights::Blocks(weight, ty) => {
+                // Borrowed on the CPU: candle's own block storage, no copy.
+                let data = weight.data()?;
+                let w = kernels::QMatrix::new(*ty, &data, out, inp)?;
+                kernels::matmul(&w, x, tokens, y)?;
+            }
+            Weights::Packed(p) => kernels::packed::matmul_packed(p, x, tokens, y)?,
+            Weights::Candle(inner) => {
+                let xt = Tensor::from_slice(x, (tokens, inp), &Device::Cpu)?;
+                let yt = inner.forward(&xt)?.flatten_all()?.to_vec1::<f32>()?;
+                y.copy_from_slice(&yt);
+            }
         }
         if let Some(lr) = &self.low_rank {
             lr.add_to(x, tokens, y);
@@ -127,10 +158,16 @@ impl QLinear {
     /// f32), bit for bit what [`forward_slice`](Self::forward_slice) gives it. On bora's
     /// kernels only the chosen rows are read; otherwise the whole product runs.
     pub fn forward_rows(&self, x: &[f32], ids: &[u32], y: &mut [f32]) -> Result<()> {
-        if let (Some(ty), None) = (self.kernel, &self.low_rank) {
-            let data = self.weight.data()?;
-            let w = kernels::QMatrix::new(ty, &data, self.out_dim, self.in_dim)?;
-            return kernels::matvec_rows(&w, x, ids, y);
+        if self.low_rank.is_none() {
+            match &self.weights {
+                Weights::Blocks(weight, ty) => {
+                    let data = weight.data()?;
+                    let w = kernels::QMatrix::new(*ty, &data, self.out_dim, self.in_dim)?;
+                    return kernels::matvec_rows(&w, x, ids, y);
+                }
+                Weights::Packed(p) => return kernels::packed::matvec_rows_packed(p, x, ids, y),
+                Weights::Candle(_) => {}
+            }
         }
         if y.len() != ids.len() {
             return Err(crate::Error::InvalidArgument {
