@@ -340,7 +340,19 @@ pub fn matmul_on(
     tokens: usize,
     y: &mut [f32],
 ) -> Result<()> {
-    let (rows, cols) = (w.rows, w.cols);
+    check_product((w.rows, w.cols), x, tokens, y)?;
+    if tokens == 0 || w.rows == 0 {
+        return Ok(());
+    }
+    match isa.tiles(w.ty) {
+        Tiles::B32(tiles, r4) => run(pool, w, x, tokens, y, &tiles, r4),
+        Tiles::K(tiles, r4) => run(pool, w, x, tokens, y, &tiles, r4),
+    }
+    Ok(())
+}
+
+/// Checks that `x` holds `tokens` rows of `cols` and `y` as many rows of `rows`.
+fn check_product((rows, cols): (usize, usize), x: &[f32], tokens: usize, y: &[f32]) -> Result<()> {
     if x.len() != tokens * cols || y.len() != tokens * rows {
         return Err(Error::InvalidArgument {
             name: "kernels::matmul",
@@ -348,12 +360,24 @@ pub fn matmul_on(
             reason: format!("expected x = tokens x {cols} and y = tokens x {rows}"),
         });
     }
-    if tokens == 0 || rows == 0 {
-        return Ok(());
+    Ok(())
+}
+
+/// Checks a chosen-rows product: `x` one row of `cols`, one output per id, ids < `rows`.
+fn check_rows((rows, cols): (usize, usize), x: &[f32], ids: &[u32], out: &[f32]) -> Result<()> {
+    if x.len() != cols || out.len() != ids.len() {
+        return Err(Error::InvalidArgument {
+            name: "kernels::matvec_rows",
+            value: format!("x {} ids {} out {}", x.len(), ids.len(), out.len()),
+            reason: format!("expected x = {cols} values and one output per id"),
+        });
     }
-    match isa.tiles(w.ty) {
-        Tiles::B32(tiles, r4) => run(pool, w, x, tokens, y, &tiles, r4),
-        Tiles::K(tiles, r4) => run(pool, w, x, tokens, y, &tiles, r4),
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= rows) {
+        return Err(Error::InvalidArgument {
+            name: "kernels::matvec_rows id",
+            value: bad.to_string(),
+            reason: format!("the matrix has {rows} rows"),
+        });
     }
     Ok(())
 }
@@ -469,20 +493,7 @@ pub fn matvec_rows_on(
     ids: &[u32],
     out: &mut [f32],
 ) -> Result<()> {
-    if x.len() != w.cols || out.len() != ids.len() {
-        return Err(Error::InvalidArgument {
-            name: "kernels::matvec_rows",
-            value: format!("x {} ids {} out {}", x.len(), ids.len(), out.len()),
-            reason: format!("expected x = {} values and one output per id", w.cols),
-        });
-    }
-    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= w.rows) {
-        return Err(Error::InvalidArgument {
-            name: "kernels::matvec_rows id",
-            value: bad.to_string(),
-            reason: format!("the matrix has {} rows", w.rows),
-        });
-    }
+    check_rows((w.rows, w.cols), x, ids, out)?;
     match isa.tiles(w.ty) {
         Tiles::B32(tiles, _) => rows_of(w, x, ids, out, tiles[0]),
         Tiles::K(tiles, _) => rows_of(w, x, ids, out, tiles[0]),

@@ -42,18 +42,12 @@ pub struct PackedQ4_1 {
 impl PackedQ4_1 {
     /// Repacks `data`, `rows` GGML Q4_1 rows of `cols` values (a multiple of 32).
     pub fn new(data: &[u8], rows: usize, cols: usize) -> Result<Self> {
-        let ty = QType::Q4_1;
+        // The GGML rows' shape, checked as for any Q4_1 matrix.
+        let (rows, cols) = {
+            let m = super::QMatrix::new(QType::Q4_1, data, rows, cols)?;
+            (m.rows(), m.cols())
+        };
         let nb = cols / 32;
-        if !cols.is_multiple_of(32) || data.len() != rows * nb * ty.block_bytes() {
-            return Err(Error::InvalidArgument {
-                name: "kernels::PackedQ4_1",
-                value: format!("{rows}x{cols}, {} bytes", data.len()),
-                reason: format!(
-                    "the row width must be a multiple of 32 and the data {} bytes",
-                    rows * nb * ty.block_bytes()
-                ),
-            });
-        }
         let groups = rows.div_ceil(GROUP);
         let mut out = vec![0u8; groups * nb * GROUP_BLOCK_BYTES];
         for (r, row) in data.chunks_exact(nb * 20).enumerate() {
@@ -112,13 +106,7 @@ pub fn matmul_packed_on(
     y: &mut [f32],
 ) -> Result<()> {
     let (rows, cols) = (w.rows, w.cols);
-    if x.len() != tokens * cols || y.len() != tokens * rows {
-        return Err(Error::InvalidArgument {
-            name: "kernels::matmul_packed",
-            value: format!("x {} y {} tokens {tokens}", x.len(), y.len()),
-            reason: format!("expected x = tokens x {cols} and y = tokens x {rows}"),
-        });
-    }
+    super::check_product((rows, cols), x, tokens, y)?;
     let Some(k) = super::group_kernels(isa) else {
         return Err(Error::InvalidArgument {
             name: "kernels::matmul_packed isa",
@@ -164,20 +152,7 @@ pub fn matmul_packed_on(
 /// Chosen outputs of one input row (`out[i]` is row `ids[i]`), the bits of
 /// [`matmul_packed`]: each chosen row's group is computed on this thread.
 pub fn matvec_rows_packed(w: &PackedQ4_1, x: &[f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
-    if x.len() != w.cols || out.len() != ids.len() {
-        return Err(Error::InvalidArgument {
-            name: "kernels::matvec_rows_packed",
-            value: format!("x {} ids {} out {}", x.len(), ids.len(), out.len()),
-            reason: format!("expected x = {} values and one output per id", w.cols),
-        });
-    }
-    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= w.rows) {
-        return Err(Error::InvalidArgument {
-            name: "kernels::matvec_rows_packed id",
-            value: bad.to_string(),
-            reason: format!("the matrix has {} rows", w.rows),
-        });
-    }
+    super::check_rows((w.rows, w.cols), x, ids, out)?;
     let Some(k) = super::group_kernels(Isa::detect()) else {
         return Err(Error::InvalidArgument {
             name: "kernels::matvec_rows_packed isa",
