@@ -4,15 +4,21 @@
 //!
 //! The bound. bora's CPU path multiplies the Q4_1 weights by activations it first
 //! rounds to 8 bits per block of 32 (as llama.cpp does); this path multiplies the same
-//! dequantized weights by exact f32 activations. That rounding alone moves logits: at
-//! position 0, where rope, mask and attention weights play no part (one key, rotation by
-//! zero), the two differ by 0.77 in the top logit. Over the prompt measured: RMS 0.22,
-//! largest 0.87 logits, on logits around 20-28. This is the distance between any two
-//! correct implementations of this file: `models/tests/greedy_generation_matches_llama_cpp.rs`
-//! records bora vs llama.cpp at 0.22 RMS (largest 1.4), and llama.cpp vs itself at 0.24
-//! RMS when only its KV-cache type changes. [`MAX_RMS`] and [`MAX_ABS`] sit just above
-//! that; a wrong rope pairing, norm epsilon, mask or head moves logits by whole units
-//! (a half-split rope here: RMS above 1) and fails them.
+//! dequantized weights by exact f32 activations. That rounding alone moves logits, and
+//! it makes them chaotic: a product summed in another order (1e-6 apart) flips a few
+//! activation codes in the next layer, which flip more. Measured on the prompt below
+//! (RMS / largest difference, logit units, on logits around 20-28): bora with its
+//! earlier eight-lane AVX2 sums 0.22 / 0.87; bora's exact sums (the repacked Q4_1, the
+//! same bits on every x86-64) 0.295 / 1.48; `models/tests/greedy_generation_matches_llama_cpp.rs`
+//! records bora vs llama.cpp at 0.22 / 1.4, and llama.cpp vs itself at 0.24 RMS when
+//! only its KV-cache type changes. That is the distance between correct
+//! implementations of this file; [`MAX_RMS`] and [`MAX_ABS`] sit about 1.4x above the
+//! largest of them. What fails them is an error that moves logits by whole units: a
+//! half-split rope here puts position 1's argmax 1.48 logits below bora's top and its
+//! RMS above 1. A subtler error hides in the rounding noise (a doubled rope base
+//! measured 0.27 / 1.22), so this test guards the structure of the forward pass, not
+//! its last digits; `rope_matches_candle_fused_rope_i` and the unit tests of
+//! `bora_tune::forward` pin those.
 //!
 //! Argmax. Where bora's own top two tokens are closer than [`NEAR_TIE`] (0.3, the same
 //! near-tie bound as the llama.cpp comparison), 8-bit rounding can swap them, so an exact
@@ -27,9 +33,9 @@ use bora_tune::forward::argmax_rows;
 use candle_core::Tensor;
 
 /// Largest allowed |difference| of any logit (logit units).
-const MAX_ABS: f32 = 1.2;
+const MAX_ABS: f32 = 2.0;
 /// Largest allowed RMS difference over all positions and vocabulary entries (logit units).
-const MAX_RMS: f32 = 0.3;
+const MAX_RMS: f32 = 0.4;
 /// A top-two margin (logits) in bora's output below which the argmax is a near tie.
 const NEAR_TIE: f32 = 0.3;
 
