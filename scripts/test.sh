@@ -25,7 +25,8 @@ python3 scripts/import-cycles.py
 step "build"
 cargo build --workspace --release --bins
 step "tests"
-cargo test --workspace --release
+# --no-fail-fast: one run names every failing test binary, not only the first.
+cargo test --workspace --release --no-fail-fast
 # About 1.5 min cold on 2 cores (bora-rt and its dependencies rebuilt under --cfg loom),
 # the checks themselves under a second. `cargo test` above lists them as ignored.
 step "loom: every interleaving of the latest-value slot (bora-rt alone, its own target dir)"
