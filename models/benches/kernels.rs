@@ -54,8 +54,8 @@ fn main() {
             };
             measure(&label, (rows, cols), &prod, &x, &mut y, bytes);
         }
-        if ty == QType::Q4_1 && packed::available() {
-            let p = packed::PackedQ4_1::new(&data, rows, cols).expect("repack");
+        if packed::available(ty) {
+            let p = packed::PackedMatrix::new(ty, &data, rows, cols).expect("repack");
             let prod = |x: &[f32], t: usize, y: &mut [f32]| {
                 packed::matmul_packed(&p, x, t, y).expect("product")
             };

@@ -1,14 +1,29 @@
-//! x86-64 kernels of the repacked Q4_1 layout ([`super::packed`]): eight rows per
-//! 256-bit vector, four activation codes broadcast per byte product. With AVX-512 VNNI
-//! each product is one `vpdpbusd`; with plain AVX2, `maddubs` into i16 lanes (eight
-//! chunks of at most 2 * 15 * 127 each stay below 2^15) and one `madd` to i32. Both give
-//! the exact integer block sums; the float steps are the scalar reference's.
+//! x86-64 kernels of the repacked layouts ([`super::packed`]: Q4_0, Q4_1, Q5_0): eight
+//! rows per 256-bit vector, four activation codes broadcast per byte product. With
+//! AVX-512 VNNI each product is one `vpdpbusd`; with plain AVX2, `maddubs` into i16 lanes
+//! and `madd` to i32 (eight 4-bit chunks of at most 2 * 15 * 127 stay below 2^15, 5-bit
+//! codes go to i32 every four chunks: 4 * 2 * 31 * 127 < 2^15). Both give the exact
+//! integer block sums; the float steps are the scalar reference's.
 
 use std::arch::x86_64::*;
 
-use super::packed::{GroupFn, GROUP, GROUP_BLOCK_BYTES};
-use super::quant::Q8Block;
+use super::packed::{GroupFn, GROUP};
+use super::quant::{Q8Block, QType};
 use super::WIDE;
+
+/// Which type a kernel instance reads (a const parameter: one instance per type).
+const Q4_0: u8 = 0;
+const Q4_1: u8 = 1;
+const Q5_0: u8 = 2;
+
+/// GGML block bytes of kernel type `kind`.
+const fn block_bytes(kind: u8) -> usize {
+    match kind {
+        Q4_0 => 18,
+        Q4_1 => 20,
+        _ => 22,
+    }
+}
 
 /// Activation codes 4j..4j+4 of `xb` (j < 8) in every 32-bit lane.
 #[inline]
@@ -22,21 +37,27 @@ fn word(xb: &Q8Block, j: usize) -> __m256i {
 
 /// The exact integer sums of one block for eight rows (`lo[k]`, `hi[k]`: codes 4k..4k+4
 /// and 16+4k..20+4k of each row) against one activation block: AVX2's byte products.
+/// `five_bit`: codes up to 31, summed to i32 every four chunks.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn isum_avx2(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block) -> __m256i {
-    let mut s16 = _mm256_setzero_si256();
+fn isum_avx2(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block, five_bit: bool) -> __m256i {
+    let ones = _mm256_set1_epi16(1);
+    let (mut a, mut b) = (_mm256_setzero_si256(), _mm256_setzero_si256());
     for k in 0..4 {
-        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo[k], word(xb, k)));
-        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[k], word(xb, 4 + k)));
+        a = _mm256_add_epi16(a, _mm256_maddubs_epi16(lo[k], word(xb, k)));
+        b = _mm256_add_epi16(b, _mm256_maddubs_epi16(hi[k], word(xb, 4 + k)));
     }
-    _mm256_madd_epi16(s16, _mm256_set1_epi16(1))
+    if five_bit {
+        _mm256_add_epi32(_mm256_madd_epi16(a, ones), _mm256_madd_epi16(b, ones))
+    } else {
+        _mm256_madd_epi16(_mm256_add_epi16(a, b), ones)
+    }
 }
 
 /// [`isum_avx2`] with AVX-512 VNNI's byte dot product (two chains of four).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512vnni,avx512vl")]
-fn isum_vnni(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block) -> __m256i {
+fn isum_vnni(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block, _five_bit: bool) -> __m256i {
     let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
     for k in 0..4 {
         a0 = _mm256_dpbusd_epi32(a0, lo[k], word(xb, k));
@@ -45,53 +66,74 @@ fn isum_vnni(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block) -> __m256i {
     _mm256_add_epi32(a0, a1)
 }
 
-/// Defines `$name::<T>`: one group of eight rows times `T` activation rows.
+/// Defines `$name::<T, KIND>`: one group of eight rows of type `KIND` times `T` rows.
 macro_rules! group_tile {
     ($name:ident, $feat:literal, $isum:ident) => {
         /// Eight interleaved rows times `T` (1 to WIDE) activation rows.
         ///
         /// # Safety
-        /// `group` points to `nb` group-blocks; `x` to `T` rows of at least `nb` blocks
-        /// spaced `xstride` blocks apart; the CPU supports the function's target features.
+        /// `group` points to `nb` group-blocks of `KIND`; `x` to `T` rows of at least `nb`
+        /// blocks spaced `xstride` blocks apart; the CPU supports the target features.
         #[target_feature(enable = $feat)]
-        pub unsafe fn $name<const T: usize>(
+        pub unsafe fn $name<const T: usize, const KIND: u8>(
             group: *const u8,
             nb: usize,
             x: *const Q8Block,
             xstride: usize,
             out: &mut [[f32; GROUP]; WIDE],
         ) {
+            let bytes = GROUP * block_bytes(KIND);
+            let nib = bytes - 128;
             let m4 = _mm256_set1_epi8(0x0f);
             let mut acc = [_mm256_setzero_ps(); T];
             for b in 0..nb {
                 // SAFETY: group-block b < nb lies inside the group (caller contract).
-                let p = unsafe { group.add(b * GROUP_BLOCK_BYTES) };
-                // SAFETY: 16 bytes of f16 scales, then 16 of minimums.
-                let (dv, mv) = unsafe {
-                    (
-                        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)),
-                        _mm256_cvtph_ps(_mm_loadu_si128(p.add(16) as *const __m128i)),
-                    )
+                let p = unsafe { group.add(b * bytes) };
+                // SAFETY: 16 bytes of f16 scales at the start.
+                let dv = _mm256_cvtph_ps(unsafe { _mm_loadu_si128(p as *const __m128i) });
+                // The coefficient of the activation sum, as the scalar reference's
+                // `unpack` computes it: the minimum, or -8d / -16d.
+                let cv = match KIND {
+                    Q4_1 => {
+                        // SAFETY: 16 bytes of f16 minimums after the scales.
+                        let m = unsafe { _mm_loadu_si128(p.add(16) as *const __m128i) };
+                        _mm256_cvtph_ps(m)
+                    }
+                    Q4_0 => _mm256_mul_ps(_mm256_set1_ps(-8.0), dv),
+                    _ => _mm256_mul_ps(_mm256_set1_ps(-16.0), dv),
                 };
                 let mut lo = [_mm256_setzero_si256(); 4];
                 let mut hi = [_mm256_setzero_si256(); 4];
                 for k in 0..4 {
-                    // SAFETY: chunk k is bytes 32 + 32k .. 64 + 32k of the group-block.
-                    let q = unsafe { _mm256_loadu_si256(p.add(32 + 32 * k) as *const __m256i) };
+                    // SAFETY: chunk k is 32 bytes at nib + 32k of the group-block.
+                    let q = unsafe { _mm256_loadu_si256(p.add(nib + 32 * k) as *const __m256i) };
                     lo[k] = _mm256_and_si256(q, m4);
                     hi[k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                }
+                if KIND == Q5_0 {
+                    // SAFETY: the eight high-bit words after the scales.
+                    let qh = unsafe { _mm256_loadu_si256(p.add(16) as *const __m256i) };
+                    let bit4 = _mm256_set1_epi8(0x10);
+                    for k in 0..4 {
+                        // Bit 8i + k is code 4k + i's high bit, bit 8i + 4 + k code 16 + 4k + i's.
+                        let up = _mm256_sll_epi32(qh, _mm_cvtsi32_si128(4 - k as i32));
+                        let down = _mm256_srl_epi32(qh, _mm_cvtsi32_si128(k as i32));
+                        lo[k] = _mm256_or_si256(lo[k], _mm256_and_si256(up, bit4));
+                        hi[k] = _mm256_or_si256(hi[k], _mm256_and_si256(down, bit4));
+                    }
                 }
                 for (t, a) in acc.iter_mut().enumerate() {
                     // SAFETY: token t < T, block b < nb <= xstride (caller contract).
                     let xb = unsafe { &*x.add(t * xstride + b) };
-                    let isum = $isum(&lo, &hi, xb);
-                    // acc + (d * d_x * sum + m * s_x), rounded step by step as the
-                    // scalar reference rounds them (no fused multiply-add).
+                    let isum = $isum(&lo, &hi, xb, KIND == Q5_0);
+                    let s = if KIND == Q4_1 { xb.s } else { xb.sx };
+                    // acc + (d * d_x * sum + c * s), rounded step by step as the scalar
+                    // reference rounds them (no fused multiply-add).
                     let scaled = _mm256_mul_ps(
                         _mm256_mul_ps(dv, _mm256_set1_ps(xb.d)),
                         _mm256_cvtepi32_ps(isum),
                     );
-                    let term = _mm256_add_ps(scaled, _mm256_mul_ps(mv, _mm256_set1_ps(xb.s)));
+                    let term = _mm256_add_ps(scaled, _mm256_mul_ps(cv, _mm256_set1_ps(s)));
                     *a = _mm256_add_ps(*a, term);
                 }
             }
@@ -101,6 +143,35 @@ macro_rules! group_tile {
             }
         }
     };
+}
+
+/// Every width of kernel `$f` for type `$k`.
+macro_rules! kind_widths {
+    ($f:ident, $k:ident) => {
+        [
+            $f::<1, $k>,
+            $f::<2, $k>,
+            $f::<3, $k>,
+            $f::<4, $k>,
+            $f::<5, $k>,
+            $f::<6, $k>,
+            $f::<7, $k>,
+            $f::<8, $k>,
+        ]
+    };
+}
+
+/// Every width of `tile` for `ty`, where `ty` has a repacked layout.
+macro_rules! by_type {
+    ($tile:path, $ty:expr) => {{
+        use $tile as tile;
+        match $ty {
+            QType::Q4_0 => Some(kind_widths!(tile, Q4_0) as [GroupFn; WIDE]),
+            QType::Q4_1 => Some(kind_widths!(tile, Q4_1)),
+            QType::Q5_0 => Some(kind_widths!(tile, Q5_0)),
+            _ => None,
+        }
+    }};
 }
 
 mod plain {
@@ -113,14 +184,12 @@ mod vnni {
     group_tile!(tile, "avx2,fma,f16c,avx512vnni,avx512vl", isum_vnni);
 }
 
-/// Every width of the AVX2 group kernel.
-pub fn plain() -> [GroupFn; WIDE] {
-    use plain::tile;
-    super::widths!(tile)
+/// Every width of the AVX2 group kernel for `ty`, where it has a repacked layout.
+pub fn plain(ty: QType) -> Option<[GroupFn; WIDE]> {
+    by_type!(plain::tile, ty)
 }
 
-/// Every width of the AVX-512 VNNI group kernel.
-pub fn vnni() -> [GroupFn; WIDE] {
-    use vnni::tile;
-    super::widths!(tile)
+/// Every width of the AVX-512 VNNI group kernel for `ty`, where it has a repacked layout.
+pub fn vnni(ty: QType) -> Option<[GroupFn; WIDE]> {
+    by_type!(vnni::tile, ty)
 }

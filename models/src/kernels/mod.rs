@@ -9,8 +9,9 @@
 //! reference); output rows are split
 //! over the [`pool`] threads, and one thread runs inline with no pool at all.
 //!
-//! Q4_1 weights on x86-64 are repacked at load ([`packed`]): eight rows interleaved, so
-//! one byte product serves eight rows, each row summed exactly as the scalar reference.
+//! Q4_0, Q4_1 and Q5_0 weights on x86-64 are repacked at load ([`packed`]): eight rows
+//! interleaved, so one byte product serves eight rows, each row summed exactly as the
+//! scalar reference.
 
 pub mod kquant;
 pub mod packed;
@@ -183,15 +184,18 @@ impl Isa {
     }
 }
 
-/// The kernels of the repacked Q4_1 layout ([`packed`]) of every width for `isa`, where
-/// it has them (x86-64 with AVX2).
-fn group_kernels(isa: Isa) -> Option<[packed::GroupFn; WIDE]> {
+/// The kernels of `ty`'s repacked layout ([`packed`]) of every width for `isa`, where
+/// it has them (x86-64 with AVX2; Q4_0, Q4_1, Q5_0).
+fn group_kernels(isa: Isa, ty: QType) -> Option<[packed::GroupFn; WIDE]> {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => Some(avx2_packed::plain()),
+        Isa::Avx2 => avx2_packed::plain(ty),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512Vnni => Some(avx2_packed::vnni()),
-        _ => None,
+        Isa::Avx512Vnni => avx2_packed::vnni(ty),
+        _ => {
+            let _ = ty;
+            None
+        }
     }
 }
 

@@ -374,69 +374,103 @@ fn hardware_f16_conversion_equals_the_software_one() {
     }
 }
 
+/// The types with a repacked layout.
+const PACKED: [(QType, GgmlDType); 3] = [
+    (QType::Q4_0, GgmlDType::Q4_0),
+    (QType::Q4_1, GgmlDType::Q4_1),
+    (QType::Q5_0, GgmlDType::Q5_0),
+];
+
+/// Every code of every block of `data` (GGML rows of `ty`) at its largest: the integer
+/// sums' worst case (31 or 15 times +-127 in all 32 places).
+fn saturate(ty: QType, data: &mut [u8]) {
+    for b in data.chunks_exact_mut(ty.block_bytes()) {
+        let n = b.len();
+        b[n - 16..].fill(0xff);
+        if ty == QType::Q5_0 {
+            b[2..6].fill(0xff);
+        }
+    }
+}
+
 #[test]
-fn repacked_q4_1_equals_the_scalar_reference_bit_for_bit() {
+fn repacked_products_equal_the_scalar_reference_bit_for_bit() {
     // Eight rows per vector, the scalar reference's float steps: the repacked product
     // must be exactly the portable one, on every instruction set that runs it, for row
-    // counts that leave a partial group and token counts past one wide tile.
+    // counts that leave a partial group, token counts past one wide tile, and codes and
+    // activations at their extremes (where an i16 partial sum would overflow).
     let pool = Pool::new(2);
-    let isas: Vec<Isa> = Isa::available()
-        .into_iter()
-        .filter(|&i| {
-            packed::matmul_packed_on(i, &pool, &tiny_packed(), &[0.0; 32], 1, &mut [0.0]).is_ok()
-        })
-        .collect();
-    if cfg!(target_arch = "x86_64") {
-        assert!(
-            !isas.is_empty(),
-            "no x86-64 kernel set runs the repacked layout"
-        );
-    }
-    for (si, &(rows, cols, tokens)) in SHAPES.iter().chain(&[(9, 64, 8), (16, 96, 16)]).enumerate()
-    {
-        let (data, _) = random_weight(GgmlDType::Q4_1, rows, cols, 900 + si as u64);
-        let x = random_x(tokens * cols, 950 + si as u64);
-        let w = QMatrix::new(QType::Q4_1, &data, rows, cols).unwrap();
-        let mut want = vec![0f32; tokens * rows];
-        matmul_on(Isa::Scalar, &pool, &w, &x, tokens, &mut want).unwrap();
-        let p = packed::PackedQ4_1::new(&data, rows, cols).unwrap();
-        for &isa in &isas {
-            let mut got = vec![0f32; tokens * rows];
-            packed::matmul_packed_on(isa, &pool, &p, &x, tokens, &mut got).unwrap();
-            let same = got
-                .iter()
-                .zip(&want)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
+    for (ty, gty) in PACKED {
+        let isas: Vec<Isa> = Isa::available()
+            .into_iter()
+            .filter(|&i| {
+                let p = tiny_packed(ty);
+                packed::matmul_packed_on(i, &pool, &p, &[0.0; 32], 1, &mut [0.0]).is_ok()
+            })
+            .collect();
+        if cfg!(target_arch = "x86_64") {
             assert!(
-                same,
-                "{isa:?} {rows}x{cols} t{tokens}: repacked differs from scalar"
+                !isas.is_empty(),
+                "no x86-64 kernel set runs repacked {ty:?}"
             );
         }
-        if !isas.is_empty() {
-            let ids: Vec<u32> = (0..rows as u32).rev().step_by(3).collect();
-            let mut one = vec![0f32; ids.len()];
-            packed::matvec_rows_packed(&p, &x[..cols], &ids, &mut one).unwrap();
-            for (&id, v) in ids.iter().zip(&one) {
-                assert_eq!(v.to_bits(), want[id as usize].to_bits(), "chosen row {id}");
+        let shapes = SHAPES
+            .iter()
+            .chain(&[(9, 64, 8), (16, 96, 16), (16, 64, 3)]);
+        for (si, &(rows, cols, tokens)) in shapes.enumerate() {
+            let (mut data, _) = random_weight(gty, rows, cols, 900 + si as u64);
+            let mut x = random_x(tokens * cols, 950 + si as u64);
+            if (rows, cols, tokens) == (16, 64, 3) {
+                saturate(ty, &mut data);
+                let signs = [1.0, -1.0, 1.0];
+                for (t, row) in x.chunks_exact_mut(cols).enumerate() {
+                    row.fill(signs[t] * 2.0);
+                }
+            }
+            let w = QMatrix::new(ty, &data, rows, cols).unwrap();
+            let mut want = vec![0f32; tokens * rows];
+            matmul_on(Isa::Scalar, &pool, &w, &x, tokens, &mut want).unwrap();
+            let p = packed::PackedMatrix::new(ty, &data, rows, cols).unwrap();
+            for &isa in &isas {
+                let mut got = vec![0f32; tokens * rows];
+                packed::matmul_packed_on(isa, &pool, &p, &x, tokens, &mut got).unwrap();
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{ty:?} {isa:?} {rows}x{cols} t{tokens}: repacked differs from scalar"
+                );
+            }
+            if !isas.is_empty() {
+                let ids: Vec<u32> = (0..rows as u32).rev().step_by(3).collect();
+                let mut one = vec![0f32; ids.len()];
+                packed::matvec_rows_packed(&p, &x[..cols], &ids, &mut one).unwrap();
+                for (&id, v) in ids.iter().zip(&one) {
+                    assert_eq!(v.to_bits(), want[id as usize].to_bits(), "{ty:?} row {id}");
+                }
             }
         }
     }
 }
 
-/// A 1 x 32 repacked matrix (probes which instruction sets run the layout).
-fn tiny_packed() -> packed::PackedQ4_1 {
-    packed::PackedQ4_1::new(&[0u8; 20], 1, 32).unwrap()
+/// A 1 x 32 repacked matrix of `ty` (probes which instruction sets run the layout).
+fn tiny_packed(ty: QType) -> packed::PackedMatrix {
+    packed::PackedMatrix::new(ty, &vec![0u8; ty.block_bytes()], 1, 32).unwrap()
 }
 
 #[test]
 fn repacking_refuses_bad_shapes_and_products_name_what_is_wrong() {
-    assert!(packed::PackedQ4_1::new(&[0u8; 20], 1, 33).is_err());
-    assert!(packed::PackedQ4_1::new(&[0u8; 20], 2, 32).is_err());
-    let p = tiny_packed();
+    assert!(packed::PackedMatrix::new(QType::Q4_1, &[0u8; 20], 1, 33).is_err());
+    assert!(packed::PackedMatrix::new(QType::Q4_1, &[0u8; 20], 2, 32).is_err());
+    let err = packed::PackedMatrix::new(QType::Q8_0, &[0u8; 34], 1, 32).unwrap_err();
+    assert!(format!("{err}").contains("Q8_0"), "{err}");
+    let p = tiny_packed(QType::Q4_1);
     let pool = Pool::new(1);
     let err = packed::matmul_packed_on(Isa::Scalar, &pool, &p, &[0.0; 32], 1, &mut [0.0]);
     assert!(format!("{}", err.unwrap_err()).contains("AVX2"));
-    if packed::available() {
+    if packed::available(QType::Q4_1) {
         assert!(packed::matmul_packed(&p, &[0.0; 31], 1, &mut [0.0]).is_err());
         assert!(packed::matvec_rows_packed(&p, &[0.0; 32], &[1], &mut [0.0]).is_err());
     }

@@ -35,14 +35,14 @@ enum Weights {
     Candle(QMatMul),
     /// bora's kernels on the GGML blocks, shared with candle's tensor.
     Blocks(Arc<QTensor>, kernels::QType),
-    /// Q4_1 in the interleaved layout (x86-64 with AVX2).
-    Packed(Arc<kernels::packed::PackedQ4_1>),
+    /// Q4_0, Q4_1 or Q5_0 in the interleaved layout (x86-64 with AVX2).
+    Packed(Arc<kernels::packed::PackedMatrix>),
 }
 
 impl QLinear {
-    /// Wrap a quantized weight of shape (out, in). A Q4_1 weight no one else holds is
-    /// repacked on x86-64 (and its GGML copy freed); a shared one (a tied embedding)
-    /// keeps its blocks.
+    /// Wrap a quantized weight of shape (out, in). A Q4_0, Q4_1 or Q5_0 weight no one
+    /// else holds is repacked on x86-64 (and its GGML copy freed); a shared one (a tied
+    /// embedding) keeps its blocks.
     pub fn new(weight: Arc<QTensor>) -> Result<Self> {
         let bytes = weight.storage_size_in_bytes();
         let out_dim = weight.shape().dims().first().copied().unwrap_or(0);
@@ -55,11 +55,9 @@ impl QLinear {
             // on candle: bora's scalar kernels are the tests' reference, not tuned for speed.
             .filter(|_| kernels::Isa::detect() != kernels::Isa::Scalar);
         let weights = match kernel {
-            Some(kernels::QType::Q4_1)
-                if kernels::packed::available() && Arc::strong_count(&weight) == 1 =>
-            {
+            Some(ty) if kernels::packed::available(ty) && Arc::strong_count(&weight) == 1 => {
                 let data = weight.data()?;
-                let p = kernels::packed::PackedQ4_1::new(&data, out_dim, in_dim)?;
+                let p = kernels::packed::PackedMatrix::new(ty, &data, out_dim, in_dim)?;
                 Weights::Packed(Arc::new(p))
             }
             Some(ty) => Weights::Blocks(weight, ty),
