@@ -57,6 +57,8 @@ pub(crate) fn attend(
         .min(total)
         .min(scores.len() / ctx.max(1));
     // The parts write disjoint (token, head) slices of `att` and their own `scores` rows.
+    // Items are dealt round-robin: a later token attends to more keys, so contiguous
+    // ranges would leave the last part up to three times the first one's work.
     let (att_p, sc_p) = (
         pool::PartPtr::new(att.as_mut_ptr()),
         pool::PartPtr::new(scores.as_mut_ptr()),
@@ -65,7 +67,7 @@ pub(crate) fn attend(
         // SAFETY: part < parts <= scores.len() / ctx, so this row of `scores` exists, and
         // no other part uses it.
         let sc = unsafe { std::slice::from_raw_parts_mut(sc_p.at(part * ctx), ctx) };
-        for i in total * part / parts..total * (part + 1) / parts {
+        for i in (part..total).step_by(parts) {
             let (t, hq) = (i / sh.n_head, i % sh.n_head);
             let p = sh.pos + t;
             let lo = sh.window.map_or(0, |w| (p + 1).saturating_sub(w));
