@@ -37,7 +37,7 @@ pub struct BenchOptions {
     pub decode_tokens: usize,
     /// Size of the buffer read to measure memory bandwidth (bytes; larger than caches).
     pub bandwidth_bytes: usize,
-    /// Threads that read the buffer; `None`: as many as candle computes with.
+    /// Threads that read the buffer; `None`: as many as compute (`BenchReport::threads`).
     pub bandwidth_threads: Option<usize>,
 }
 
@@ -59,7 +59,8 @@ pub struct BenchReport {
     pub architecture: String,
     /// Size of the GGUF file (bytes).
     pub file_bytes: u64,
-    /// Compute threads candle uses.
+    /// Compute threads: bora's kernel pool on the CPU, candle's elsewhere; the read
+    /// bandwidth is measured with as many (unless `bandwidth_threads` says otherwise).
     pub threads: usize,
     /// Prompt tokens prefilled in one pass.
     pub prefill_tokens: usize,
@@ -162,7 +163,13 @@ pub fn run(model: &Model, tokenizer: &ModelTokenizer, opts: &BenchOptions) -> Re
 
     // Read before the bandwidth buffer exists: VmHWM never goes down.
     let peak_rss = peak_rss_bytes();
-    let threads = candle_core::utils::get_num_threads();
+    // The threads that ran the products: bora's kernel pool on the CPU (`--threads`),
+    // candle's on another device.
+    let threads = if model.device().is_cpu() {
+        crate::kernels::pool::global().threads()
+    } else {
+        candle_core::utils::get_num_threads()
+    };
     let bandwidth = measure_read_bandwidth(
         opts.bandwidth_bytes,
         opts.bandwidth_threads.unwrap_or(threads),
