@@ -145,30 +145,14 @@ macro_rules! group_tile {
     };
 }
 
-/// Every width of kernel `$f` for type `$k`.
-macro_rules! kind_widths {
-    ($f:ident, $k:ident) => {
-        [
-            $f::<1, $k>,
-            $f::<2, $k>,
-            $f::<3, $k>,
-            $f::<4, $k>,
-            $f::<5, $k>,
-            $f::<6, $k>,
-            $f::<7, $k>,
-            $f::<8, $k>,
-        ]
-    };
-}
-
 /// Every width of `tile` for `ty`, where `ty` has a repacked layout.
 macro_rules! by_type {
     ($tile:path, $ty:expr) => {{
         use $tile as tile;
         match $ty {
-            QType::Q4_0 => Some(kind_widths!(tile, Q4_0) as [GroupFn; WIDE]),
-            QType::Q4_1 => Some(kind_widths!(tile, Q4_1)),
-            QType::Q5_0 => Some(kind_widths!(tile, Q5_0)),
+            QType::Q4_0 => Some(super::widths!(tile, Q4_0) as [GroupFn; WIDE]),
+            QType::Q4_1 => Some(super::widths!(tile, Q4_1)),
+            QType::Q5_0 => Some(super::widths!(tile, Q5_0)),
             _ => None,
         }
     }};

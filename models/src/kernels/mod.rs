@@ -57,11 +57,13 @@ pub(crate) type RowsFn<A> =
 /// The tile kernel of every width from 1 to [`WIDE`] tokens, at index width - 1.
 pub(crate) type Widths<A> = [TileFn<A>; WIDE];
 
-/// Every width of a generic tile function `f::<T>` as [`Widths`] (`WIDE` is 8).
+/// Every width of a generic tile function `f::<T>` (or `f::<T, K>`, `K` a const item) as
+/// [`Widths`] (`WIDE` is 8).
 macro_rules! widths {
-    ($f:ident) => {
+    ($f:ident $(, $k:ident)?) => {
         [
-            $f::<1>, $f::<2>, $f::<3>, $f::<4>, $f::<5>, $f::<6>, $f::<7>, $f::<8>,
+            $f::<1 $(, $k)?>, $f::<2 $(, $k)?>, $f::<3 $(, $k)?>, $f::<4 $(, $k)?>,
+            $f::<5 $(, $k)?>, $f::<6 $(, $k)?>, $f::<7 $(, $k)?>, $f::<8 $(, $k)?>,
         ]
     };
 }
