@@ -16,6 +16,7 @@ use candle_core::quantized::k_quants::GgmlType;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor, QuantizedType};
 use candle_core::{Device, Shape};
 
+use crate::kernels::{packed::PackedMatrix, QType};
 use crate::{Error, Result};
 
 /// GGUF magic, "GGUF" read as little-endian u32 bytes.
@@ -185,18 +186,7 @@ impl GgufFile {
         expected: &[usize],
         device: &Device,
     ) -> Result<QTensor> {
-        let info = self.tensor_info(name).ok_or_else(|| Error::MissingTensor {
-            path: self.path.clone(),
-            tensor: name.to_string(),
-        })?;
-        if info.shape.dims() != expected {
-            return Err(Error::TensorShape {
-                path: self.path.clone(),
-                tensor: name.to_string(),
-                expected: expected.to_vec(),
-                found: info.shape.dims().to_vec(),
-            });
-        }
+        let info = self.checked_info(name, expected)?;
         if device.is_cpu() {
             let start = self.content.tensor_data_offset + info.offset;
             let bytes = tensor_bytes(&info.shape, info.ggml_dtype) as usize;
@@ -228,6 +218,53 @@ impl GgufFile {
             }
         }
         Ok(info.read(reader, self.content.tensor_data_offset, device)?)
+    }
+
+    /// Read the (rows, cols) matrix `name` of type `ty` straight into the repacked layout
+    /// ([`PackedMatrix`]), a group of rows at a time: the matrix is held once, never as
+    /// GGML blocks too. An error when the tensor is missing, of another shape or type, or
+    /// unreadable.
+    pub fn load_packed(
+        &self,
+        reader: &mut File,
+        name: &str,
+        expected: [usize; 2],
+        ty: QType,
+    ) -> Result<PackedMatrix> {
+        let info = self.checked_info(name, &expected)?;
+        if QType::from_ggml(info.ggml_dtype) != Some(ty) {
+            return Err(Error::InvalidArgument {
+                name: "tensor type",
+                value: format!("{name}: {:?}", info.ggml_dtype),
+                reason: format!("expected {ty:?} for the repacked layout"),
+            });
+        }
+        let io = |source| Error::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let start = self.content.tensor_data_offset + info.offset;
+        reader.seek(SeekFrom::Start(start)).map_err(io)?;
+        let (rows, cols) = (expected[0], expected[1]);
+        PackedMatrix::from_reader(ty, rows, cols, |buf| reader.read_exact(buf).map_err(io))
+    }
+
+    /// The directory entry of tensor `name`, checked to have shape `expected` (outermost
+    /// dimension first).
+    fn checked_info(&self, name: &str, expected: &[usize]) -> Result<&TensorInfo> {
+        let info = self.tensor_info(name).ok_or_else(|| Error::MissingTensor {
+            path: self.path.clone(),
+            tensor: name.to_string(),
+        })?;
+        if info.shape.dims() != expected {
+            return Err(Error::TensorShape {
+                path: self.path.clone(),
+                tensor: name.to_string(),
+                expected: expected.to_vec(),
+                found: info.shape.dims().to_vec(),
+            });
+        }
+        Ok(info)
     }
 
     /// Open the file again for reading tensor data.

@@ -1,9 +1,11 @@
-//! x86-64 kernels of the repacked layouts ([`super::packed`]: Q4_0, Q4_1, Q5_0): eight
-//! rows per 256-bit vector, four activation codes broadcast per byte product. With
+//! x86-64 kernels of the repacked layouts ([`super::packed`]: Q4_0, Q4_1, Q5_0, Q8_0):
+//! eight rows per 256-bit vector, four activation codes broadcast per byte product. With
 //! AVX-512 VNNI each product is one `vpdpbusd`; with plain AVX2, `maddubs` into i16 lanes
 //! and `madd` to i32 (eight 4-bit chunks of at most 2 * 15 * 127 stay below 2^15, 5-bit
-//! codes go to i32 every four chunks: 4 * 2 * 31 * 127 < 2^15). Both give the exact
-//! integer block sums; the float steps are the scalar reference's.
+//! codes go to i32 every four chunks: 4 * 2 * 31 * 127 < 2^15, Q8_0's signed codes every
+//! chunk: 2 * 128 * 127 < 2^15). Q8_0's codes are signed: as in llama.cpp, the byte
+//! product takes their magnitudes and moves their signs onto the activation codes. All
+//! give the exact integer block sums; the float steps are the scalar reference's.
 
 use std::arch::x86_64::*;
 
@@ -15,13 +17,15 @@ use super::WIDE;
 const Q4_0: u8 = 0;
 const Q4_1: u8 = 1;
 const Q5_0: u8 = 2;
+const Q8_0: u8 = 3;
 
 /// GGML block bytes of kernel type `kind`.
 const fn block_bytes(kind: u8) -> usize {
     match kind {
         Q4_0 => 18,
         Q4_1 => 20,
-        _ => 22,
+        Q5_0 => 22,
+        _ => 34,
     }
 }
 
@@ -37,17 +41,25 @@ fn word(xb: &Q8Block, j: usize) -> __m256i {
 
 /// The exact integer sums of one block for eight rows (`lo[k]`, `hi[k]`: codes 4k..4k+4
 /// and 16+4k..20+4k of each row) against one activation block: AVX2's byte products.
-/// `five_bit`: codes up to 31, summed to i32 every four chunks.
+/// `kind` Q5_0: codes up to 31, summed to i32 every four chunks; Q8_0: signed codes.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn isum_avx2(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block, five_bit: bool) -> __m256i {
+fn isum_avx2(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block, kind: u8) -> __m256i {
     let ones = _mm256_set1_epi16(1);
+    if kind == Q8_0 {
+        let mut a = _mm256_setzero_si256();
+        for (k, w) in lo.iter().chain(hi).enumerate() {
+            let (wa, xs) = (_mm256_sign_epi8(*w, *w), _mm256_sign_epi8(word(xb, k), *w));
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(wa, xs), ones));
+        }
+        return a;
+    }
     let (mut a, mut b) = (_mm256_setzero_si256(), _mm256_setzero_si256());
     for k in 0..4 {
         a = _mm256_add_epi16(a, _mm256_maddubs_epi16(lo[k], word(xb, k)));
         b = _mm256_add_epi16(b, _mm256_maddubs_epi16(hi[k], word(xb, 4 + k)));
     }
-    if five_bit {
+    if kind == Q5_0 {
         _mm256_add_epi32(_mm256_madd_epi16(a, ones), _mm256_madd_epi16(b, ones))
     } else {
         _mm256_madd_epi16(_mm256_add_epi16(a, b), ones)
@@ -57,11 +69,17 @@ fn isum_avx2(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block, five_bit: bool)
 /// [`isum_avx2`] with AVX-512 VNNI's byte dot product (two chains of four).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512vnni,avx512vl")]
-fn isum_vnni(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block, _five_bit: bool) -> __m256i {
+fn isum_vnni(lo: &[__m256i; 4], hi: &[__m256i; 4], xb: &Q8Block, kind: u8) -> __m256i {
     let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
     for k in 0..4 {
-        a0 = _mm256_dpbusd_epi32(a0, lo[k], word(xb, k));
-        a1 = _mm256_dpbusd_epi32(a1, hi[k], word(xb, 4 + k));
+        let (mut w0, mut x0) = (lo[k], word(xb, k));
+        let (mut w1, mut x1) = (hi[k], word(xb, 4 + k));
+        if kind == Q8_0 {
+            (w0, x0) = (_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(x0, w0));
+            (w1, x1) = (_mm256_sign_epi8(w1, w1), _mm256_sign_epi8(x1, w1));
+        }
+        a0 = _mm256_dpbusd_epi32(a0, w0, x0);
+        a1 = _mm256_dpbusd_epi32(a1, w1, x1);
     }
     _mm256_add_epi32(a0, a1)
 }
@@ -83,7 +101,7 @@ macro_rules! group_tile {
             out: &mut [[f32; GROUP]; WIDE],
         ) {
             let bytes = GROUP * block_bytes(KIND);
-            let nib = bytes - 128;
+            let nib = bytes - if KIND == Q8_0 { 256 } else { 128 };
             let m4 = _mm256_set1_epi8(0x0f);
             let mut acc = [_mm256_setzero_ps(); T];
             for b in 0..nb {
@@ -100,11 +118,22 @@ macro_rules! group_tile {
                         _mm256_cvtph_ps(m)
                     }
                     Q4_0 => _mm256_mul_ps(_mm256_set1_ps(-8.0), dv),
-                    _ => _mm256_mul_ps(_mm256_set1_ps(-16.0), dv),
+                    Q5_0 => _mm256_mul_ps(_mm256_set1_ps(-16.0), dv),
+                    _ => _mm256_setzero_ps(),
                 };
                 let mut lo = [_mm256_setzero_si256(); 4];
                 let mut hi = [_mm256_setzero_si256(); 4];
                 for k in 0..4 {
+                    if KIND == Q8_0 {
+                        // Signed codes as they are: chunks k and 4 + k.
+                        let at = |c: usize| p.wrapping_add(nib + 32 * c) as *const __m256i;
+                        // SAFETY: chunks k, 4 + k < 8 are 32 bytes each inside the
+                        // group-block (Q8_0's is 16 + 8 * 32 bytes).
+                        lo[k] = unsafe { _mm256_loadu_si256(at(k)) };
+                        // SAFETY: as above.
+                        hi[k] = unsafe { _mm256_loadu_si256(at(4 + k)) };
+                        continue;
+                    }
                     // SAFETY: chunk k is 32 bytes at nib + 32k of the group-block.
                     let q = unsafe { _mm256_loadu_si256(p.add(nib + 32 * k) as *const __m256i) };
                     lo[k] = _mm256_and_si256(q, m4);
@@ -125,7 +154,7 @@ macro_rules! group_tile {
                 for (t, a) in acc.iter_mut().enumerate() {
                     // SAFETY: token t < T, block b < nb <= xstride (caller contract).
                     let xb = unsafe { &*x.add(t * xstride + b) };
-                    let isum = $isum(&lo, &hi, xb, KIND == Q5_0);
+                    let isum = $isum(&lo, &hi, xb, KIND);
                     let s = if KIND == Q4_1 { xb.s } else { xb.sx };
                     // acc + (d * d_x * sum + c * s), rounded step by step as the scalar
                     // reference rounds them (no fused multiply-add).
@@ -133,7 +162,13 @@ macro_rules! group_tile {
                         _mm256_mul_ps(dv, _mm256_set1_ps(xb.d)),
                         _mm256_cvtepi32_ps(isum),
                     );
-                    let term = _mm256_add_ps(scaled, _mm256_mul_ps(cv, _mm256_set1_ps(s)));
+                    // Q8_0's c is 0: adding 0 * s (+-0) changes no sum the accumulator,
+                    // which starts at +0 and so is never -0, can hold. Skipped.
+                    let term = if KIND == Q8_0 {
+                        scaled
+                    } else {
+                        _mm256_add_ps(scaled, _mm256_mul_ps(cv, _mm256_set1_ps(s)))
+                    };
                     *a = _mm256_add_ps(*a, term);
                 }
             }
@@ -153,6 +188,7 @@ macro_rules! by_type {
             QType::Q4_0 => Some(super::widths!(tile, Q4_0) as [GroupFn; WIDE]),
             QType::Q4_1 => Some(super::widths!(tile, Q4_1)),
             QType::Q5_0 => Some(super::widths!(tile, Q5_0)),
+            QType::Q8_0 => Some(super::widths!(tile, Q8_0)),
             _ => None,
         }
     }};

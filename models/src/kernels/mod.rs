@@ -187,7 +187,7 @@ impl Isa {
 }
 
 /// The kernels of `ty`'s repacked layout ([`packed`]) of every width for `isa`, where
-/// it has them (x86-64 with AVX2; Q4_0, Q4_1, Q5_0).
+/// it has them (x86-64 with AVX2; Q4_0, Q4_1, Q5_0, Q8_0).
 fn group_kernels(isa: Isa, ty: QType) -> Option<[packed::GroupFn; WIDE]> {
     match isa {
         #[cfg(target_arch = "x86_64")]

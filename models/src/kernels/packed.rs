@@ -1,20 +1,22 @@
-//! 32-value weight blocks with unsigned codes (Q4_0, Q4_1, Q5_0) repacked at load, eight
-//! rows interleaved (llama.cpp's repacking idea): one 256-bit vector holds four codes of
-//! each of eight rows, so a byte dot product against four activation codes broadcast to
-//! all lanes gives eight rows' sums at once, and one scale multiply, conversion and add
-//! serve eight rows instead of one.
+//! 32-value weight blocks (Q4_0, Q4_1, Q5_0, Q8_0) repacked at load, eight rows
+//! interleaved (llama.cpp's repacking idea): one 256-bit vector holds four codes of each
+//! of eight rows, so a byte dot product against four activation codes broadcast to all
+//! lanes gives eight rows' sums at once, and one scale multiply, conversion and add serve
+//! eight rows instead of one.
 //!
 //! Layout: rows in groups of [`GROUP`] (the last group padded with zero rows), each group
 //! `nb` group-blocks of [`group_block_bytes`]: the eight rows' f16 scales (16 bytes); for
 //! Q4_1 their eight f16 minimums (16 bytes), for Q5_0 their eight high-bit words (32
-//! bytes, bits reordered so that bit `8i + k` is the high bit of code `4k + i`); then four
-//! 32-byte chunks, chunk k holding bytes 4k..4k+4 of each row's 16 nibble bytes (row r at
-//! 4r). The same bytes as the GGML rows, reordered.
+//! bytes, bits reordered so that bit `8i + k` is the high bit of code `4k + i`); then the
+//! code chunks of 32 bytes, chunk k holding bytes 4k..4k+4 of each row's code bytes (row
+//! r at 4r): four chunks of the 16 nibble bytes, or for Q8_0 eight of the 32 signed
+//! codes. The same bytes as the GGML rows, reordered: [`PackedMatrix::ggml_blocks`] gives
+//! a row back (a tied embedding is looked up from its repacked head).
 //!
 //! Each row's value is the portable reference's, bit for bit ([`super::scalar::dot_row`]:
-//! per block the exact integer sum of unsigned codes, then `acc + (d * d_x * sum + c * s)`
-//! in that order, `c` the minimum or -8d / -16d), so a repacked product equals the
-//! scalar one exactly, on every instruction set.
+//! per block the exact integer sum of the codes, then `acc + (d * d_x * sum + c * s)` in
+//! that order, `c` the minimum, -8d / -16d, or 0 for Q8_0), so a repacked product equals
+//! the scalar one exactly, on every instruction set.
 
 use super::quant::{Q8Block, QType};
 use super::{pool, quantize_rows, with_scratch, Isa, MIN_PART_BYTES, WIDE};
@@ -47,34 +49,66 @@ pub struct PackedMatrix {
     cols: usize,
 }
 
-/// Whether `ty` has a repacked layout (32-value blocks of unsigned codes).
+/// Whether `ty` has a repacked layout (the 32-value block types).
 pub fn supports(ty: QType) -> bool {
-    matches!(ty, QType::Q4_0 | QType::Q4_1 | QType::Q5_0)
+    matches!(ty, QType::Q4_0 | QType::Q4_1 | QType::Q5_0 | QType::Q8_0)
+}
+
+/// Bytes of codes in one GGML block of `ty` (at its end): 16 nibble bytes, or 32 codes.
+fn code_bytes(ty: QType) -> usize {
+    if ty == QType::Q8_0 {
+        32
+    } else {
+        16
+    }
 }
 
 impl PackedMatrix {
     /// Repacks `data`, `rows` GGML rows of `ty` of `cols` values (a multiple of 32); an
     /// error for a type without a repacked layout or a shape that does not fit `data`.
     pub fn new(ty: QType, data: &[u8], rows: usize, cols: usize) -> Result<Self> {
-        if !supports(ty) {
+        // The GGML rows' shape, checked as for any matrix of `ty`.
+        super::QMatrix::new(ty, data, rows, cols)?;
+        let mut rest = data;
+        Self::from_reader(ty, rows, cols, |buf| {
+            let (now, later) = rest.split_at(buf.len());
+            buf.copy_from_slice(now);
+            rest = later;
+            Ok(())
+        })
+    }
+
+    /// Repacks `rows` GGML rows of `ty` of `cols` values that `read` supplies in order,
+    /// one group (up to eight rows) per call into the buffer it is given: a matrix is
+    /// never held twice (a tied embedding read from its file). An error for a type
+    /// without a repacked layout, a width that is not whole blocks, or `read`'s error.
+    pub fn from_reader(
+        ty: QType,
+        rows: usize,
+        cols: usize,
+        mut read: impl FnMut(&mut [u8]) -> Result<()>,
+    ) -> Result<Self> {
+        if !supports(ty) || !cols.is_multiple_of(32) {
             return Err(Error::InvalidArgument {
-                name: "kernels::PackedMatrix type",
-                value: format!("{ty:?}"),
-                reason: "only Q4_0, Q4_1 and Q5_0 have a repacked layout".into(),
+                name: "kernels::PackedMatrix",
+                value: format!("{ty:?} {rows}x{cols}"),
+                reason: "only Q4_0, Q4_1, Q5_0 and Q8_0 rows of whole 32-value blocks have a \
+                         repacked layout"
+                    .into(),
             });
         }
-        // The GGML rows' shape, checked as for any matrix of `ty`.
-        let (rows, cols) = {
-            let m = super::QMatrix::new(ty, data, rows, cols)?;
-            (m.rows(), m.cols())
-        };
         let (bb, gbb, nb) = (ty.block_bytes(), group_block_bytes(ty), cols / 32);
         let mut out = vec![0u8; rows.div_ceil(GROUP) * nb * gbb];
-        for (r, row) in data.chunks_exact(nb * bb).enumerate() {
-            let (g, lane) = (r / GROUP, r % GROUP);
-            for (b, blk) in row.chunks_exact(bb).enumerate() {
-                let o = &mut out[(g * nb + b) * gbb..][..gbb];
-                repack_block(ty, blk, lane, o);
+        let mut buf = vec![0u8; GROUP * nb * bb];
+        for g in 0..rows.div_ceil(GROUP) {
+            let lanes = (rows - g * GROUP).min(GROUP);
+            let buf = &mut buf[..lanes * nb * bb];
+            read(buf)?;
+            for (lane, row) in buf.chunks_exact(nb * bb).enumerate() {
+                for (b, blk) in row.chunks_exact(bb).enumerate() {
+                    let o = &mut out[(g * nb + b) * gbb..][..gbb];
+                    repack_block(ty, blk, lane, o);
+                }
             }
         }
         Ok(Self {
@@ -104,14 +138,42 @@ impl PackedMatrix {
     pub fn bytes(&self) -> usize {
         self.data.len()
     }
+
+    /// Blocks `first..` of row `row` as GGML blocks, written into `out` (a whole number of
+    /// blocks); an error when they are outside the matrix.
+    pub fn ggml_blocks(&self, row: usize, first: usize, out: &mut [u8]) -> Result<()> {
+        let (bb, gbb, nb) = (
+            self.ty.block_bytes(),
+            group_block_bytes(self.ty),
+            self.cols / 32,
+        );
+        let count = out.len() / bb;
+        if row >= self.rows || !out.len().is_multiple_of(bb) || first + count > nb {
+            return Err(Error::InvalidArgument {
+                name: "kernels::PackedMatrix::ggml_blocks",
+                value: format!("row {row}, blocks {first}.., {} bytes", out.len()),
+                reason: format!(
+                    "the matrix has {} rows of {nb} blocks of {bb} bytes",
+                    self.rows
+                ),
+            });
+        }
+        let (g, lane) = (row / GROUP, row % GROUP);
+        for (b, blk) in (first..).zip(out.chunks_exact_mut(bb)) {
+            let o = &self.data[(g * nb + b) * gbb..][..gbb];
+            unpack_block(self.ty, o, lane, blk);
+        }
+        Ok(())
+    }
 }
 
 /// Writes GGML block `blk` of `ty` as row `lane` of group-block `o`.
 fn repack_block(ty: QType, blk: &[u8], lane: usize, o: &mut [u8]) {
     o[2 * lane..2 * lane + 2].copy_from_slice(&blk[0..2]);
-    let qs = &blk[blk.len() - 16..];
-    let nib = o.len() - 128;
-    for k in 0..4 {
+    let n = code_bytes(ty);
+    let qs = &blk[blk.len() - n..];
+    let nib = o.len() - GROUP * n;
+    for k in 0..n / 4 {
         let at = nib + 32 * k + 4 * lane;
         o[at..at + 4].copy_from_slice(&qs[4 * k..4 * k + 4]);
     }
@@ -124,6 +186,30 @@ fn repack_block(ty: QType, blk: &[u8], lane: usize, o: &mut [u8]) {
                 acc | (((qh >> e) & 1) << (8 * (e % 4) + e / 4))
             });
             o[16 + 4 * lane..20 + 4 * lane].copy_from_slice(&moved.to_le_bytes());
+        }
+        _ => {}
+    }
+}
+
+/// Reads row `lane` of group-block `o` back into GGML block `blk` ([`repack_block`]'s
+/// inverse).
+fn unpack_block(ty: QType, o: &[u8], lane: usize, blk: &mut [u8]) {
+    blk[0..2].copy_from_slice(&o[2 * lane..2 * lane + 2]);
+    let (n, bb) = (code_bytes(ty), blk.len());
+    let nib = o.len() - GROUP * n;
+    for k in 0..n / 4 {
+        let at = nib + 32 * k + 4 * lane;
+        blk[bb - n + 4 * k..bb - n + 4 * k + 4].copy_from_slice(&o[at..at + 4]);
+    }
+    match ty {
+        QType::Q4_1 => blk[2..4].copy_from_slice(&o[16 + 2 * lane..16 + 2 * lane + 2]),
+        QType::Q5_0 => {
+            let w = &o[16 + 4 * lane..20 + 4 * lane];
+            let moved = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            let qh = (0..32).fold(0u32, |acc, e| {
+                acc | (((moved >> (8 * (e % 4) + e / 4)) & 1) << e)
+            });
+            blk[2..6].copy_from_slice(&qh.to_le_bytes());
         }
         _ => {}
     }
@@ -195,7 +281,8 @@ pub fn matmul_packed_on(
 }
 
 /// Chosen outputs of one input row (`out[i]` is row `ids[i]`), the bits of
-/// [`matmul_packed`]: each chosen row's group is computed on this thread.
+/// [`matmul_packed`]: each chosen row's group is computed on this thread, once for a run
+/// of ids in one group (ids in ascending order share groups).
 pub fn matvec_rows_packed(w: &PackedMatrix, x: &[f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
     super::check_rows((w.rows, w.cols), x, ids, out)?;
     let Some(k) = super::group_kernels(Isa::detect(), w.ty) else {
@@ -209,11 +296,15 @@ pub fn matvec_rows_packed(w: &PackedMatrix, x: &[f32], ids: &[u32], out: &mut [f
     with_scratch(nb, |xq: &mut [Q8Block]| {
         super::Act::quantize(x, xq);
         let mut o = [[0f32; GROUP]; WIDE];
+        let mut last = usize::MAX;
         for (&id, y) in ids.iter().zip(out.iter_mut()) {
             let g = id as usize / GROUP;
-            let group = w.data[g * nb * gbb..].as_ptr();
-            // SAFETY: group g is `nb` group-blocks; `xq` holds the token's `nb` blocks.
-            unsafe { k[0](group, nb, xq.as_ptr(), nb, &mut o) };
+            if g != last {
+                let group = w.data[g * nb * gbb..].as_ptr();
+                // SAFETY: group g is `nb` group-blocks; `xq` holds the token's `nb` blocks.
+                unsafe { k[0](group, nb, xq.as_ptr(), nb, &mut o) };
+                last = g;
+            }
             *y = o[0][id as usize % GROUP];
         }
     });

@@ -375,17 +375,22 @@ fn hardware_f16_conversion_equals_the_software_one() {
 }
 
 /// The types with a repacked layout.
-const PACKED: [(QType, GgmlDType); 3] = [
+const PACKED: [(QType, GgmlDType); 4] = [
     (QType::Q4_0, GgmlDType::Q4_0),
     (QType::Q4_1, GgmlDType::Q4_1),
     (QType::Q5_0, GgmlDType::Q5_0),
+    (QType::Q8_0, GgmlDType::Q8_0),
 ];
 
 /// Every code of every block of `data` (GGML rows of `ty`) at its largest: the integer
-/// sums' worst case (31 or 15 times +-127 in all 32 places).
+/// sums' worst case (31, 15 or -128 times +-127 in all 32 places).
 fn saturate(ty: QType, data: &mut [u8]) {
     for b in data.chunks_exact_mut(ty.block_bytes()) {
         let n = b.len();
+        if ty == QType::Q8_0 {
+            b[2..].fill(0x80);
+            continue;
+        }
         b[n - 16..].fill(0xff);
         if ty == QType::Q5_0 {
             b[2..6].fill(0xff);
@@ -455,6 +460,29 @@ fn repacked_products_equal_the_scalar_reference_bit_for_bit() {
     }
 }
 
+#[test]
+fn repacked_rows_read_back_as_their_ggml_blocks() {
+    // A tied embedding is looked up from its repacked head: every row must come back.
+    for (i, (ty, gty)) in PACKED.into_iter().enumerate() {
+        let (rows, cols) = (11, 96);
+        let (data, _) = random_weight(gty, rows, cols, 990 + i as u64);
+        let p = packed::PackedMatrix::new(ty, &data, rows, cols).unwrap();
+        let rb = cols / 32 * ty.block_bytes();
+        let mut row = vec![0u8; rb];
+        for r in 0..rows {
+            p.ggml_blocks(r, 0, &mut row).unwrap();
+            assert_eq!(row, data[r * rb..(r + 1) * rb], "{ty:?} row {r}");
+            let bb = ty.block_bytes();
+            p.ggml_blocks(r, 2, &mut row[..bb]).unwrap();
+            assert_eq!(
+                row[..bb],
+                data[r * rb + 2 * bb..r * rb + 3 * bb],
+                "{ty:?} row {r}"
+            );
+        }
+    }
+}
+
 /// A 1 x 32 repacked matrix of `ty` (probes which instruction sets run the layout).
 fn tiny_packed(ty: QType) -> packed::PackedMatrix {
     packed::PackedMatrix::new(ty, &vec![0u8; ty.block_bytes()], 1, 32).unwrap()
@@ -464,8 +492,12 @@ fn tiny_packed(ty: QType) -> packed::PackedMatrix {
 fn repacking_refuses_bad_shapes_and_products_name_what_is_wrong() {
     assert!(packed::PackedMatrix::new(QType::Q4_1, &[0u8; 20], 1, 33).is_err());
     assert!(packed::PackedMatrix::new(QType::Q4_1, &[0u8; 20], 2, 32).is_err());
-    let err = packed::PackedMatrix::new(QType::Q8_0, &[0u8; 34], 1, 32).unwrap_err();
-    assert!(format!("{err}").contains("Q8_0"), "{err}");
+    let err = packed::PackedMatrix::new(QType::Q4K, &[0u8; 144], 1, 256).unwrap_err();
+    assert!(format!("{err}").contains("Q4K"), "{err}");
+    let p = tiny_packed(QType::Q8_0);
+    assert!(p.ggml_blocks(1, 0, &mut [0u8; 34]).is_err());
+    assert!(p.ggml_blocks(0, 0, &mut [0u8; 33]).is_err());
+    assert!(p.ggml_blocks(0, 1, &mut [0u8; 34]).is_err());
     let p = tiny_packed(QType::Q4_1);
     let pool = Pool::new(1);
     let err = packed::matmul_packed_on(Isa::Scalar, &pool, &p, &[0.0; 32], 1, &mut [0.0]);

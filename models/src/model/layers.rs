@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::config::{Activation, RopeStyle};
@@ -15,8 +15,8 @@ use crate::{kernels, Result};
 ///
 /// Every weight product goes through here. On the CPU, the weight types bora's own
 /// kernels handle ([`crate::kernels`]) run there, straight from the weight's block bytes
-/// (no second copy), and Q4_1 weights on x86-64 are repacked once at load into the
-/// interleaved layout of [`kernels::packed`] (same bytes, the GGML blocks dropped);
+/// (no second copy), and 32-value block types on x86-64 are repacked once at load into
+/// the interleaved layout of [`kernels::packed`] (same bytes, the GGML blocks dropped);
 /// everything else (CUDA, other types) goes through candle's QMatMul.
 #[derive(Debug, Clone)]
 pub struct QLinear {
@@ -35,33 +35,80 @@ enum Weights {
     Candle(QMatMul),
     /// bora's kernels on the GGML blocks, shared with candle's tensor.
     Blocks(Arc<QTensor>, kernels::QType),
-    /// Q4_0, Q4_1 or Q5_0 in the interleaved layout (x86-64 with AVX2).
+    /// Q4_0, Q4_1, Q5_0 or Q8_0 in the interleaved layout (x86-64 with AVX2).
     Packed(Arc<kernels::packed::PackedMatrix>),
 }
 
+/// (out, in) of a 2-D weight (0 for a missing dimension).
+fn dims(weight: &QTensor) -> (usize, usize) {
+    let d = weight.shape().dims();
+    (
+        d.first().copied().unwrap_or(0),
+        d.get(1).copied().unwrap_or(0),
+    )
+}
+
+/// The type bora's CPU kernels multiply `weight` as, if they do.
+fn kernel_type(weight: &QTensor) -> Option<kernels::QType> {
+    kernel_type_of(weight.dtype(), weight.shape().dims(), &weight.device())
+}
+
+/// The type bora's CPU kernels multiply a weight of `dtype` and `dims` on `device` as, if
+/// they do: a 2-D CPU weight of a type they know, whose rows are whole blocks, on a CPU
+/// with a SIMD kernel set.
+fn kernel_type_of(dtype: GgmlDType, dims: &[usize], device: &Device) -> Option<kernels::QType> {
+    kernels::QType::from_ggml(dtype)
+        .filter(|_| device.is_cpu() && dims.len() == 2)
+        .filter(|t| dims[1].is_multiple_of(t.block_elems()))
+        // x86-64 (AVX2) and aarch64 (NEON) have SIMD kernel sets for all six types. A
+        // CPU with neither (another architecture, an x86 without AVX2) keeps products
+        // on candle: bora's scalar kernels are the tests' reference, not tuned for speed.
+        .filter(|_| kernels::Isa::detect() != kernels::Isa::Scalar)
+}
+
+/// The type a weight of `dtype` and `dims` on `device` is repacked as
+/// ([`kernels::packed`]), where this CPU has kernels for its layout.
+pub fn packed_type(dtype: GgmlDType, dims: &[usize], device: &Device) -> Option<kernels::QType> {
+    kernel_type_of(dtype, dims, device).filter(|&t| kernels::packed::available(t))
+}
+
+/// `weight` repacked where this CPU has kernels for its layout.
+fn repack(weight: &QTensor) -> Result<Option<kernels::packed::PackedMatrix>> {
+    match packed_type(weight.dtype(), weight.shape().dims(), &weight.device()) {
+        Some(ty) => {
+            let (out_dim, in_dim) = dims(weight);
+            let data = weight.data()?;
+            Ok(Some(kernels::packed::PackedMatrix::new(
+                ty, &data, out_dim, in_dim,
+            )?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `weight` multiplied on its GGML blocks: by bora's kernels where they handle it,
+/// otherwise by candle.
+fn blocks(weight: Arc<QTensor>) -> Result<Weights> {
+    Ok(match kernel_type(&weight) {
+        Some(ty) => Weights::Blocks(weight, ty),
+        None => Weights::Candle(QMatMul::from_arc(weight)?),
+    })
+}
+
 impl QLinear {
-    /// Wrap a quantized weight of shape (out, in). A Q4_0, Q4_1 or Q5_0 weight no one
-    /// else holds is repacked on x86-64 (and its GGML copy freed); a shared one (a tied
-    /// embedding) keeps its blocks.
+    /// Wrap a quantized weight of shape (out, in). A weight of a repacked type (Q4_0,
+    /// Q4_1, Q5_0, Q8_0) no one else holds is repacked on x86-64 (and its GGML copy
+    /// freed); a shared one keeps its blocks (a tied head is repacked by the model, which
+    /// then reads its embedding from the repacked rows: [`QLinear::packed`]).
     pub fn new(weight: Arc<QTensor>) -> Result<Self> {
         let bytes = weight.storage_size_in_bytes();
-        let out_dim = weight.shape().dims().first().copied().unwrap_or(0);
-        let in_dim = weight.shape().dims().get(1).copied().unwrap_or(0);
-        let kernel = kernels::QType::from_ggml(weight.dtype())
-            .filter(|_| weight.device().is_cpu() && weight.shape().dims().len() == 2)
-            .filter(|t| in_dim % t.block_elems() == 0)
-            // x86-64 (AVX2) and aarch64 (NEON) have SIMD kernel sets for all six types. A
-            // CPU with neither (another architecture, an x86 without AVX2) keeps products
-            // on candle: bora's scalar kernels are the tests' reference, not tuned for speed.
-            .filter(|_| kernels::Isa::detect() != kernels::Isa::Scalar);
-        let weights = match kernel {
-            Some(ty) if kernels::packed::available(ty) && Arc::strong_count(&weight) == 1 => {
-                let data = weight.data()?;
-                let p = kernels::packed::PackedMatrix::new(ty, &data, out_dim, in_dim)?;
-                Weights::Packed(Arc::new(p))
-            }
-            Some(ty) => Weights::Blocks(weight, ty),
-            None => Weights::Candle(QMatMul::from_arc(weight)?),
+        let (out_dim, in_dim) = dims(&weight);
+        let weights = match kernel_type(&weight) {
+            Some(_) if Arc::strong_count(&weight) == 1 => match repack(&weight)? {
+                Some(p) => Weights::Packed(Arc::new(p)),
+                None => blocks(weight)?,
+            },
+            _ => blocks(weight)?,
         };
         Ok(Self {
             weights,
@@ -70,6 +117,18 @@ impl QLinear {
             in_dim,
             low_rank: None,
         })
+    }
+
+    /// A projection over an already repacked weight (shared, e.g. with the embedding);
+    /// `bytes` is the GGML size one product reads.
+    pub fn packed(weight: Arc<kernels::packed::PackedMatrix>, bytes: usize) -> Self {
+        Self {
+            out_dim: weight.rows(),
+            in_dim: weight.cols(),
+            weights: Weights::Packed(weight),
+            bytes,
+            low_rank: None,
+        }
     }
 
     /// Adds `update` to every product from now on (replacing an earlier one); an error

@@ -24,6 +24,7 @@ pub use state::{ModelState, StateSnapshot};
 
 use crate::gguf::GgufFile;
 use crate::{Error, Result};
+use cpu::embed::Embedding;
 use layers::{Attention, Mlp, RmsNorm, RopeTable};
 
 /// Default context (tokens) the KV cache and rope tables are sized for.
@@ -103,7 +104,7 @@ pub struct Model {
     context: usize,
     device: Device,
     /// Token embedding, kept quantized; only looked-up rows are dequantized.
-    embed: Arc<QTensor>,
+    embed: cpu::embed::Embedding,
     /// Multiplier applied to embeddings (sqrt(hidden) for gemma3).
     embed_scale: Option<f64>,
     blocks: Vec<Block>,
@@ -115,6 +116,37 @@ pub struct Model {
     /// Which forward pass `forward` runs.
     backend: Backend,
     file_size: u64,
+}
+
+/// A tied head and its embedding: one quantized matrix for both. Read straight into the
+/// repacked layout where the CPU has kernels for it (the embedding then reads the
+/// repacked rows; the matrix is never held twice), else shared as GGML blocks.
+fn tied_head(
+    file: &GgufFile,
+    reader: &mut std::fs::File,
+    dims: [usize; 2],
+    device: &Device,
+) -> Result<(Embedding, QLinear)> {
+    let name = "token_embd.weight";
+    let info = file.tensor_info(name).ok_or_else(|| Error::MissingTensor {
+        path: file.path().to_path_buf(),
+        tensor: name.into(),
+    })?;
+    let dtype = info.ggml_dtype;
+    match layers::packed_type(dtype, info.shape.dims(), device) {
+        Some(ty) => {
+            let p = Arc::new(file.load_packed(reader, name, dims, ty)?);
+            let bytes = crate::gguf::tensor_bytes(&info.shape, dtype) as usize;
+            Ok((
+                Embedding::Packed(p.clone(), dtype),
+                QLinear::packed(p, bytes),
+            ))
+        }
+        None => {
+            let embed = Arc::new(file.load_tensor(reader, name, &dims, device)?);
+            Ok((Embedding::Blocks(embed.clone()), QLinear::new(embed)?))
+        }
+    }
 }
 
 impl Model {
@@ -136,17 +168,25 @@ impl Model {
         let cfg = ModelConfig::from_gguf(file)?;
         let device = options.device.open()?;
         let mut reader = file.reopen()?;
+        let (h, hd) = (cfg.hidden, cfg.head_dim);
+        let tied = match file.tensor_info("output.weight") {
+            Some(_) => None,
+            None => Some(tied_head(file, &mut reader, [cfg.vocab, h], &device)?),
+        };
         let mut load =
             |name: &str, shape: &[usize]| file.load_tensor(&mut reader, name, shape, &device);
 
-        let (h, hd) = (cfg.hidden, cfg.head_dim);
-        let embed = Arc::new(load("token_embd.weight", &[cfg.vocab, h])?);
         let norm = RmsNorm::new(&load("output_norm.weight", &[h])?, cfg.rms_eps, &device)?;
-        let output = if file.tensor_info("output.weight").is_some() {
-            QLinear::new(Arc::new(load("output.weight", &[cfg.vocab, h])?))?
-        } else {
-            // Tied head: the same quantized matrix as the embedding, no copy.
-            QLinear::new(embed.clone())?
+        let (embed, output) = match tied {
+            Some(pair) => pair,
+            None => {
+                let embed = load("token_embd.weight", &[cfg.vocab, h])?;
+                let head = load("output.weight", &[cfg.vocab, h])?;
+                (
+                    Embedding::Blocks(Arc::new(embed)),
+                    QLinear::new(Arc::new(head))?,
+                )
+            }
         };
 
         let mut ropes: Vec<RopeTable> = Vec::new();
@@ -293,9 +333,7 @@ impl Model {
             .iter()
             .map(|b| b.attn.weight_bytes() + b.mlp.weight_bytes())
             .sum();
-        blocks
-            + self.output.weight_bytes()
-            + self.embed.storage_size_in_bytes() / self.config.vocab.max(1)
+        blocks + self.output.weight_bytes() + self.embed.bytes() / self.config.vocab.max(1)
     }
 
     /// Number of rotary sin/cos tables held (one per distinct rope base, shared by layers).
@@ -465,7 +503,7 @@ impl Model {
         let seq = tokens.len();
         let pos = state.pos();
         let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = self.embed.embedding(&ids)?.unsqueeze(0)?; // (1, seq, hidden)
+        let mut x = self.embed.rows(&ids)?.unsqueeze(0)?; // (1, seq, hidden)
         if let Some(s) = self.embed_scale {
             x = (x * s)?;
         }

@@ -1,14 +1,96 @@
 //! Embedding rows straight from the quantized token matrix: only looked-up rows are
-//! dequantized, into the caller's buffer, with no allocation.
+//! dequantized, into the caller's buffer, with no allocation. A tied embedding whose head
+//! was repacked ([`crate::kernels::packed`]) is read from the head's repacked rows, so
+//! the matrix is held once.
+
+use std::sync::Arc;
 
 use candle_core::quantized::k_quants::{
     BlockQ2K, BlockQ3K, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K,
     BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType,
 };
 use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
 
 use super::ops::f16_bits_to_f32;
+use crate::kernels::packed::PackedMatrix;
 use crate::{Error, Result};
+
+/// The token embedding matrix (vocab rows of hidden values), quantized.
+#[derive(Debug, Clone)]
+pub enum Embedding {
+    /// GGML blocks in candle's tensor (any device).
+    Blocks(Arc<QTensor>),
+    /// The repacked rows of a tied head (CPU), of GGML type `dtype`.
+    Packed(Arc<PackedMatrix>, GgmlDType),
+}
+
+impl Embedding {
+    /// Dequantize row `row` into `out` (hidden f32); an error for a row outside the
+    /// matrix or a width that is not the matrix's.
+    pub fn dequantize_row(&self, row: usize, out: &mut [f32]) -> Result<()> {
+        match self {
+            Self::Blocks(q) => dequantize_row(q, row, out),
+            Self::Packed(p, dtype) => packed_row(p, *dtype, row, out),
+        }
+    }
+
+    /// The rows of `ids` (u32, any shape) as a (…, hidden) f32 tensor on the matrix's
+    /// device: candle's lookup for GGML blocks, [`Self::dequantize_row`] otherwise.
+    pub fn rows(&self, ids: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Blocks(q) => Ok(q.embedding(ids)?),
+            Self::Packed(p, _) => {
+                let h = p.cols();
+                let list = ids.flatten_all()?.to_vec1::<u32>()?;
+                let mut x = vec![0f32; list.len() * h];
+                for (row, &t) in x.chunks_exact_mut(h).zip(&list) {
+                    self.dequantize_row(t as usize, row)?;
+                }
+                let mut dims = ids.dims().to_vec();
+                dims.push(h);
+                Ok(Tensor::from_vec(x, dims, &Device::Cpu)?)
+            }
+        }
+    }
+
+    /// Bytes of the quantized matrix.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Self::Blocks(q) => q.storage_size_in_bytes(),
+            Self::Packed(p, _) => p.bytes(),
+        }
+    }
+}
+
+/// [`Embedding::dequantize_row`] of a repacked matrix: its GGML blocks rebuilt a few at a
+/// time in an aligned stack buffer, then decoded as any GGML row.
+fn packed_row(p: &PackedMatrix, dtype: GgmlDType, row: usize, out: &mut [f32]) -> Result<()> {
+    let (bs, ts) = (dtype.block_size(), dtype.type_size());
+    if out.len() != p.cols() || bs != 32 {
+        return Err(Error::InvalidArgument {
+            name: "embedding row",
+            value: format!("{} values", out.len()),
+            reason: format!("the matrix is {} wide, in 32-value blocks", p.cols()),
+        });
+    }
+    let mut buf = [0u64; 64];
+    let per = std::mem::size_of_val(&buf) / ts;
+    for (i, o) in out.chunks_mut(per * 32).enumerate() {
+        let n = o.len() / 32;
+        // SAFETY: a u64 array viewed as bytes; `n * ts` is inside it (n <= per).
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), n * ts) };
+        p.ggml_blocks(row, i * per, bytes)
+            .map_err(|e| Error::InvalidArgument {
+                name: "embedding row",
+                value: row.to_string(),
+                reason: e.to_string(),
+            })?;
+        decode(dtype, bytes, o)?;
+    }
+    Ok(())
+}
 
 /// Dequantize row `row` of the (rows, width) matrix `q` into `out` (width f32).
 ///
@@ -31,6 +113,11 @@ pub fn dequantize_row(q: &QTensor, row: usize, out: &mut [f32]) -> Result<()> {
     let src = data
         .get(row * row_bytes..(row + 1) * row_bytes)
         .ok_or_else(|| bad(format!("outside the {} byte matrix", data.len())))?;
+    decode(dtype, src, out)
+}
+
+/// Decode `src`, whole GGML blocks (or plain values) of `dtype`, into `out`.
+fn decode(dtype: GgmlDType, src: &[u8], out: &mut [f32]) -> Result<()> {
     match dtype {
         GgmlDType::F32 => {
             for (o, b) in out.iter_mut().zip(src.chunks_exact(4)) {

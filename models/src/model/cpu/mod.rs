@@ -55,7 +55,7 @@ impl Model {
 
         let x = &mut s.x[..n * h];
         for (row, &t) in x.chunks_exact_mut(h).zip(tokens) {
-            embed::dequantize_row(&self.embed, t as usize, row)?;
+            self.embed.dequantize_row(t as usize, row)?;
         }
         if let Some(scale) = self.embed_scale {
             let scale = scale as f32;
