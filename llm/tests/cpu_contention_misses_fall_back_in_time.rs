@@ -2,11 +2,13 @@
 //! interprets commands under a tight token budget, in process (agent pipeline + SimLoop).
 //!
 //! - Every budget miss is detected and reported (`budget.outcome = missed`, source
-//!   `fallback`), and the fallback plan starts within the missed limit plus one planner
-//!   tick and a scheduling margin, measured on the agent clock from the command's hand-in
-//!   to the planner's `step_started` event, and printed. The starved language thread
-//!   alone noticed misses 0.6-1.8 s late here; the planner enforces the deadline itself
-//!   (`enforced_by: planner`).
+//!   `fallback`), seen at most one planner tick and a scheduling margin after its
+//!   deadline (`over_by_us`), and the fallback plan starts within the missed limit plus
+//!   that margin, measured on the agent clock from the command's hand-in to the planner's
+//!   `step_started` event, and printed. A token-gap deadline runs from the last token,
+//!   which this test does not see: its fallback is bounded by the total limit instead.
+//!   The starved language thread alone noticed misses 0.6-1.8 s late here; the planner
+//!   enforces the deadline itself (`enforced_by: planner`).
 //! - A stale plan never executes: a move followed at once by a turn runs only the turn,
 //!   and a move followed by "stop" never starts.
 
@@ -24,8 +26,10 @@ use bora_rt::clock::{Clock, SystemClock};
 use bora_sim::{DriveConfig, LidarConfig, Sim, World};
 use serde_json::Value;
 
-/// The budget: far below what a 135M model's prefill takes on a starved core.
-const FIRST_TOKEN: Duration = Duration::from_millis(150);
+/// The budget: far below what a 135M model's prefill takes on a starved core (the
+/// command's prefill took 120-145 ms there on a 2-core AMD EPYC Zen 4, 2026-12-04; with
+/// 150 ms both commands sometimes met it and nothing was measured).
+const FIRST_TOKEN: Duration = Duration::from_millis(40);
 const TOKEN_GAP: Duration = Duration::from_millis(100);
 const TOTAL: Duration = Duration::from_millis(1000);
 /// The planner's tick at its default 50 Hz.
@@ -161,18 +165,27 @@ fn budget_misses_under_cpu_contention_fall_back_in_time_and_stale_plans_never_ru
         let limit = Duration::from_micros(budget["limit_us"].as_u64().unwrap_or(0));
         let over = Duration::from_micros(budget["over_by_us"].as_u64().unwrap_or(0));
         let applied = Duration::from_secs_f64(started.unwrap_or(f64::MAX) - sent.as_secs_f64());
-        let bound = limit + TICK + SCHEDULING;
+        // A gap counts from the last token (first token in time, then a stall): the
+        // whole plan's limit bounds when its fallback can start.
+        let since_command = if budget["limit"] == "token_gap" {
+            TOTAL
+        } else {
+            limit
+        };
+        let bound = since_command + TICK + SCHEDULING;
         println!(
-            "{text:?}: {} limit {:.0} ms missed, seen {:.0} ms over by {}; fallback applied {:.0} ms after the command (bound {:.0} ms = limit + tick {:.0} + scheduling {:.0})",
+            "{text:?}: {} limit {:.0} ms missed, seen {:.0} ms over by {}; fallback applied {:.0} ms after the command (bound {:.0} ms = {:.0} + tick {:.0} + scheduling {:.0})",
             budget["limit"],
             ms(limit),
             ms(over),
             report["enforced_by"].as_str().unwrap_or("the language stage"),
             ms(applied),
             ms(bound),
+            ms(since_command),
             ms(TICK),
             ms(SCHEDULING)
         );
+        assert!(over <= TICK + SCHEDULING, "{text:?}: seen late: {report}");
         assert!(applied <= bound, "{text:?}: {report}");
     }
     assert!(
