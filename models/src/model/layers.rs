@@ -72,20 +72,6 @@ pub fn packed_type(dtype: GgmlDType, dims: &[usize], device: &Device) -> Option<
     kernel_type_of(dtype, dims, device).filter(|&t| kernels::packed::available(t))
 }
 
-/// `weight` repacked where this CPU has kernels for its layout.
-fn repack(weight: &QTensor) -> Result<Option<kernels::packed::PackedMatrix>> {
-    match packed_type(weight.dtype(), weight.shape().dims(), &weight.device()) {
-        Some(ty) => {
-            let (out_dim, in_dim) = dims(weight);
-            let data = weight.data()?;
-            Ok(Some(kernels::packed::PackedMatrix::new(
-                ty, &data, out_dim, in_dim,
-            )?))
-        }
-        None => Ok(None),
-    }
-}
-
 /// `weight` multiplied on its GGML blocks: by bora's kernels where they handle it,
 /// otherwise by candle.
 fn blocks(weight: Arc<QTensor>) -> Result<Weights> {
@@ -103,11 +89,13 @@ impl QLinear {
     pub fn new(weight: Arc<QTensor>) -> Result<Self> {
         let bytes = weight.storage_size_in_bytes();
         let (out_dim, in_dim) = dims(&weight);
-        let weights = match kernel_type(&weight) {
-            Some(_) if Arc::strong_count(&weight) == 1 => match repack(&weight)? {
-                Some(p) => Weights::Packed(Arc::new(p)),
-                None => blocks(weight)?,
-            },
+        let packable = packed_type(weight.dtype(), weight.shape().dims(), &weight.device());
+        let weights = match packable {
+            Some(ty) if Arc::strong_count(&weight) == 1 => {
+                let data = weight.data()?;
+                let p = kernels::packed::PackedMatrix::new(ty, &data, out_dim, in_dim)?;
+                Weights::Packed(Arc::new(p))
+            }
             _ => blocks(weight)?,
         };
         Ok(Self {
@@ -119,14 +107,15 @@ impl QLinear {
         })
     }
 
-    /// A projection over an already repacked weight (shared, e.g. with the embedding);
-    /// `bytes` is the GGML size one product reads.
-    pub fn packed(weight: Arc<kernels::packed::PackedMatrix>, bytes: usize) -> Self {
+    /// A projection over an already repacked weight (shared, e.g. with the embedding).
+    pub fn packed(weight: Arc<kernels::packed::PackedMatrix>) -> Self {
+        let (out_dim, in_dim) = (weight.rows(), weight.cols());
         Self {
-            out_dim: weight.rows(),
-            in_dim: weight.cols(),
+            // The GGML rows' bytes, as for any other weight (the group padding unread).
+            bytes: out_dim * in_dim / 32 * weight.qtype().block_bytes(),
+            out_dim,
+            in_dim,
             weights: Weights::Packed(weight),
-            bytes,
             low_rank: None,
         }
     }

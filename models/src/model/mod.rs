@@ -128,19 +128,17 @@ fn tied_head(
     device: &Device,
 ) -> Result<(Embedding, QLinear)> {
     let name = "token_embd.weight";
-    let info = file.tensor_info(name).ok_or_else(|| Error::MissingTensor {
-        path: file.path().to_path_buf(),
-        tensor: name.into(),
-    })?;
-    let dtype = info.ggml_dtype;
-    match layers::packed_type(dtype, info.shape.dims(), device) {
-        Some(ty) => {
+    // A missing tensor falls to `load_tensor`, whose error names it.
+    let packable = file.tensor_info(name).and_then(|i| {
+        Some((
+            layers::packed_type(i.ggml_dtype, i.shape.dims(), device)?,
+            i.ggml_dtype,
+        ))
+    });
+    match packable {
+        Some((ty, dtype)) => {
             let p = Arc::new(file.load_packed(reader, name, dims, ty)?);
-            let bytes = crate::gguf::tensor_bytes(&info.shape, dtype) as usize;
-            Ok((
-                Embedding::Packed(p.clone(), dtype),
-                QLinear::packed(p, bytes),
-            ))
+            Ok((Embedding::Packed(p.clone(), dtype), QLinear::packed(p)))
         }
         None => {
             let embed = Arc::new(file.load_tensor(reader, name, &dims, device)?);
