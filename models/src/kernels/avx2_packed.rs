@@ -1,4 +1,5 @@
-//! x86-64 kernels of the repacked layouts ([`super::packed`]: Q4_0, Q4_1, Q5_0, Q8_0):
+//! x86-64 kernels of the 32-value repacked layouts ([`super::packed`]: Q4_0, Q4_1, Q5_0,
+//! Q8_0; the K-quants' are in `avx2_packed_k`):
 //! eight rows per 256-bit vector, four activation codes broadcast per byte product. With
 //! AVX-512 VNNI each product is one `vpdpbusd`; with plain AVX2, `maddubs` into i16 lanes
 //! and `madd` to i32 (eight 4-bit chunks of at most 2 * 15 * 127 stay below 2^15, 5-bit
@@ -9,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use super::packed::{GroupFn, GROUP};
+use super::packed::{GroupFn, GroupTiles, GROUP};
 use super::quant::{Q8Block, QType};
 use super::WIDE;
 
@@ -180,16 +181,17 @@ macro_rules! group_tile {
     };
 }
 
-/// Every width of `tile` for `ty`, where `ty` has a repacked layout.
+/// Every width of `tile` for `ty` (the K-quants' from `k`).
 macro_rules! by_type {
-    ($tile:path, $ty:expr) => {{
+    ($tile:path, $k:path, $ty:expr) => {{
         use $tile as tile;
+        let b32 = |w: [GroupFn<Q8Block>; WIDE]| Some(GroupTiles::B32(w));
         match $ty {
-            QType::Q4_0 => Some(super::widths!(tile, Q4_0) as [GroupFn; WIDE]),
-            QType::Q4_1 => Some(super::widths!(tile, Q4_1)),
-            QType::Q5_0 => Some(super::widths!(tile, Q5_0)),
-            QType::Q8_0 => Some(super::widths!(tile, Q8_0)),
-            _ => None,
+            QType::Q4_0 => b32(super::widths!(tile, Q4_0)),
+            QType::Q4_1 => b32(super::widths!(tile, Q4_1)),
+            QType::Q5_0 => b32(super::widths!(tile, Q5_0)),
+            QType::Q8_0 => b32(super::widths!(tile, Q8_0)),
+            QType::Q4K | QType::Q6K => $k($ty),
         }
     }};
 }
@@ -204,12 +206,12 @@ mod vnni {
     group_tile!(tile, "avx2,fma,f16c,avx512vnni,avx512vl", isum_vnni);
 }
 
-/// Every width of the AVX2 group kernel for `ty`, where it has a repacked layout.
-pub fn plain(ty: QType) -> Option<[GroupFn; WIDE]> {
-    by_type!(plain::tile, ty)
+/// Every width of the AVX2 group kernel for `ty`.
+pub fn plain(ty: QType) -> Option<GroupTiles> {
+    by_type!(plain::tile, super::avx2_packed_k::plain, ty)
 }
 
-/// Every width of the AVX-512 VNNI group kernel for `ty`, where it has a repacked layout.
-pub fn vnni(ty: QType) -> Option<[GroupFn; WIDE]> {
-    by_type!(vnni::tile, ty)
+/// Every width of the AVX-512 VNNI group kernel for `ty`.
+pub fn vnni(ty: QType) -> Option<GroupTiles> {
+    by_type!(vnni::tile, super::avx2_packed_k::vnni, ty)
 }

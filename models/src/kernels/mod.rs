@@ -9,9 +9,9 @@
 //! reference); output rows are split
 //! over the [`pool`] threads, and one thread runs inline with no pool at all.
 //!
-//! Q4_0, Q4_1 and Q5_0 weights on x86-64 are repacked at load ([`packed`]): eight rows
-//! interleaved, so one byte product serves eight rows, each row summed exactly as the
-//! scalar reference.
+//! On x86-64 with AVX2 the weights are repacked at load ([`packed`], every type): eight
+//! rows interleaved, so one byte product serves eight rows, each row summed exactly as
+//! the scalar reference.
 
 pub mod kquant;
 pub mod packed;
@@ -25,6 +25,8 @@ mod avx2;
 mod avx2_k;
 #[cfg(target_arch = "x86_64")]
 mod avx2_packed;
+#[cfg(target_arch = "x86_64")]
+mod avx2_packed_k;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "aarch64")]
@@ -187,8 +189,8 @@ impl Isa {
 }
 
 /// The kernels of `ty`'s repacked layout ([`packed`]) of every width for `isa`, where
-/// it has them (x86-64 with AVX2; Q4_0, Q4_1, Q5_0, Q8_0).
-fn group_kernels(isa: Isa, ty: QType) -> Option<[packed::GroupFn; WIDE]> {
+/// it has them (x86-64 with AVX2).
+fn group_kernels(isa: Isa, ty: QType) -> Option<packed::GroupTiles> {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => avx2_packed::plain(ty),

@@ -13,32 +13,51 @@
 //! codes. The same bytes as the GGML rows, reordered: [`PackedMatrix::ggml_blocks`] gives
 //! a row back (a tied embedding is looked up from its repacked head).
 //!
+//! The K-quants (Q4_K, Q6_K) have layouts of their own in the same spirit ([`k`]).
+//!
 //! Each row's value is the portable reference's, bit for bit ([`super::scalar::dot_row`]:
 //! per block the exact integer sum of the codes, then `acc + (d * d_x * sum + c * s)` in
-//! that order, `c` the minimum, -8d / -16d, or 0 for Q8_0), so a repacked product equals
-//! the scalar one exactly, on every instruction set.
+//! that order, `c` the minimum, -8d / -16d, or 0 for Q8_0; for the K-quants
+//! [`super::kquant::dot_q4k`] and [`super::kquant::dot_q6k`]), so a repacked product
+//! equals the scalar one exactly, on every instruction set.
+
+pub(crate) mod k;
 
 use super::quant::{Q8Block, QType};
-use super::{pool, quantize_rows, with_scratch, Isa, MIN_PART_BYTES, WIDE};
+use super::{pool, quantize_rows, with_scratch, Act, Isa, Q8KBlock, MIN_PART_BYTES, WIDE};
 use crate::{Error, Result};
 
 /// Rows interleaved per group.
 pub const GROUP: usize = 8;
 
-/// Bytes of one group-block of `ty`: eight rows' blocks.
+/// Bytes of one group-block of `ty`: eight rows' blocks (a Q4_K one holds its scales
+/// spread out: 1184 bytes for 8 x 144).
 pub fn group_block_bytes(ty: QType) -> usize {
-    GROUP * ty.block_bytes()
+    match ty {
+        QType::Q4K | QType::Q6K => k::group_block_bytes(ty),
+        _ => GROUP * ty.block_bytes(),
+    }
 }
 
 /// Eight rows times `T` (1 to [`WIDE`]) activation rows `xstride` blocks apart: row r of
 /// the group for token t in `out[t][r]`.
-pub(crate) type GroupFn = unsafe fn(
+pub(crate) type GroupFn<A> = unsafe fn(
     group: *const u8,
     nb: usize,
-    x: *const Q8Block,
+    x: *const A,
     xstride: usize,
     out: &mut [[f32; GROUP]; WIDE],
 );
+
+/// The group kernels of one repacked type, of every width, by activation format (x86-64
+/// has them; elsewhere nothing builds one).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) enum GroupTiles {
+    /// 32-value blocks against [`Q8Block`] activations.
+    B32([GroupFn<Q8Block>; WIDE]),
+    /// K-quant blocks against [`Q8KBlock`] activations.
+    K([GroupFn<Q8KBlock>; WIDE]),
+}
 
 /// A matrix of `rows` outputs by `cols` inputs in the interleaved layout, owned.
 #[derive(Debug, Clone)]
@@ -49,9 +68,12 @@ pub struct PackedMatrix {
     cols: usize,
 }
 
-/// Whether `ty` has a repacked layout (the 32-value block types).
+/// Whether `ty` has a repacked layout (every type the kernels handle).
 pub fn supports(ty: QType) -> bool {
-    matches!(ty, QType::Q4_0 | QType::Q4_1 | QType::Q5_0 | QType::Q8_0)
+    matches!(
+        ty,
+        QType::Q4_0 | QType::Q4_1 | QType::Q5_0 | QType::Q8_0 | QType::Q4K | QType::Q6K
+    )
 }
 
 /// Bytes of codes in one GGML block of `ty` (at its end): 16 nibble bytes, or 32 codes.
@@ -88,16 +110,18 @@ impl PackedMatrix {
         cols: usize,
         mut read: impl FnMut(&mut [u8]) -> Result<()>,
     ) -> Result<Self> {
-        if !supports(ty) || !cols.is_multiple_of(32) {
+        if !supports(ty) || !cols.is_multiple_of(ty.block_elems()) {
             return Err(Error::InvalidArgument {
                 name: "kernels::PackedMatrix",
                 value: format!("{ty:?} {rows}x{cols}"),
-                reason: "only Q4_0, Q4_1, Q5_0 and Q8_0 rows of whole 32-value blocks have a \
-                         repacked layout"
-                    .into(),
+                reason: format!(
+                    "only rows of whole {}-value blocks have a repacked layout",
+                    ty.block_elems()
+                ),
             });
         }
-        let (bb, gbb, nb) = (ty.block_bytes(), group_block_bytes(ty), cols / 32);
+        let (bb, gbb) = (ty.block_bytes(), group_block_bytes(ty));
+        let nb = cols / ty.block_elems();
         let mut out = vec![0u8; rows.div_ceil(GROUP) * nb * gbb];
         let mut buf = vec![0u8; GROUP * nb * bb];
         for g in 0..rows.div_ceil(GROUP) {
@@ -142,11 +166,8 @@ impl PackedMatrix {
     /// Blocks `first..` of row `row` as GGML blocks, written into `out` (a whole number of
     /// blocks); an error when they are outside the matrix.
     pub fn ggml_blocks(&self, row: usize, first: usize, out: &mut [u8]) -> Result<()> {
-        let (bb, gbb, nb) = (
-            self.ty.block_bytes(),
-            group_block_bytes(self.ty),
-            self.cols / 32,
-        );
+        let (bb, gbb) = (self.ty.block_bytes(), group_block_bytes(self.ty));
+        let nb = self.cols / self.ty.block_elems();
         let count = out.len() / bb;
         if row >= self.rows || !out.len().is_multiple_of(bb) || first + count > nb {
             return Err(Error::InvalidArgument {
@@ -167,16 +188,30 @@ impl PackedMatrix {
     }
 }
 
+/// Writes a row's code bytes `codes` (a multiple of 4) as row `lane` of the chunks at
+/// `dst`: bytes 4c..4c+4 to chunk c, at 32c + 4 * lane.
+fn put_chunks(codes: &[u8], lane: usize, dst: &mut [u8]) {
+    for (c, four) in codes.chunks_exact(4).enumerate() {
+        dst[32 * c + 4 * lane..][..4].copy_from_slice(four);
+    }
+}
+
+/// Reads row `lane` of the chunks at `src` back into `codes` ([`put_chunks`]' inverse).
+fn get_chunks(src: &[u8], lane: usize, codes: &mut [u8]) {
+    for (c, four) in codes.chunks_exact_mut(4).enumerate() {
+        four.copy_from_slice(&src[32 * c + 4 * lane..][..4]);
+    }
+}
+
 /// Writes GGML block `blk` of `ty` as row `lane` of group-block `o`.
 fn repack_block(ty: QType, blk: &[u8], lane: usize, o: &mut [u8]) {
+    if matches!(ty, QType::Q4K | QType::Q6K) {
+        return k::repack_block(ty, blk, lane, o);
+    }
     o[2 * lane..2 * lane + 2].copy_from_slice(&blk[0..2]);
     let n = code_bytes(ty);
-    let qs = &blk[blk.len() - n..];
     let nib = o.len() - GROUP * n;
-    for k in 0..n / 4 {
-        let at = nib + 32 * k + 4 * lane;
-        o[at..at + 4].copy_from_slice(&qs[4 * k..4 * k + 4]);
-    }
+    put_chunks(&blk[blk.len() - n..], lane, &mut o[nib..]);
     match ty {
         QType::Q4_1 => o[16 + 2 * lane..16 + 2 * lane + 2].copy_from_slice(&blk[2..4]),
         QType::Q5_0 => {
@@ -194,13 +229,12 @@ fn repack_block(ty: QType, blk: &[u8], lane: usize, o: &mut [u8]) {
 /// Reads row `lane` of group-block `o` back into GGML block `blk` ([`repack_block`]'s
 /// inverse).
 fn unpack_block(ty: QType, o: &[u8], lane: usize, blk: &mut [u8]) {
+    if matches!(ty, QType::Q4K | QType::Q6K) {
+        return k::unpack_block(ty, o, lane, blk);
+    }
     blk[0..2].copy_from_slice(&o[2 * lane..2 * lane + 2]);
     let (n, bb) = (code_bytes(ty), blk.len());
-    let nib = o.len() - GROUP * n;
-    for k in 0..n / 4 {
-        let at = nib + 32 * k + 4 * lane;
-        blk[bb - n + 4 * k..bb - n + 4 * k + 4].copy_from_slice(&o[at..at + 4]);
-    }
+    get_chunks(&o[o.len() - GROUP * n..], lane, &mut blk[bb - n..]);
     match ty {
         QType::Q4_1 => blk[2..4].copy_from_slice(&o[16 + 2 * lane..16 + 2 * lane + 2]),
         QType::Q5_0 => {
@@ -235,23 +269,42 @@ pub fn matmul_packed_on(
     tokens: usize,
     y: &mut [f32],
 ) -> Result<()> {
-    let (rows, cols) = (w.rows, w.cols);
-    super::check_product((rows, cols), x, tokens, y)?;
-    let Some(k) = super::group_kernels(isa, w.ty) else {
-        return Err(Error::InvalidArgument {
-            name: "kernels::matmul_packed isa",
-            value: format!("{isa:?}"),
-            reason: "repacked weights run on x86-64 with AVX2; keep GGML rows elsewhere".into(),
-        });
-    };
-    let gbb = group_block_bytes(w.ty);
-    if tokens == 0 || rows == 0 {
+    super::check_product((w.rows, w.cols), x, tokens, y)?;
+    let tiles = group_tiles(isa, w.ty, "kernels::matmul_packed isa")?;
+    if tokens == 0 || w.rows == 0 {
         return Ok(());
     }
-    let nb = cols / 32;
-    with_scratch(tokens * nb, |xq: &mut [Q8Block]| {
+    match tiles {
+        GroupTiles::B32(k) => run_groups(pool, w, x, tokens, y, &k),
+        GroupTiles::K(k) => run_groups(pool, w, x, tokens, y, &k),
+    }
+    Ok(())
+}
+
+/// The group kernels of `ty` on `isa`, or an error naming `what` where it has none.
+fn group_tiles(isa: Isa, ty: QType, what: &'static str) -> Result<GroupTiles> {
+    super::group_kernels(isa, ty).ok_or_else(|| Error::InvalidArgument {
+        name: what,
+        value: format!("{isa:?}"),
+        reason: "repacked weights run on x86-64 with AVX2; keep GGML rows elsewhere".into(),
+    })
+}
+
+/// Quantize `x` into this thread's scratch, then run the group kernels `k` over every
+/// group of eight rows, [`WIDE`] tokens at a time, groups split over the pool.
+fn run_groups<A: Act>(
+    pool: &pool::Pool,
+    w: &PackedMatrix,
+    x: &[f32],
+    tokens: usize,
+    y: &mut [f32],
+    k: &[GroupFn<A>; WIDE],
+) {
+    let rows = w.rows;
+    let (nb, gbb) = (w.cols / A::ELEMS, group_block_bytes(w.ty));
+    with_scratch(tokens * nb, |xq: &mut [A]| {
         quantize_rows(pool, x, tokens, xq);
-        let xq: &[Q8Block] = xq;
+        let xq: &[A] = xq;
         let out = pool::PartPtr::new(y.as_mut_ptr());
         let groups = rows.div_ceil(GROUP);
         let job = |part: usize, parts: usize| {
@@ -277,7 +330,6 @@ pub fn matmul_packed_on(
         };
         pool.run_parts((tokens * w.data.len()).div_ceil(MIN_PART_BYTES), &job);
     });
-    Ok(())
 }
 
 /// Chosen outputs of one input row (`out[i]` is row `ids[i]`), the bits of
@@ -285,16 +337,25 @@ pub fn matmul_packed_on(
 /// of ids in one group (ids in ascending order share groups).
 pub fn matvec_rows_packed(w: &PackedMatrix, x: &[f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
     super::check_rows((w.rows, w.cols), x, ids, out)?;
-    let Some(k) = super::group_kernels(Isa::detect(), w.ty) else {
-        return Err(Error::InvalidArgument {
-            name: "kernels::matvec_rows_packed isa",
-            value: format!("{:?}", Isa::detect()),
-            reason: "repacked weights run on x86-64 with AVX2".into(),
-        });
-    };
-    let (nb, gbb) = (w.cols / 32, group_block_bytes(w.ty));
-    with_scratch(nb, |xq: &mut [Q8Block]| {
-        super::Act::quantize(x, xq);
+    match group_tiles(Isa::detect(), w.ty, "kernels::matvec_rows_packed isa")? {
+        GroupTiles::B32(k) => rows_of_groups(w, x, ids, out, k[0]),
+        GroupTiles::K(k) => rows_of_groups(w, x, ids, out, k[0]),
+    }
+    Ok(())
+}
+
+/// Quantize `x` once, then compute each chosen row's group with the one-token kernel `k`
+/// (ids checked by the caller).
+fn rows_of_groups<A: Act>(
+    w: &PackedMatrix,
+    x: &[f32],
+    ids: &[u32],
+    out: &mut [f32],
+    k: GroupFn<A>,
+) {
+    let (nb, gbb) = (w.cols / A::ELEMS, group_block_bytes(w.ty));
+    with_scratch(nb, |xq: &mut [A]| {
+        A::quantize(x, xq);
         let mut o = [[0f32; GROUP]; WIDE];
         let mut last = usize::MAX;
         for (&id, y) in ids.iter().zip(out.iter_mut()) {
@@ -302,11 +363,10 @@ pub fn matvec_rows_packed(w: &PackedMatrix, x: &[f32], ids: &[u32], out: &mut [f
             if g != last {
                 let group = w.data[g * nb * gbb..].as_ptr();
                 // SAFETY: group g is `nb` group-blocks; `xq` holds the token's `nb` blocks.
-                unsafe { k[0](group, nb, xq.as_ptr(), nb, &mut o) };
+                unsafe { k(group, nb, xq.as_ptr(), nb, &mut o) };
                 last = g;
             }
             *y = o[0][id as usize % GROUP];
         }
     });
-    Ok(())
 }

@@ -374,26 +374,24 @@ fn hardware_f16_conversion_equals_the_software_one() {
     }
 }
 
-/// The types with a repacked layout.
-const PACKED: [(QType, GgmlDType); 4] = [
-    (QType::Q4_0, GgmlDType::Q4_0),
-    (QType::Q4_1, GgmlDType::Q4_1),
-    (QType::Q5_0, GgmlDType::Q5_0),
-    (QType::Q8_0, GgmlDType::Q8_0),
-];
-
 /// Every code of every block of `data` (GGML rows of `ty`) at its largest: the integer
-/// sums' worst case (31, 15 or -128 times +-127 in all 32 places).
+/// sums' worst case (31, 15 or -128 times +-127 in all 32 places; the K-quants' codes
+/// and sub-scales at their largest magnitude, 15 x 63 and 63 x -128).
 fn saturate(ty: QType, data: &mut [u8]) {
     for b in data.chunks_exact_mut(ty.block_bytes()) {
         let n = b.len();
-        if ty == QType::Q8_0 {
-            b[2..].fill(0x80);
-            continue;
-        }
-        b[n - 16..].fill(0xff);
-        if ty == QType::Q5_0 {
-            b[2..6].fill(0xff);
+        match ty {
+            QType::Q8_0 => b[2..].fill(0x80),
+            QType::Q4K => b[4..].fill(0xff),
+            QType::Q6K => {
+                b[..192].fill(0xff);
+                b[192..208].fill(0x80);
+            }
+            QType::Q5_0 => {
+                b[2..6].fill(0xff);
+                b[n - 16..].fill(0xff);
+            }
+            QType::Q4_0 | QType::Q4_1 => b[n - 16..].fill(0xff),
         }
     }
 }
@@ -405,12 +403,13 @@ fn repacked_products_equal_the_scalar_reference_bit_for_bit() {
     // counts that leave a partial group, token counts past one wide tile, and codes and
     // activations at their extremes (where an i16 partial sum would overflow).
     let pool = Pool::new(2);
-    for (ty, gty) in PACKED {
+    for (ty, gty) in TYPES {
         let isas: Vec<Isa> = Isa::available()
             .into_iter()
             .filter(|&i| {
                 let p = tiny_packed(ty);
-                packed::matmul_packed_on(i, &pool, &p, &[0.0; 32], 1, &mut [0.0]).is_ok()
+                let x = vec![0.0; p.cols()];
+                packed::matmul_packed_on(i, &pool, &p, &x, 1, &mut [0.0]).is_ok()
             })
             .collect();
         if cfg!(target_arch = "x86_64") {
@@ -419,13 +418,18 @@ fn repacked_products_equal_the_scalar_reference_bit_for_bit() {
                 "no x86-64 kernel set runs repacked {ty:?}"
             );
         }
-        let shapes = SHAPES
-            .iter()
-            .chain(&[(9, 64, 8), (16, 96, 16), (16, 64, 3)]);
-        for (si, &(rows, cols, tokens)) in shapes.enumerate() {
+        // The last shape is the saturated one.
+        let extra = |be: usize| [(9, 2 * be, 8), (16, 3 * be, 16), (16, 2 * be, 3)];
+        let shapes: Vec<_> = if ty.block_elems() == 256 {
+            SHAPES_K.iter().copied().chain(extra(256)).collect()
+        } else {
+            SHAPES.iter().copied().chain(extra(32)).collect()
+        };
+        let last = shapes.len() - 1;
+        for (si, &(rows, cols, tokens)) in shapes.iter().enumerate() {
             let (mut data, _) = random_weight(gty, rows, cols, 900 + si as u64);
             let mut x = random_x(tokens * cols, 950 + si as u64);
-            if (rows, cols, tokens) == (16, 64, 3) {
+            if si == last {
                 saturate(ty, &mut data);
                 let signs = [1.0, -1.0, 1.0];
                 for (t, row) in x.chunks_exact_mut(cols).enumerate() {
@@ -463,11 +467,11 @@ fn repacked_products_equal_the_scalar_reference_bit_for_bit() {
 #[test]
 fn repacked_rows_read_back_as_their_ggml_blocks() {
     // A tied embedding is looked up from its repacked head: every row must come back.
-    for (i, (ty, gty)) in PACKED.into_iter().enumerate() {
-        let (rows, cols) = (11, 96);
+    for (i, (ty, gty)) in TYPES.into_iter().enumerate() {
+        let (rows, cols) = (11, 3 * ty.block_elems());
         let (data, _) = random_weight(gty, rows, cols, 990 + i as u64);
         let p = packed::PackedMatrix::new(ty, &data, rows, cols).unwrap();
-        let rb = cols / 32 * ty.block_bytes();
+        let rb = 3 * ty.block_bytes();
         let mut row = vec![0u8; rb];
         for r in 0..rows {
             p.ggml_blocks(r, 0, &mut row).unwrap();
@@ -483,17 +487,21 @@ fn repacked_rows_read_back_as_their_ggml_blocks() {
     }
 }
 
-/// A 1 x 32 repacked matrix of `ty` (probes which instruction sets run the layout).
+/// A one-block repacked matrix of `ty` (probes which instruction sets run the layout).
 fn tiny_packed(ty: QType) -> packed::PackedMatrix {
-    packed::PackedMatrix::new(ty, &vec![0u8; ty.block_bytes()], 1, 32).unwrap()
+    let cols = ty.block_elems();
+    packed::PackedMatrix::new(ty, &vec![0u8; ty.block_bytes()], 1, cols).unwrap()
 }
 
 #[test]
 fn repacking_refuses_bad_shapes_and_products_name_what_is_wrong() {
     assert!(packed::PackedMatrix::new(QType::Q4_1, &[0u8; 20], 1, 33).is_err());
     assert!(packed::PackedMatrix::new(QType::Q4_1, &[0u8; 20], 2, 32).is_err());
-    let err = packed::PackedMatrix::new(QType::Q4K, &[0u8; 144], 1, 256).unwrap_err();
-    assert!(format!("{err}").contains("Q4K"), "{err}");
+    let err = packed::PackedMatrix::new(QType::Q4K, &[0u8; 144], 1, 32).unwrap_err();
+    assert!(
+        format!("{err}").contains("Q4K") && format!("{err}").contains("256"),
+        "{err}"
+    );
     let p = tiny_packed(QType::Q8_0);
     assert!(p.ggml_blocks(1, 0, &mut [0u8; 34]).is_err());
     assert!(p.ggml_blocks(0, 0, &mut [0u8; 33]).is_err());

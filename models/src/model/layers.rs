@@ -15,8 +15,8 @@ use crate::{kernels, Result};
 ///
 /// Every weight product goes through here. On the CPU, the weight types bora's own
 /// kernels handle ([`crate::kernels`]) run there, straight from the weight's block bytes
-/// (no second copy), and 32-value block types on x86-64 are repacked once at load into
-/// the interleaved layout of [`kernels::packed`] (same bytes, the GGML blocks dropped);
+/// (no second copy), and on x86-64 with AVX2 they are repacked once at load into the
+/// interleaved layouts of [`kernels::packed`] (the GGML blocks dropped);
 /// everything else (CUDA, other types) goes through candle's QMatMul.
 #[derive(Debug, Clone)]
 pub struct QLinear {
@@ -82,8 +82,8 @@ fn blocks(weight: Arc<QTensor>) -> Result<Weights> {
 }
 
 impl QLinear {
-    /// Wrap a quantized weight of shape (out, in). A weight of a repacked type (Q4_0,
-    /// Q4_1, Q5_0, Q8_0) no one else holds is repacked on x86-64 (and its GGML copy
+    /// Wrap a quantized weight of shape (out, in). A weight of a type with a repacked
+    /// layout (all the kernels' types) no one else holds is repacked on x86-64 (its GGML copy
     /// freed); a shared one keeps its blocks (a tied head is repacked by the model, which
     /// then reads its embedding from the repacked rows: [`QLinear::packed`]).
     pub fn new(weight: Arc<QTensor>) -> Result<Self> {
