@@ -13,9 +13,9 @@
 use std::arch::x86_64::*;
 
 use super::kquant::Q8KBlock;
-use super::packed::{GroupFn, GroupTiles, GROUP};
 use super::packed::k::{Q4K_CODES, Q4K_DMIN, Q4K_GROUP_BYTES, Q4K_MINS, Q4K_SCALES};
 use super::packed::k::{Q6K_CODES, Q6K_GROUP_BYTES, Q6K_SCALES};
+use super::packed::{GroupFn, GroupTiles, GROUP};
 use super::quant::QType;
 use super::WIDE;
 
