@@ -245,9 +245,9 @@ macro_rules! k_tiles {
                         // The codes' offset of 32, exact: 32 * sum_g sc_g * bsum_g.
                         let mut off = _mm256_setzero_si256();
                         for (h, &s) in sp.iter().enumerate() {
-                            let pair = i32::from_le_bytes(std::array::from_fn(|i| {
-                                (xb.bsums[2 * h + i / 2] >> (8 * (i % 2))) as u8
-                            }));
+                            // Activation sums 2h and 2h + 1 as the i16 pair of a lane.
+                            let lo = i32::from(xb.bsums[2 * h] as u16);
+                            let pair = lo | (i32::from(xb.bsums[2 * h + 1]) << 16);
                             let prod = _mm256_madd_epi16(s, _mm256_set1_epi32(pair));
                             off = _mm256_add_epi32(off, prod);
                         }
